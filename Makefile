@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make smoke` (set up + smoke pipeline), `make test` (set up + tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of torch this machine kind ships; on GPUs install your CUDA torch first (README).
+TORCH_SPEC ?= torch==2.13.0
+export PATH := $(abspath $(BIN)):$(PATH)
+export DVC_NO_ANALYTICS := 1
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+# pip here is configured with local index folders that may be absent; their warnings are noise.
+PIP_QUIET := 2>&1 | { grep -v -e "is ignored: it is neither a file nor a directory" || true; }
+
+.PHONY: setup smoke test benchmark clean
+
+$(BIN)/ptbench: pyproject.toml requirements/base.txt requirements/test.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# torch first: anything depending on it would otherwise pull a multi-GB CUDA build.
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH_SPEC)" $(PIP_QUIET)
+	@$(BIN)/pip install -q -r requirements/base.txt -r requirements/test.txt $(PIP_QUIET)
+	@$(BIN)/pip install -q --no-deps -e . $(PIP_QUIET)
+	@touch $@
+
+setup: $(BIN)/ptbench
+
+smoke: setup
+	$(BIN)/ptbench validate
+	$(BIN)/dvc repro
+	@echo "smoke tables:  $(abspath results/tables)  (main.md, main.csv, main.tex)"
+	@echo "smoke figures: $(abspath results/figures)"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+benchmark: setup
+	$(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-only
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,115 @@
+"""The ``ptbench`` command: registries, parameter counts, params validation, profiles."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from ptbench.errors import ConfigError, PtbenchError
+
+
+def _methods(args) -> None:
+    from ptbench.methods import METHODS
+
+    for name, entry in sorted(METHODS.items()):
+        print(f"{name:12s} {entry.summary}")
+
+
+def _tasks(args) -> None:
+    from ptbench.tasks import all_tasks
+
+    for name, spec in sorted(all_tasks().items()):
+        print(f"{name:12s} {spec.family:10s} metrics={','.join(spec.metrics):24s} split={spec.split_rule:9s} "
+              f"{spec.hub.path}/{spec.hub.name}")
+
+
+def _backbones(args) -> None:
+    from ptbench.backbones import BACKBONES
+
+    for name, info in sorted(BACKBONES.items()):
+        flags = [f for f, on in (("4-bit", info.quantize_4bit), ("mirror-only", info.mirror_only),
+                                 ("original-T5", info.original_t5)) if on]
+        print(f"{name:18s} {info.family:8s} {info.hub_id:28s} {' '.join(flags)}")
+
+
+def _overrides(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set: expected key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def _params(args) -> None:
+    from ptbench.backbones import get_backbone
+    from ptbench.counting import count_parameters
+    from ptbench.methods import get_method
+
+    entry = get_method(args.method)
+    get_backbone(args.backbone)
+    section, source, tiny = {}, "defaults", None
+    if Path(args.params).exists():
+        raw = yaml.safe_load(Path(args.params).read_text()) or {}
+        if args.method in (raw.get("methods") or {}):
+            section, source = dict(raw["methods"][args.method] or {}), args.params
+        tiny = (raw.get("mirror") or {}).get("backbone")
+    section.update(_overrides(args.set))
+    config = entry.config.from_params(args.method, section)
+    result = count_parameters(args.method, config, args.backbone, args.max_length, tiny)
+    print(json.dumps({**result, "config_source": source}, indent=1))
+
+
+def _validate(args) -> None:
+    from ptbench.config import load_params
+
+    params = load_params(args.params)
+    print(f"{args.params}: ok (profile {params.profile}; {len(params.methods)} methods x {len(params.tasks)} tasks "
+          f"x {len(params.seeds)} seeds on {params.backbone})")
+
+
+def _profile(args) -> None:
+    from ptbench.profiles import apply_profile
+
+    changed = apply_profile(args.name, Path(args.params))
+    print(f"{args.params}: profile {args.name} applied ({', '.join(changed)})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ptbench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("methods", help="list the registered methods").set_defaults(func=_methods)
+    sub.add_parser("tasks", help="list the registered tasks").set_defaults(func=_tasks)
+    sub.add_parser("backbones", help="list the registered backbones").set_defaults(func=_backbones)
+    p = sub.add_parser("params", help="trainable and stored parameter counts (no weights needed)")
+    p.add_argument("--method", required=True)
+    p.add_argument("--backbone", required=True)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a method knob")
+    p.add_argument("--max-length", type=int, default=256, help="padded input length m (DePT-style methods)")
+    p.add_argument("--params", default="params.yaml", help="read methods.<method> from this file if present")
+    p.set_defaults(func=_params)
+    p = sub.add_parser("validate", help="check params.yaml as a whole")
+    p.add_argument("--params", default="params.yaml")
+    p.set_defaults(func=_validate)
+    p = sub.add_parser("profile", help="switch params.yaml to a profile preset (profiles/<name>.yaml)")
+    p.add_argument("name")
+    p.add_argument("--params", default="params.yaml")
+    p.set_defaults(func=_profile)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except PtbenchError as exc:
+        print(f"ptbench: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Parameter counts of a method on a backbone, without weights: the backbone lives on ``meta``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ptbench.backbones import get_backbone
+from ptbench.methods import build_method, get_method
+from ptbench.methods.base import BackboneContext, MethodConfig
+
+MIRROR_CONFIG = Path("mirror/models/ptbench-mirror/tiny-t5/config.json")
+AUDIT_MAX_LENGTH = 256  # m of seed 001 (DePT-style methods size A by it)
+
+
+def backbone_config(name: str, tiny_t5: dict[str, int] | None = None) -> Any:
+    """The architecture config: bundled for hub backbones, params.yaml's mirror.backbone for tiny-t5."""
+    from transformers import AutoConfig, T5Config
+
+    info = get_backbone(name)
+    if info.mirror_only:
+        if MIRROR_CONFIG.exists():
+            return AutoConfig.from_pretrained(str(MIRROR_CONFIG.parent))
+        return T5Config(vocab_size=1000, **(tiny_t5 or {}))
+    data = info.bundled_config()
+    return AutoConfig.for_model(data.pop("model_type"), **data)
+
+
+def meta_backbone(name: str, tiny_t5: dict[str, int] | None = None) -> torch.nn.Module:
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    config = backbone_config(name, tiny_t5)
+    auto = AutoModelForSeq2SeqLM if get_backbone(name).family == "seq2seq" else AutoModelForCausalLM
+    with torch.device("meta"):
+        return auto.from_config(config)
+
+
+def count_parameters(method: str, config: MethodConfig, backbone: str, max_length: int = AUDIT_MAX_LENGTH,
+                     tiny_t5: dict[str, int] | None = None) -> dict[str, Any]:
+    get_method(method)
+    model = meta_backbone(backbone, tiny_t5)
+    embeddings = model.get_input_embeddings()
+    ctx = BackboneContext(d_model=embeddings.embedding_dim, word_embeddings=embeddings, max_length=max_length,
+                          generator=torch.Generator().manual_seed(0))
+    module = build_method(method, config, ctx)
+    module.attach(model)
+    return {"method": method, "backbone": backbone, "hub_id": get_backbone(backbone).hub_id,
+            "d_model": embeddings.embedding_dim, "max_length": max_length,
+            "trainable": module.trainable_parameter_count(), "stored": module.stored_parameter_count(),
+            "backbone_parameters": sum(p.numel() for p in model.parameters()),
+            "config": json.loads(json.dumps(vars(config)))}

@@ -1,0 +1,76 @@
+"""Split protocols: which rows of which hub split become train / validation / test.
+
+``dept`` (the DePT and ATTEMPT code): a permutation by ``torch.randperm`` with a generator
+seeded 42, independent of the training seed. Small tasks halve the official validation into
+validation / test; large tasks carve 1,000 training rows out as validation and test on the
+official validation; ``official`` tasks (MNLI, PAWS) keep the hub's splits.
+``explosive`` (seed 003, appendix B.1): the rule depends on the training-set size.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import torch
+
+from ptbench.tasks.spec import TaskSpec
+
+DEPT_LARGE_VALIDATION = 1000
+EXPLOSIVE_SMALL, EXPLOSIVE_MEDIUM = 10_000, 100_000
+EXPLOSIVE_MEDIUM_VALIDATION, EXPLOSIVE_LARGE_VALIDATION = 1000, 10_000
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    source: str  # hub split name
+    indices: tuple[int, ...]
+
+
+def _permutation(n: int, seed: int) -> list[int]:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+
+
+def _halve(source: str, n: int, seed: int) -> tuple[SplitPart, SplitPart]:
+    order = _permutation(n, seed)
+    half = n // 2
+    return SplitPart(source, tuple(order[:half])), SplitPart(source, tuple(order[half:]))
+
+
+def _carve(source: str, n: int, size: int, seed: int) -> tuple[SplitPart, SplitPart]:
+    """(train rest, validation carved) from a permutation of ``source``."""
+    order = _permutation(n, seed)
+    return SplitPart(source, tuple(order[size:])), SplitPart(source, tuple(order[:size]))
+
+
+def _whole(source: str, n: int) -> SplitPart:
+    return SplitPart(source, tuple(range(n)))
+
+
+def plan_splits(spec: TaskSpec, sizes: dict[str, int], protocol: str, seed: int) -> dict[str, SplitPart]:
+    """Map train/validation/test to (hub split, row indices); ``sizes`` are the hub split sizes."""
+    train, validation = spec.splits["train"], spec.splits["validation"]
+    n_train, n_val = sizes[train], sizes[validation]
+    if protocol == "dept":
+        if spec.split_rule == "official":
+            test = spec.splits["test"]
+            return {"train": _whole(train, n_train), "validation": _whole(validation, n_val),
+                    "test": _whole(test, sizes[test])}
+        if spec.split_rule == "small":
+            val_part, test_part = _halve(validation, n_val, seed)
+            return {"train": _whole(train, n_train), "validation": val_part, "test": test_part}
+        train_part, val_part = _carve(train, n_train, DEPT_LARGE_VALIDATION, seed)
+        return {"train": train_part, "validation": val_part, "test": _whole(validation, n_val)}
+    # explosive: by training-set size; the test set is the official validation (MNLI: matched)
+    test = spec.splits.get("test", validation)
+    if n_train < EXPLOSIVE_SMALL:
+        val_part, test_part = _halve(validation, n_val, seed)
+        return {"train": _whole(train, n_train), "validation": val_part, "test": test_part}
+    carve = EXPLOSIVE_MEDIUM_VALIDATION if n_train < EXPLOSIVE_MEDIUM else EXPLOSIVE_LARGE_VALIDATION
+    train_part, val_part = _carve(train, n_train, carve, seed)
+    return {"train": train_part, "validation": val_part, "test": _whole(test, sizes[test])}
+
+
+def split_hash(plan: dict[str, SplitPart]) -> str:
+    payload = json.dumps({k: [v.source, list(v.indices)] for k, v in sorted(plan.items())}, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]

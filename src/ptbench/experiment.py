@@ -1,0 +1,130 @@
+"""What the stages do, as plain functions over the validated Params.
+
+train_run:    per method x task: one training per seed; writes each seed's best state.
+evaluate_run: per method x task: test-set predictions and metrics, with provenance.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ptbench import hub
+from ptbench.backbones import BackboneInfo, get_backbone
+from ptbench.config import Params
+from ptbench.data.prepare import PreparedSplit
+from ptbench.methods import build_method
+from ptbench.methods.base import BackboneContext, PeftMethod
+from ptbench.provenance import provenance
+from ptbench.tasks import get_task
+from ptbench.train.backbone import FAMILIES, freeze, remove_dropout
+from ptbench.train.loop import predict, score, train
+
+
+@dataclass
+class LoadedBackbone:
+    info: BackboneInfo
+    model: torch.nn.Module
+    tokenizer: Any
+    runner: Any  # Seq2SeqBackbone | CausalBackbone
+
+    @property
+    def pad_id(self) -> int:
+        pad = self.tokenizer.pad_token_id
+        return pad if pad is not None else self.tokenizer.eos_token_id
+
+
+def load_backbone(params: Params) -> LoadedBackbone:
+    info = get_backbone(params.backbone)
+    tokenizer = hub.load_tokenizer(info.hub_id, params.hub.mirror, params.hub.offline)
+    model = hub.load_model(info.hub_id, info.family, params.hub.mirror, params.hub.offline)
+    freeze(model)
+    if not params.dropout:
+        remove_dropout(model)
+    model.train()  # dropout (when kept) is active during training, as in the reference code
+    return LoadedBackbone(info, model, tokenizer, FAMILIES[info.family](model, tokenizer))
+
+
+def method_context(backbone: LoadedBackbone, params: Params, seed: int) -> BackboneContext:
+    embeddings = backbone.model.get_input_embeddings()
+    return BackboneContext(d_model=embeddings.embedding_dim, word_embeddings=embeddings,
+                           max_length=params.data.max_length, generator=torch.Generator().manual_seed(seed),
+                           tokenize=lambda text: backbone.tokenizer(text, add_special_tokens=False).input_ids)
+
+
+def build_for(backbone: LoadedBackbone, params: Params, method_name: str, seed: int) -> PeftMethod:
+    torch.manual_seed(seed)
+    method = build_method(method_name, params.method_config(method_name), method_context(backbone, params, seed))
+    method.attach(backbone.model)
+    return method
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, out_dir: Path,
+              steps: int | None = None) -> dict:
+    """Train every seed; ``out_dir/seed<k>/state.pt`` + ``train.json`` per seed."""
+    spec = get_task(task_name)
+    backbone = load_backbone(params)
+    train_split = PreparedSplit.load(data_dir / "train.pt")
+    val_split = PreparedSplit.load(data_dir / "validation.pt")
+    cfg = params.train if steps is None else _with_steps(params.train, steps)
+    summary = {}
+    for seed in params.seeds:
+        method = build_for(backbone, params, method_name, seed)
+        result = train(backbone.runner, method, spec, train_split, val_split, cfg, seed, backbone.pad_id)
+        seed_dir = out_dir / f"seed{seed}"
+        seed_dir.mkdir(parents=True, exist_ok=True)
+        torch.save(result.best_state, seed_dir / "state.pt")
+        record = {"method": method_name, "task": task_name, "seed": seed, "best_step": result.best_step,
+                  "best_validation": result.best_validation, "diverged": result.diverged,
+                  "trainable_parameters": method.trainable_parameter_count(),
+                  "stored_parameters": method.stored_parameter_count(), "history": result.history}
+        _write_json(seed_dir / "train.json", record)
+        summary[seed] = record
+    return summary
+
+
+def _with_steps(cfg, steps: int):
+    from dataclasses import replace
+
+    return replace(cfg, steps=steps, eval_interval=min(cfg.eval_interval, steps))
+
+
+def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Path, run_dir: Path,
+                 metrics_path: Path) -> dict:
+    """Score each seed's best state on the test split; mean over seeds plus per-seed values."""
+    spec = get_task(task_name)
+    backbone = load_backbone(params)
+    test_split = PreparedSplit.load(data_dir / "test.pt")
+    splits = json.loads((data_dir / "splits.json").read_text())
+    per_seed = {}
+    for seed in params.seeds:
+        seed_dir = run_dir / f"seed{seed}"
+        record = json.loads((seed_dir / "train.json").read_text())
+        method = build_for(backbone, params, method_name, seed)
+        method.load_state_dict(torch.load(seed_dir / "state.pt"))
+        predictions = predict(backbone.runner, method, test_split, params.train.eval_batch_size,
+                              params.train.max_new_tokens, backbone.pad_id)
+        per_seed[str(seed)] = {**score(spec, predictions, test_split.references),
+                               "best_step": record["best_step"], "diverged": record["diverged"]}
+    names = list(spec.metrics) + ["invalid_rate"]
+    mean = {name: round(sum(s[name] for s in per_seed.values()) / len(per_seed), 4) for name in names}
+    payload = {
+        "method": method_name, "task": task_name, "metrics": mean, "per_seed": per_seed,
+        "primary_metric": spec.metrics[0], "test_examples": len(test_split),
+        "trainable_parameters": record["trainable_parameters"], "stored_parameters": record["stored_parameters"],
+        "provenance": provenance(
+            backbone=params.backbone, backbone_hub_id=backbone.info.hub_id, hub_mirror=params.hub.mirror,
+            original_t5_checkpoint=backbone.info.original_t5, profile=params.profile, seeds=params.seeds,
+            split_protocol=splits["protocol"], split_seed=splits["split_seed"], split_hash=splits["split_hash"],
+            dataset=splits["hub"], dropout=params.dropout, method_config=params.methods[method_name]),
+    }
+    _write_json(metrics_path, payload)
+    return payload

@@ -1,0 +1,43 @@
+"""Method registry: name -> (module class, config class). Adding a method: one file, one line."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ptbench.errors import require_choice
+from ptbench.methods import ept, pt
+from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    module: type[PeftMethod]
+    config: type[MethodConfig]
+    summary: str
+
+
+METHODS: dict[str, MethodEntry] = {}
+
+
+def register(name: str, module: type[PeftMethod], config: type[MethodConfig], summary: str) -> None:
+    if name in METHODS:
+        raise ValueError(f"method {name!r} registered twice")
+    METHODS[name] = MethodEntry(module, config, summary)
+
+
+register("pt", pt.PromptTuning, pt.PromptTuningConfig, "vanilla prompt tuning (Lester et al., 2021)")
+register("ept", ept.ExplosivePrompt, ept.EptConfig, "Explosive Prompt Tuning, single prompt (seed 003)")
+register("ept_star", ept.ExplosivePrompt, ept.EptStarConfig, "EPT*: the EPT prompt broadcast to length 10 (seed 003)")
+
+
+def get_method(name: str) -> MethodEntry:
+    require_choice("method", name, sorted(METHODS))
+    return METHODS[name]
+
+
+def method_config(name: str, section: dict[str, Any] | None) -> MethodConfig:
+    return get_method(name).config.from_params(name, section)
+
+
+def build_method(name: str, config: MethodConfig, ctx: BackboneContext) -> PeftMethod:
+    return get_method(name).module(config, ctx)

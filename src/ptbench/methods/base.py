@@ -1,0 +1,132 @@
+"""What every method shares: the context it is built in, the interface the loop calls, helpers.
+
+A method is an ``nn.Module`` that owns how it changes what the backbone sees. The training
+loop only ever calls the interface below; it never asks a method its name.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ptbench.errors import ConfigError, require, require_choice
+
+
+@dataclass
+class BackboneContext:
+    """What a method may know about the frozen backbone it is built for."""
+
+    d_model: int
+    word_embeddings: nn.Embedding  # frozen; read for vocabulary initialisation
+    max_length: int  # padded input length m (DePT-style methods size their matrices by it)
+    generator: torch.Generator  # seeded: every random initialisation draws from it
+    vocab_sample_size: int = 5000  # "sampled vocabulary": the most frequent ids (seed 001)
+    tokenize: Any = None  # str -> list[int]; needed only by text initialisation
+
+    def sample_vocab_ids(self, n: int, unique: bool = True) -> torch.Tensor:
+        pool = min(self.vocab_sample_size, self.word_embeddings.num_embeddings)
+        if unique:
+            require(n <= pool, "init", f"needs {n} distinct tokens but the sample pool has {pool}")
+            return torch.randperm(pool, generator=self.generator)[:n]
+        return torch.randint(pool, (n,), generator=self.generator)
+
+    def vocab_embeddings(self, n: int) -> torch.Tensor:
+        weight = self.word_embeddings.weight
+        if weight.is_meta:
+            return torch.empty(n, self.d_model, device="meta")
+        return weight[self.sample_vocab_ids(n)].detach().clone().float()
+
+
+@dataclass
+class MethodConfig:
+    """Base of every method's config: its knobs, validated on construction."""
+
+    lr: float = 0.3
+
+    def __post_init__(self) -> None:
+        require(isinstance(self.lr, (int, float)) and self.lr > 0, "lr", f"must be a positive number, got {self.lr!r}")
+
+    @classmethod
+    def from_params(cls, method: str, section: dict[str, Any] | None) -> "MethodConfig":
+        section = dict(section or {})
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(section) - names)
+        if unknown:
+            raise ConfigError(f"methods.{method}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
+        try:
+            return cls(**section)
+        except ConfigError as exc:
+            raise ConfigError(f"methods.{method}.{exc}") from None
+
+
+class PeftMethod(nn.Module):
+    """Interface the training loop uses. Subclasses implement ``prompt`` or override ``forward``."""
+
+    config_class: ClassVar[type[MethodConfig]] = MethodConfig
+
+    def __init__(self, config: MethodConfig, ctx: BackboneContext) -> None:
+        super().__init__()
+        self.config = config
+
+    # -- what the backbone sees ---------------------------------------------------------------
+    def prompt(self) -> torch.Tensor | None:
+        """The (n, d) soft prompt prepended to every input, or None."""
+        return None
+
+    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        prompt = self.prompt()
+        if prompt is None:
+            return inputs_embeds, attention_mask
+        return prepend_prompt(prompt, inputs_embeds, attention_mask)
+
+    def attach(self, model: nn.Module) -> None:
+        """Hook for methods that change the backbone itself (adapters, LoRA); default none."""
+
+    # -- what is trained and kept ---------------------------------------------------------------
+    def param_groups(self, weight_decay: float) -> list[dict[str, Any]]:
+        return [{"params": [p for p in self.parameters() if p.requires_grad],
+                 "lr": self.config.lr, "weight_decay": weight_decay}]
+
+    def trainable_parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def stored_parameter_count(self) -> int:
+        """Parameters kept after training (reparameterisations are folded away)."""
+        return self.trainable_parameter_count()
+
+    def diagnostics(self) -> dict[str, float]:
+        """Scalars the loop logs (e.g. the average prompt norm mu_t of seed 003, eq. 4)."""
+        prompt = self.prompt()
+        if prompt is None:
+            return {}
+        return {"prompt_norm": float(prompt.detach().float().norm(dim=-1).mean())}
+
+
+def prepend_prompt(prompt: torch.Tensor, inputs_embeds: torch.Tensor,
+                   attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    batch = inputs_embeds.shape[0]
+    prompt = prompt.to(inputs_embeds.dtype).unsqueeze(0).expand(batch, -1, -1)
+    ones = attention_mask.new_ones(batch, prompt.shape[1])
+    return torch.cat([prompt, inputs_embeds], dim=1), torch.cat([ones, attention_mask], dim=1)
+
+
+INIT_CHOICES = ("vocab", "uniform", "text")
+
+
+def initial_prompt(ctx: BackboneContext, length: int, init: str, init_range: float = 0.5,
+                   init_text: str = "") -> torch.Tensor:
+    """Lester et al. initialisations: sampled vocabulary, uniform [-r, r], or a tiled text."""
+    require_choice("init", init, INIT_CHOICES)
+    if ctx.word_embeddings.weight.is_meta:
+        return torch.empty(length, ctx.d_model, device="meta")
+    if init == "vocab":
+        return ctx.vocab_embeddings(length)
+    if init == "uniform":
+        return (torch.rand(length, ctx.d_model, generator=ctx.generator) * 2 - 1) * init_range
+    require(bool(init_text) and ctx.tokenize is not None, "init_text", "text initialisation needs a non-empty init_text")
+    ids = torch.tensor(ctx.tokenize(init_text))
+    ids = ids.repeat(length // len(ids) + 1)[:length]  # tiled, as the DePT code
+    return ctx.word_embeddings.weight[ids].detach().clone().float()

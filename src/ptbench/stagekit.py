@@ -1,0 +1,64 @@
+"""Shared plumbing of the stage scripts: params first, environment second, one-line errors, atomic outputs."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ptbench.errors import PtbenchError
+
+
+def quiet_libraries() -> None:
+    """Progress bars and advisory warnings of the libraries are noise in a pipeline log."""
+    import warnings
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore", message=".*requires_grad=True to a scalar.*")
+    try:
+        import datasets
+        import transformers
+
+        datasets.disable_progress_bars()
+        datasets.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover - both are core dependencies
+        pass
+
+
+def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argparse.ArgumentParser,
+              argv: list[str] | None = None) -> None:
+    """Validate params.yaml before any compute; turn user errors into one line and exit 2."""
+    from ptbench import hub
+    from ptbench.config import load_params
+
+    args = parser.parse_args(argv)
+    try:
+        params = load_params(getattr(args, "params", None) or "params.yaml")
+        hub.configure_environment(params.hub.offline)
+        quiet_libraries()
+        main(args, params)
+    except PtbenchError as exc:
+        print(f"ptbench: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Write into ``<target>.partial`` and move it into place only when the block succeeds,
+    so that a failed stage never leaves an output DVC could record as good."""
+    target = Path(target)
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)

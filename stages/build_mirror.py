@@ -1,0 +1,26 @@
+"""Stage 0 (smoke profile): build the local hub mirror the offline pipeline loads from."""
+import argparse
+import json
+from pathlib import Path
+
+from ptbench.stagekit import atomic_dir, run_stage
+
+MIRROR_DIR = Path("mirror")
+
+
+def main(args, params):
+    from ptbench.backbones import get_backbone
+    from ptbench.mirror.build import build_mirror
+
+    with atomic_dir(MIRROR_DIR) as partial:
+        if params.hub.mirror is None:  # the real hub is used: nothing of the mirror is built
+            (partial / "mirror.json").write_text(json.dumps({"disabled": True}) + "\n")
+            summary = {"disabled": True}
+        else:
+            summary = build_mirror(partial, params.mirror, get_backbone(params.backbone).hub_id)
+    Path("results").mkdir(exist_ok=True)
+    Path("results/mirror.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    run_stage(main, argparse.ArgumentParser(description=__doc__))

@@ -1,0 +1,21 @@
+"""Stage 6: tables (Markdown, CSV, LaTeX) and figures from every evaluated run."""
+import argparse
+from pathlib import Path
+
+from ptbench.stagekit import run_stage
+
+
+def main(args, params):
+    from ptbench.report.figures import learning_curves, params_vs_score
+    from ptbench.report.tables import write_tables
+
+    tables, figures = Path("results/tables"), Path("results/figures")
+    summary = write_tables(Path("results/metrics"), tables, list(params.methods), params.tasks, params.backbone)
+    figures.mkdir(parents=True, exist_ok=True)
+    params_vs_score(summary, params.tasks, figures / "params_vs_score")
+    learning_curves(Path("results/runs"), figures / "learning_curves")
+    print(f"tables: {tables.resolve()}\nfigures: {figures.resolve()}")
+
+
+if __name__ == "__main__":
+    run_stage(main, argparse.ArgumentParser(description=__doc__))

@@ -1,0 +1,49 @@
+"""Shared fixtures. Tests run offline: the hub variables are set before anything imports HF."""
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["DVC_NO_ANALYTICS"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import copy  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+from ptbench.config import parse_params  # noqa: E402
+from ptbench.stagekit import quiet_libraries  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+quiet_libraries()
+
+
+@pytest.fixture(scope="session")
+def repo_params_raw() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+@pytest.fixture
+def raw_params(repo_params_raw) -> dict:
+    """A fresh, mutable copy of the committed params.yaml."""
+    return copy.deepcopy(repo_params_raw)
+
+
+@pytest.fixture(scope="session")
+def smoke_mirror(tmp_path_factory, repo_params_raw) -> Path:
+    """The smoke mirror exactly as params.yaml builds it (pre-trained tiny T5 included), once per session."""
+    from ptbench.backbones import get_backbone
+    from ptbench.mirror.build import build_mirror
+
+    params = parse_params(copy.deepcopy(repo_params_raw))
+    root = tmp_path_factory.mktemp("mirror") / "mirror"
+    build_mirror(root, params.mirror, get_backbone(params.backbone).hub_id)
+    return root
+
+
+@pytest.fixture(scope="session")
+def smoke_params(smoke_mirror, repo_params_raw):
+    raw = copy.deepcopy(repo_params_raw)
+    raw["hub"]["mirror"] = str(smoke_mirror)
+    return parse_params(raw)

@@ -1,0 +1,72 @@
+import pytest
+import yaml
+
+from ptbench.config import load_params, parse_params
+from ptbench.errors import ConfigError
+from ptbench.profiles import load_profile
+
+from conftest import REPO
+
+
+def test_committed_params_are_valid():
+    params = load_params(REPO / "params.yaml")
+    assert params.profile == "smoke"
+    assert set(params.source_prompts.tasks) <= set(params.tasks)
+
+
+def test_committed_params_equal_the_smoke_profile(repo_params_raw):
+    """params.yaml holds the smoke profile's values, so `ptbench profile smoke` is a no-op."""
+    for key, value in load_profile("smoke", REPO / "profiles").items():
+        assert repo_params_raw[key] == value, key
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda r: r.update(backbone="t5-huge"), "backbone: unknown value 't5-huge'; allowed:"),
+    (lambda r: r.update(tasks=["rte", "nope"]), "task: unknown value 'nope'; allowed:"),
+    (lambda r: r["methods"].update(bogus={}), "methods: unknown value 'bogus'; allowed:"),
+    (lambda r: r.update(method="ept"), None),  # a registered, configured method is fine
+    (lambda r: r.update(method="superpos_x"), "method: unknown value 'superpos_x'"),
+    (lambda r: r["methods"]["pt"].update(lr=-1), "methods.pt.lr: must be a positive number"),
+    (lambda r: r["methods"]["pt"].update(length=0), "methods.pt.length: must be an integer >= 1"),
+    (lambda r: r["methods"]["pt"].update(colour="red"), "methods.pt: unknown key(s) colour; allowed:"),
+    (lambda r: r["methods"]["ept_star"].update(activation="swish"), "methods.ept_star.activation: unknown value 'swish'"),
+    (lambda r: r["train"].update(steps=0), "train.steps: must be an integer >= 1"),
+    (lambda r: r["train"].update(weight_decay="x"), "train.weight_decay: must be a non-negative number"),
+    (lambda r: r["data"].update(split_protocol="random"), "data.split_protocol: unknown value 'random'"),
+    (lambda r: r.update(seeds=[]), "seeds: must be a non-empty list"),
+    (lambda r: r["source_prompts"].update(tasks=["sst2"]), "source_prompts.tasks: 'sst2' must also be in tasks"),
+    (lambda r: r.update(extra=1), "params.yaml: unknown key(s) extra"),
+    (lambda r: r.pop("train"), "params.yaml: missing key(s) train"),
+    (lambda r: r["hub"].update(mirror=None), "backbone: 'tiny-t5' exists only in the local mirror"),
+])
+def test_bad_params_name_the_key_and_the_allowed_values(raw_params, edit, message):
+    edit(raw_params)
+    if message is None:
+        parse_params(raw_params)
+        return
+    with pytest.raises(ConfigError) as caught:
+        parse_params(raw_params)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_invalid_yaml_is_one_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("train: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(path)
+
+
+def test_profile_switch_rewrites_params_and_keeps_comments(tmp_path):
+    from ptbench.profiles import apply_profile
+
+    target = tmp_path / "params.yaml"
+    target.write_text((REPO / "params.yaml").read_text())
+    changed = apply_profile("paper", target, REPO / "profiles")
+    assert "train" in changed and "hub" in changed
+    text = target.read_text()
+    assert "# The variant method" in text  # comments survive
+    params = parse_params(yaml.safe_load(text))
+    assert (params.profile, params.backbone, params.hub.mirror, params.train.steps) == ("paper", "t5-base", None, 30000)
+    apply_profile("smoke", target, REPO / "profiles")
+    assert yaml.safe_load(target.read_text()) == yaml.safe_load((REPO / "params.yaml").read_text())

@@ -1,0 +1,106 @@
+"""The DVC pipeline on a temporary copy of the repository, with a budget of a few steps.
+
+Proves the caching contract: a second `dvc repro` does nothing; editing one value of
+methods.ept_star dirties only ept_star's stages; `dvc exp run -S method=ept_star` runs only
+the variant stages.
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def sh(*args, cwd, check=True):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "GIT_AUTHOR_NAME": "ptbench", "GIT_AUTHOR_EMAIL": "ci@ptbench", "GIT_COMMITTER_NAME": "ptbench",
+           "GIT_COMMITTER_EMAIL": "ci@ptbench"}
+    result = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def copy_repository(target: Path) -> None:
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.split()
+    for name in listed:
+        source = REPO / name
+        if source.is_file() and name != "dvc.lock" and not name.startswith(("results/", "tests/", "benchmarks/")):
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def edit_params(path: Path, edit) -> None:
+    raw = yaml.safe_load(path.read_text())
+    edit(raw)
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def tiny_budget(raw):
+    raw["tasks"] = ["rte", "mnli"]  # one pair-format target and the source task keep the grid small
+    raw["mirror"]["rows"] = {"train": 1100, "validation": 60, "test": 60}
+    raw["mirror"]["pretrain"].update(steps=20, rows_per_rule=200)
+    raw["train"].update(steps=2, eval_interval=2, log_interval=1)
+    raw["source_prompts"]["steps"] = 2
+
+
+@pytest.fixture(scope="module")
+def pipeline_copy(tmp_path_factory):
+    repo = tmp_path_factory.mktemp("pipeline") / "repo"
+    repo.mkdir()
+    copy_repository(repo)
+    edit_params(repo / "params.yaml", tiny_budget)
+    sh("git", "init", "-q", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", "copy", cwd=repo)
+    first = sh("dvc", "repro", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", "repro", cwd=repo)
+    return repo, first.stdout
+
+
+def stages_run(output: str) -> set[str]:
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+
+
+def test_first_repro_runs_every_stage_kind_and_writes_tables(pipeline_copy):
+    repo, output = pipeline_copy
+    kinds = {name.split("@")[0] for name in stages_run(output)}
+    assert kinds == {"mirror", "data", "source_prompt", "train", "evaluate", "variant", "tables"}
+    for suffix in ("md", "csv", "tex"):
+        assert (repo / "results" / "tables" / f"main.{suffix}").exists()
+    assert (repo / "results" / "figures" / "params_vs_score.png").exists()
+
+
+def test_second_repro_does_nothing(pipeline_copy):
+    repo, _ = pipeline_copy
+    assert stages_run(sh("dvc", "repro", cwd=repo).stdout) == set()
+    assert "up to date" in sh("dvc", "status", cwd=repo).stdout
+
+
+def test_editing_one_method_dirties_only_its_stages(pipeline_copy):
+    repo, _ = pipeline_copy
+    params = repo / "params.yaml"
+    original = params.read_text()
+    try:
+        edit_params(params, lambda raw: raw["methods"]["ept_star"].update(lr=0.25))
+        dirty = set(yaml.safe_load(sh("dvc", "status", "--json", cwd=repo).stdout or "{}"))
+        tasks = yaml.safe_load(original)["tasks"]
+        assert dirty == {f"{kind}@ept_star-{task}" for kind in ("train", "evaluate") for task in tasks}
+    finally:
+        params.write_text(original)
+
+
+def test_exp_run_with_another_method_runs_only_the_variant_stages(pipeline_copy):
+    repo, _ = pipeline_copy
+    result = sh("dvc", "exp", "run", "-S", "method=ept_star", cwd=repo)
+    ran = stages_run(result.stdout)
+    assert ran and {name.split("@")[0] for name in ran} == {"variant"}
