@@ -45,9 +45,17 @@ class MethodConfig:
     """Base of every method's config: its knobs, validated on construction."""
 
     lr: float = 0.3
+    # None: train.weight_decay. Seed 004 sets it per method (PT 0.01, SuperPos 1e-5, ATTEMPT 1e-5).
+    weight_decay: float | None = None
 
     def __post_init__(self) -> None:
-        require(isinstance(self.lr, (int, float)) and self.lr > 0, "lr", f"must be a positive number, got {self.lr!r}")
+        require(isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool) and self.lr > 0,
+                "lr", f"must be a positive number, got {self.lr!r}")
+        require(self.weight_decay is None or (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0),
+                "weight_decay", f"must be null or a non-negative number, got {self.weight_decay!r}")
+
+    def decay(self, default: float) -> float:
+        return default if self.weight_decay is None else float(self.weight_decay)
 
     @classmethod
     def from_params(cls, method: str, section: dict[str, Any] | None) -> "MethodConfig":
@@ -87,8 +95,9 @@ class PeftMethod(nn.Module):
 
     # -- what is trained and kept ---------------------------------------------------------------
     def param_groups(self, weight_decay: float) -> list[dict[str, Any]]:
+        """AdamW groups; ``weight_decay`` is train.weight_decay (a method may override it)."""
         return [{"params": [p for p in self.parameters() if p.requires_grad],
-                 "lr": self.config.lr, "weight_decay": weight_decay}]
+                 "lr": self.config.lr, "weight_decay": self.config.decay(weight_decay)}]
 
     def trainable_parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
