@@ -1,4 +1,4 @@
-"""Stage 6: tables (Markdown, CSV, LaTeX) and figures from every evaluated run."""
+"""Stage 6: tables (Markdown, CSV, LaTeX) and figures from every evaluated run, and the parameter audit."""
 import argparse
 from pathlib import Path
 
@@ -6,6 +6,7 @@ from ptbench.stagekit import run_stage
 
 
 def main(args, params):
+    from ptbench.report.audit import write_audit
     from ptbench.report.figures import learning_curves, params_vs_score
     from ptbench.report.tables import write_tables
 
@@ -14,6 +15,7 @@ def main(args, params):
     figures.mkdir(parents=True, exist_ok=True)
     params_vs_score(summary, params.tasks, figures / "params_vs_score")
     learning_curves(Path("results/runs"), figures / "learning_curves")
+    write_audit(tables)
     print(f"tables: {tables.resolve()}\nfigures: {figures.resolve()}")
 
 

@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 
@@ -32,7 +33,7 @@ def test_params_overrides_a_knob():
 
 
 @pytest.mark.parametrize("args, needle", [
-    (("params", "--method", "nope", "--backbone", "t5-base"), "method: unknown value 'nope'; allowed: ept, ept_star, pt"),
+    (("params", "--method", "nope", "--backbone", "t5-base"), "method: unknown value 'nope'; allowed: dept, dpt, ept, ept_msp"),
     (("params", "--method", "pt", "--backbone", "t5-xxl"), "backbone: unknown value 't5-xxl'; allowed:"),
     (("params", "--method", "pt", "--backbone", "t5-base", "--set", "length=-3"), "methods.pt.length"),
     (("profile", "huge"), "profile: unknown value 'huge'; allowed: paper, smoke"),
@@ -56,3 +57,17 @@ def test_validate_reports_the_bad_key(tmp_path):
 def test_stages_reject_unknown_names_before_any_compute(stage, args):
     result = subprocess.run([sys.executable, f"stages/{stage}", *args], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 2 and "unknown value" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_paper_profile_offline_stops_at_the_first_hub_access_in_one_line(tmp_path):
+    """The paper profile on a machine without the hub: one clear line, exit 2, no traceback."""
+    for name in ("params.yaml", "profiles", "stages"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    assert ptbench("profile", "paper", cwd=tmp_path).returncode == 0
+    params = tmp_path / "params.yaml"
+    params.write_text(params.read_text().replace("offline: false", "offline: true"))  # no probe: deterministic
+    result = subprocess.run([sys.executable, "stages/prepare_data.py", "--task", "rte"], capture_output=True,
+                            text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "needs the hub" in result.stderr

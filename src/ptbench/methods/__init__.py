@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ptbench.errors import require_choice
-from ptbench.methods import ept, pt
+from ptbench.methods import dept, dpt, ept, ept_msp, p_tuning, pt, residual, superpos
 from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod
 
 
@@ -28,6 +28,12 @@ def register(name: str, module: type[PeftMethod], config: type[MethodConfig], su
 register("pt", pt.PromptTuning, pt.PromptTuningConfig, "vanilla prompt tuning (Lester et al., 2021)")
 register("ept", ept.ExplosivePrompt, ept.EptConfig, "Explosive Prompt Tuning, single prompt (seed 003)")
 register("ept_star", ept.ExplosivePrompt, ept.EptStarConfig, "EPT*: the EPT prompt broadcast to length 10 (seed 003)")
+register("p_tuning", p_tuning.PTuning, p_tuning.PTuningConfig, "P-Tuning: prompt through HF PEFT's MLP/LSTM encoder (Liu et al., 2021)")
+register("residual", residual.ResidualPrompt, residual.ResidualConfig, "Residual Prompt Tuning: residual bottleneck MLP (Razdaibiedina et al., 2023)")
+register("dept", dept.DecomposedPrompt, dept.DeptConfig, "DePT: short prompt + low-rank update of the input embeddings (Shi & Lipani, 2024)")
+register("dpt", dpt.DecomposedPromptTuning, dpt.DptConfig, "DPT: prompt as the product of two low-rank factors (Xiao et al., 2023)")
+register("ept_msp", ept_msp.EptMsp, ept_msp.EptMspConfig, "EPT: SVD prompt decomposition, prompt fusion, multi-space projection (seed 001)")
+register("superpos", superpos.SuperPosPrompt, superpos.SuperPosConfig, "SuperPos-Prompt: prompts as superpositions of sampled token embeddings (seed 004)")
 
 
 def get_method(name: str) -> MethodEntry:

@@ -58,46 +58,40 @@ class Seq2SeqBackbone:
 
 
 class CausalBackbone:
-    """Decoder-only: [prompt; input; target], loss on the target tokens only, left-padded decoding."""
+    """Decoder-only: [prompt; input; target], loss on the target tokens only, left-padded decoding.
+
+    The method sees the right-padded input exactly as on T5 (so position-wise updates such as
+    DePT's A·B line up with the tokens); targets are appended after it, then every masked
+    position is moved to the left so that positions stay contiguous.
+    """
 
     def __init__(self, model: nn.Module, tokenizer) -> None:
         self.model, self.tokenizer = model, tokenizer
         self.eos = tokenizer.eos_token_id
 
-    def _sequences(self, batch: Batch, with_targets: bool) -> tuple[list[torch.Tensor], list[int]]:
-        rows, n_input = [], []
-        for ids, mask, labels in zip(batch.input_ids, batch.attention_mask, batch.labels):
-            source = ids[mask.bool()]
-            n_input.append(len(source))
-            target = labels[labels != -100] if with_targets else labels[:0]
-            rows.append(torch.cat([source, target]))
-        return rows, n_input
-
-    def _left_pad(self, rows: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(r) for r in rows)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            ids[i, width - len(row):], mask[i, width - len(row):] = row, 1
-        return ids, mask
+    @staticmethod
+    def _left_align(mask: torch.Tensor, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        order = torch.sort(mask, dim=1, stable=True).indices  # masked (0) first, order kept
+        aligned = [mask.gather(1, order)]
+        for tensor in tensors:
+            index = order if tensor.dim() == 2 else order.unsqueeze(-1).expand(-1, -1, tensor.shape[-1])
+            aligned.append(tensor.gather(1, index))
+        return tuple(aligned)
 
     def loss(self, method: PeftMethod, batch: Batch) -> torch.Tensor:
-        rows, n_input = self._sequences(batch, with_targets=True)
-        ids, mask = self._left_pad(rows)
-        labels = torch.full_like(ids, -100)
-        for i, (row, n) in enumerate(zip(rows, n_input)):
-            start = ids.shape[1] - len(row)
-            labels[i, start + n:] = row[n:]
-        embeds, mask = method(self.model.get_input_embeddings()(ids), mask)
-        labels = torch.cat([labels.new_full((labels.shape[0], embeds.shape[1] - labels.shape[1]), -100), labels], 1)
+        embed = self.model.get_input_embeddings()
+        source, source_mask = method(embed(batch.input_ids), batch.attention_mask)
+        target_mask = (batch.labels != -100).long()
+        target = embed(batch.labels.clamp(min=0))
+        labels = torch.cat([batch.labels.new_full(source_mask.shape, -100), batch.labels], 1)
+        mask, embeds, labels = self._left_align(torch.cat([source_mask, target_mask], 1),
+                                                torch.cat([source, target], 1), labels)
         return self.model(inputs_embeds=embeds, attention_mask=mask, labels=labels).loss
 
     @torch.no_grad()
     def generate(self, method: PeftMethod, batch: Batch, max_new_tokens: int) -> list[str]:
-        rows, _ = self._sequences(batch, with_targets=False)
-        ids, mask = self._left_pad(rows)
-        embeds, mask = method(self.model.get_input_embeddings()(ids), mask)
+        embeds, mask = method(self.model.get_input_embeddings()(batch.input_ids), batch.attention_mask)
+        mask, embeds = self._left_align(mask, embeds)
         out = self.model.generate(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens,
                                   do_sample=False, num_beams=1, pad_token_id=self.eos)
         return self.tokenizer.batch_decode(out, skip_special_tokens=True)

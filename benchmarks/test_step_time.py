@@ -1,0 +1,113 @@
+"""Training-step time of every method against `pt`, and of `pt` / `p_tuning` against HF PEFT.
+
+Run: make benchmark   (pytest benchmarks --benchmark-enable --benchmark-only)
+Shapes: T5-small config (random weights), batch 8, input 128 tokens, target 2 tokens; the
+t5-base / seq-256 comparison of seed 001 (ept_msp s=60 vs pt l=100) is `test_seed001_*`.
+"""
+import pytest
+import torch
+from transformers import AutoModelForSeq2SeqLM
+
+from ptbench.counting import backbone_config
+from ptbench.methods import METHODS, build_method, method_config
+from ptbench.methods.base import BackboneContext
+from ptbench.train.backbone import Batch, Seq2SeqBackbone, freeze
+
+torch.set_num_threads(2)
+
+
+def backbone(name: str):
+    torch.manual_seed(0)
+    model = AutoModelForSeq2SeqLM.from_config(backbone_config(name))
+    freeze(model)
+    model.eval()  # dropout off: timing, not accuracy
+    return model
+
+
+def batch(batch_size: int, length: int, vocab: int = 32000) -> Batch:
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(3, vocab, (batch_size, length), generator=g)
+    return Batch(ids, torch.ones_like(ids), torch.randint(3, vocab, (batch_size, 2), generator=g))
+
+
+def method_on(model, name: str, overrides: dict, max_length: int):
+    ctx = BackboneContext(d_model=model.config.d_model, word_embeddings=model.get_input_embeddings(),
+                          max_length=max_length, generator=torch.Generator().manual_seed(0))
+    method = build_method(name, method_config(name, overrides), ctx)
+    method.attach(model)
+    return method
+
+
+def step(runner, method, data, optimizer):
+    loss = runner.loss(method, data)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+@pytest.fixture(scope="module")
+def t5_small():
+    return backbone("t5-small")
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_method_step_time(benchmark, t5_small, name):
+    benchmark.group = "method step, t5-small shapes, batch 8 x 128"
+    method = method_on(t5_small, name, {}, max_length=128)
+    optimizer = torch.optim.AdamW(method.param_groups(0.01))
+    runner, data = Seq2SeqBackbone(t5_small, None), batch(8, 128)
+    benchmark.extra_info["injected_tokens"] = 0 if method.prompt() is None else method.prompt().shape[0]
+    benchmark.pedantic(step, args=(runner, method, data, optimizer), rounds=5, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("name, tokens", [("pt", 10)])
+def test_peft_prompt_tuning_step_time(benchmark, t5_small, name, tokens):
+    """HF PEFT's PromptTuningConfig on the same backbone, batch and length: the library a user would pick."""
+    from peft import PromptTuningConfig, get_peft_model
+
+    benchmark.group = "method step, t5-small shapes, batch 8 x 128"
+    model = get_peft_model(backbone("t5-small"), PromptTuningConfig(task_type="SEQ_2_SEQ_LM", num_virtual_tokens=tokens))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
+    data = batch(8, 128)
+
+    def peft_step():
+        loss = model(input_ids=data.input_ids, attention_mask=data.attention_mask, labels=data.labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    benchmark.pedantic(peft_step, rounds=5, warmup_rounds=1)
+
+
+def test_peft_p_tuning_step_time(benchmark, t5_small):
+    from peft import PromptEncoderConfig, get_peft_model
+
+    benchmark.group = "method step, t5-small shapes, batch 8 x 128"
+    model = get_peft_model(backbone("t5-small"), PromptEncoderConfig(task_type="SEQ_2_SEQ_LM", num_virtual_tokens=10))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
+    data = batch(8, 128)
+
+    def peft_step():
+        loss = model(input_ids=data.input_ids, attention_mask=data.attention_mask, labels=data.labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    benchmark.pedantic(peft_step, rounds=5, warmup_rounds=1)
+
+
+@pytest.fixture(scope="module")
+def t5_base():
+    return backbone("t5-base")
+
+
+@pytest.mark.parametrize("name, overrides", [("pt", {"length": 100}), ("ept_msp", {}), ("dept", {})])
+def test_seed001_training_time(benchmark, t5_base, name, overrides):
+    """Seed 001 claims EPT (s = 60) trains 14% faster than PT with l = 100 (t5-base, length 256)."""
+    if name not in METHODS:
+        pytest.skip(f"{name} is not registered")
+    benchmark.group = "seed 001: t5-base shapes, batch 4 x 256"
+    method = method_on(t5_base, name, overrides, max_length=256)
+    optimizer = torch.optim.AdamW(method.param_groups(0.01))
+    runner, data = Seq2SeqBackbone(t5_base, None), batch(4, 256)
+    benchmark.pedantic(step, args=(runner, method, data, optimizer), rounds=3, warmup_rounds=1)

@@ -1,0 +1,88 @@
+"""Parameter audit: our trained / stored counts beside the counts the seeds print.
+
+Counts are taken on the ``meta`` device from the bundled architecture configs, with each
+row's method config (the paper's setting, e.g. ``length=100``) on top of the config defaults.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ptbench.backbones import BACKBONES
+from ptbench.counting import count_parameters
+from ptbench.methods import METHODS, method_config
+
+REFERENCE = Path(__file__).parent / "reference" / "param_counts.csv"
+UNITS = {"K": 1e3, "M": 1e6, "B": 1e9}
+
+
+def parse_config(text: str) -> dict:
+    pairs = [item.split("=", 1) for item in text.split(";") if item]
+    return {key: yaml.safe_load(value) for key, value in pairs}
+
+
+def printed_matches(printed: str, value: int) -> bool:
+    """Does ``value`` print as ``printed`` ("5.1K", "624K", "1.7M") truncated or rounded?"""
+    unit = printed[-1] if printed[-1] in UNITS else ""
+    mantissa = printed[:-1] if unit else printed
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    scaled = value / UNITS.get(unit, 1)
+    factor = 10 ** decimals
+    return float(mantissa) in (math.floor(scaled * factor) / factor, round(scaled, decimals))
+
+
+def seed_rows(reference: Path = REFERENCE) -> pd.DataFrame:
+    rows = []
+    with reference.open() as handle:
+        for ref in csv.DictReader(handle):
+            counts = count_parameters(ref["method"], method_config(ref["method"], parse_config(ref["config"])),
+                                      ref["backbone"])
+            row = {**ref, "trainable": counts["trainable"], "stored": counts["stored"]}
+            for kind in ("trainable", "stored"):
+                printed = ref[f"{kind}_printed"]
+                row[f"{kind}_match"] = printed_matches(printed, counts[kind]) if printed else None
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def grid_rows(backbones: list[str] | None = None) -> pd.DataFrame:
+    """Every registered method at its config defaults on every hub backbone."""
+    rows = []
+    for method in sorted(METHODS):
+        for backbone in backbones or [b for b, info in BACKBONES.items() if not info.mirror_only]:
+            counts = count_parameters(method, method_config(method, {}), backbone)
+            rows.append({"method": method, "backbone": backbone, "trainable": counts["trainable"],
+                         "stored": counts["stored"], "backbone_parameters": counts["backbone_parameters"]})
+    return pd.DataFrame(rows)
+
+
+def _mark(match) -> str:
+    return "" if match is None or (isinstance(match, float) and math.isnan(match)) else ("✓" if match else "✗")
+
+
+def write_audit(out_dir: Path) -> pd.DataFrame:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seeds = seed_rows()
+    grid = grid_rows()
+    seeds.to_csv(out_dir / "params_seeds.csv", index=False)
+    grid.to_csv(out_dir / "params.csv", index=False)
+    lines = ["# Parameter audit", "", "Counts the seeds print, beside ours (meta device, bundled configs).", "",
+             "| paper | table | backbone | method | config | trainable (paper) | trainable (ours) | stored (paper) | stored (ours) | match |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in seeds.itertuples():
+        marks = "".join(_mark(m) for m in (r.trainable_match, r.stored_match))
+        lines.append(f"| {r.paper} | {r.table} | {r.backbone} | {r.method} | {r.config or 'defaults'} | "
+                     f"{r.trainable_printed or '–'} | {r.trainable:,} | {r.stored_printed or '–'} | {r.stored:,} | {marks} |")
+    lines += ["", "Every method at its config defaults:", "",
+              "| method | " + " | ".join(sorted(set(grid.backbone), key=list(BACKBONES).index)) + " |",
+              "|---|" + "---|" * grid.backbone.nunique()]
+    for method, group in grid.groupby("method"):
+        cells = {r.backbone: f"{r.trainable:,} / {r.stored:,}" for r in group.itertuples()}
+        lines.append(f"| {method} | " + " | ".join(cells[b] for b in sorted(cells, key=list(BACKBONES).index)) + " |")
+    lines += ["", "Cells: trainable / stored (kept after training)."]
+    (out_dir / "params.md").write_text("\n".join(lines) + "\n")
+    return seeds
