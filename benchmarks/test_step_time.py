@@ -50,18 +50,35 @@ def t5_small():
     return backbone("t5-small")
 
 
+def injected_tokens(method) -> int:
+    prompt = method.prompt()
+    return 0 if prompt is None else prompt.shape[0]
+
+
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_method_step_time(benchmark, t5_small, name):
+    """Each method at its defaults; its `pt` twin (same injected tokens) is test_pt_twin_step_time."""
     benchmark.group = "method step, t5-small shapes, batch 8 x 128"
     method = method_on(t5_small, name, {}, max_length=128)
     optimizer = torch.optim.AdamW(method.param_groups(0.01))
     runner, data = Seq2SeqBackbone(t5_small, None), batch(8, 128)
-    benchmark.extra_info["injected_tokens"] = 0 if method.prompt() is None else method.prompt().shape[0]
+    benchmark.extra_info["injected_tokens"] = injected_tokens(method)
     benchmark.pedantic(step, args=(runner, method, data, optimizer), rounds=5, warmup_rounds=1)
 
 
-@pytest.mark.parametrize("name, tokens", [("pt", 10)])
-def test_peft_prompt_tuning_step_time(benchmark, t5_small, name, tokens):
+@pytest.mark.parametrize("tokens", [1, 10, 60, 100])
+def test_pt_twin_step_time(benchmark, t5_small, tokens):
+    """Vanilla prompt tuning with as many injected tokens as a method: the overhead baseline."""
+    benchmark.group = "method step, t5-small shapes, batch 8 x 128"
+    method = method_on(t5_small, "pt", {"length": tokens}, max_length=128)
+    optimizer = torch.optim.AdamW(method.param_groups(0.01))
+    runner, data = Seq2SeqBackbone(t5_small, None), batch(8, 128)
+    benchmark.extra_info["injected_tokens"] = tokens
+    benchmark.pedantic(step, args=(runner, method, data, optimizer), rounds=5, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("tokens", [10])
+def test_peft_prompt_tuning_step_time(benchmark, t5_small, tokens):
     """HF PEFT's PromptTuningConfig on the same backbone, batch and length: the library a user would pick."""
     from peft import PromptTuningConfig, get_peft_model
 

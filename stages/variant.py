@@ -6,13 +6,16 @@ from ptbench.stagekit import atomic_dir, run_stage
 
 
 def main(args, params):
-    from ptbench.experiment import evaluate_run, train_run
+    from ptbench.experiment import clear_checkpoints, evaluate_run, train_run
 
     out = Path("results/variant") / args.task
+    checkpoints = Path("checkpoints/variant") / args.task  # survives a kill; not a DVC output
     with atomic_dir(out) as partial:
-        train_run(params, params.method, args.task, Path("data/prepared") / args.task, partial / "train")
+        train_run(params, params.method, args.task, Path("data/prepared") / args.task, partial / "train",
+                  checkpoint_dir=checkpoints)
         payload = evaluate_run(params, params.method, args.task, Path("data/prepared") / args.task,
                                partial / "train", partial / "metrics.json")
+    clear_checkpoints(checkpoints)
     print(f"variant {params.method}/{args.task}: {payload['metrics']}")
 
 

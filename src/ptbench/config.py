@@ -97,9 +97,11 @@ class TrainConfig:
     warmup_steps: int
     max_grad_norm: float
     log_interval: int
+    checkpoint_interval: int  # full training state saved every N steps; a killed run resumes from it
 
     def __post_init__(self) -> None:
-        for key in ("steps", "batch_size", "eval_interval", "eval_batch_size", "max_new_tokens", "log_interval"):
+        for key in ("steps", "batch_size", "eval_interval", "eval_batch_size", "max_new_tokens", "log_interval",
+                    "checkpoint_interval"):
             _positive_int(key, getattr(self, key))
         _positive_int("warmup_steps", self.warmup_steps, minimum=0)
         _positive_number("weight_decay", self.weight_decay, allow_zero=True)

@@ -5,7 +5,10 @@ evaluate_run: per method x task: test-set predictions and metrics, with provenan
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from ptbench.methods.base import BackboneContext, PeftMethod
 from ptbench.provenance import provenance
 from ptbench.tasks import get_task
 from ptbench.train.backbone import FAMILIES, freeze, remove_dropout
-from ptbench.train.loop import predict, score, train
+from ptbench.train.loop import load_checkpoint, predict, save_checkpoint, score, train
 
 
 @dataclass
@@ -67,9 +70,23 @@ def _write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
 
+def run_fingerprint(params: Params, method_name: str, cfg, seed: int, data_dir: Path) -> str:
+    """Everything a training run's result depends on: a checkpoint resumes only the same run."""
+    split_hash = json.loads((data_dir / "splits.json").read_text())["split_hash"]
+    payload = {"method": method_name, "config": params.methods[method_name], "train": dataclasses.asdict(cfg),
+               "seed": seed, "split_hash": split_hash, "backbone": params.backbone, "dropout": params.dropout,
+               "mirror": params.hub.mirror}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, out_dir: Path,
-              steps: int | None = None) -> dict:
-    """Train every seed; ``out_dir/seed<k>/state.pt`` + ``train.json`` per seed."""
+              steps: int | None = None, checkpoint_dir: Path | None = None) -> dict:
+    """Train every seed; ``out_dir/seed<k>/state.pt`` + ``train.json`` per seed.
+
+    With ``checkpoint_dir``, each seed checkpoints as it trains and keeps its finished result
+    there, so a killed stage re-run resumes mid-seed and skips finished seeds. The caller removes
+    the folder once the stage's outputs are in place (``clear_checkpoints``).
+    """
     spec = get_task(task_name)
     backbone = load_backbone(params)
     train_split = PreparedSplit.load(data_dir / "train.pt")
@@ -77,18 +94,31 @@ def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, 
     cfg = params.train if steps is None else _with_steps(params.train, steps)
     summary = {}
     for seed in params.seeds:
-        method = build_for(backbone, params, method_name, seed)
-        result = train(backbone.runner, method, spec, train_split, val_split, cfg, seed, backbone.pad_id)
+        fingerprint = run_fingerprint(params, method_name, cfg, seed, data_dir)
+        checkpoint = checkpoint_dir / f"seed{seed}.pt" if checkpoint_dir else None
+        finished = checkpoint_dir / f"seed{seed}.done.pt" if checkpoint_dir else None
+        done = load_checkpoint(finished, fingerprint)
+        if done is None:
+            method = build_for(backbone, params, method_name, seed)
+            result = train(backbone.runner, method, spec, train_split, val_split, cfg, seed, backbone.pad_id,
+                           checkpoint, fingerprint)
+            record = {"method": method_name, "task": task_name, "seed": seed, "best_step": result.best_step,
+                      "best_validation": result.best_validation, "diverged": result.diverged,
+                      "trainable_parameters": method.trainable_parameter_count(),
+                      "stored_parameters": method.stored_parameter_count(), "history": result.history}
+            done = {"fingerprint": fingerprint, "record": record, "best_state": result.best_state}
+            if finished is not None:
+                save_checkpoint(finished, done)
         seed_dir = out_dir / f"seed{seed}"
         seed_dir.mkdir(parents=True, exist_ok=True)
-        torch.save(result.best_state, seed_dir / "state.pt")
-        record = {"method": method_name, "task": task_name, "seed": seed, "best_step": result.best_step,
-                  "best_validation": result.best_validation, "diverged": result.diverged,
-                  "trainable_parameters": method.trainable_parameter_count(),
-                  "stored_parameters": method.stored_parameter_count(), "history": result.history}
-        _write_json(seed_dir / "train.json", record)
-        summary[seed] = record
+        torch.save(done["best_state"], seed_dir / "state.pt")
+        _write_json(seed_dir / "train.json", done["record"])
+        summary[seed] = done["record"]
     return summary
+
+
+def clear_checkpoints(checkpoint_dir: Path) -> None:
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
 def _with_steps(cfg, steps: int):

@@ -60,7 +60,8 @@ def test_every_method_trains_on_both_architecture_families(method_name, family):
     before = {k: v.clone() for k, v in method.state_dict().items()}
     split = toy_split()
     cfg = TrainConfig(steps=4, batch_size=8, eval_interval=2, eval_batch_size=12, max_new_tokens=3,
-                      weight_decay=0.0, warmup_steps=0, max_grad_norm=1.0, log_interval=1)
+                      weight_decay=0.0, warmup_steps=0, max_grad_norm=1.0, log_interval=1,
+                      checkpoint_interval=2)
     result = train(runner, method, get_task("rte"), split, toy_split(12, seed=1), cfg, seed=0, pad_id=0)
     assert result.diverged is None
     assert [h["step"] for h in result.history if "loss" in h] == [1, 2, 3, 4]

@@ -2,14 +2,16 @@
 
 Top to bottom: seeded batches, loss through the method's inputs, AdamW over the method's
 parameter groups, validation every ``eval_interval`` steps keeping the best state (as the
-papers select the best checkpoint on validation), and a stop on a non-finite loss.
+papers select the best checkpoint on validation), a stop on a non-finite loss, and a
+checkpoint every ``checkpoint_interval`` steps from which a killed run resumes to the same result.
 """
 from __future__ import annotations
 
 import copy
 import math
+import os
 from dataclasses import dataclass, field
-from typing import Iterator
+from pathlib import Path
 
 import torch
 
@@ -27,12 +29,21 @@ def collate(split: PreparedSplit, indices: list[int], pad_id: int) -> Batch:
     return Batch(inputs, (inputs != pad_id).long(), labels)
 
 
-def batches(n_examples: int, batch_size: int, generator: torch.Generator) -> Iterator[list[int]]:
-    """Endless epochs, each a fresh seeded permutation (the last partial batch is kept)."""
-    while True:
-        order = torch.randperm(n_examples, generator=generator).tolist()
-        for start in range(0, n_examples, batch_size):
-            yield order[start:start + batch_size]
+class BatchSchedule:
+    """Which examples step k trains on: epoch e is a permutation seeded by (seed, e), so the
+    stream is a pure function of the step and a resumed run sees the same batches."""
+
+    def __init__(self, n_examples: int, batch_size: int, seed: int) -> None:
+        self.n, self.size, self.seed = n_examples, batch_size, seed
+        self.per_epoch = math.ceil(n_examples / batch_size)  # the last partial batch is kept
+        self._epoch, self._order = -1, []
+
+    def indices(self, step: int) -> list[int]:
+        epoch, position = divmod(step - 1, self.per_epoch)
+        if epoch != self._epoch:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._epoch, self._order = epoch, torch.randperm(self.n, generator=generator).tolist()
+        return self._order[position * self.size:(position + 1) * self.size]
 
 
 def predict(backbone, method: PeftMethod, split: PreparedSplit, batch_size: int, max_new_tokens: int,
@@ -70,21 +81,49 @@ def _lr_lambda(warmup: int, total: int):
     return factor
 
 
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Atomic: a kill during the write leaves the previous checkpoint intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
+def load_checkpoint(path: Path | None, fingerprint: str) -> dict | None:
+    """The saved state of this very run (same fingerprint), else None."""
+    if path is None or not path.exists():
+        return None
+    state = torch.load(path, weights_only=False)
+    return state if state.get("fingerprint") == fingerprint else None
+
+
 def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSplit, val_split: PreparedSplit,
-          cfg, seed: int, pad_id: int) -> RunResult:
-    """Train ``method`` on the frozen backbone; return the best state on validation."""
-    generator = torch.Generator().manual_seed(seed)
+          cfg, seed: int, pad_id: int, checkpoint: Path | None = None, fingerprint: str = "") -> RunResult:
+    """Train ``method`` on the frozen backbone; return the best state on validation.
+
+    With ``checkpoint``, the full training state (method, optimiser, schedule, RNG, best so far,
+    history) is saved every ``cfg.checkpoint_interval`` steps and a run with the same
+    ``fingerprint`` resumes from it.
+    """
     optimizer = torch.optim.AdamW(method.param_groups(cfg.weight_decay))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg.warmup_steps, cfg.steps))
     primary = spec.metrics[0]
-    history: list[dict] = []
     best = RunResult(copy.deepcopy(method.state_dict()), 0, {primary: -math.inf})
     trainable = [p for group in optimizer.param_groups for p in group["params"]]
-    last_finite = None
-    stream = batches(len(train_split), cfg.batch_size, generator)
+    last_finite, first_step = None, 1
+    saved = load_checkpoint(checkpoint, fingerprint)
+    if saved is not None:
+        method.load_state_dict(saved["method"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        torch.set_rng_state(saved["torch_rng"])  # dropout masks continue as they would have
+        best = RunResult(saved["best_state"], saved["best_step"], saved["best_validation"], saved["history"])
+        last_finite, first_step = saved["last_finite_loss"], saved["step"] + 1
+    history = best.history
+    schedule_of_batches = BatchSchedule(len(train_split), cfg.batch_size, seed)
     method.train()
-    for step in range(1, cfg.steps + 1):
-        loss = backbone.loss(method, collate(train_split, next(stream), pad_id))
+    for step in range(first_step, cfg.steps + 1):
+        loss = backbone.loss(method, collate(train_split, schedule_of_batches.indices(step), pad_id))
         if not torch.isfinite(loss):
             best.diverged = {"step": step, "last_finite_loss": last_finite}
             break
@@ -103,5 +142,11 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
             if scores[primary] > best.best_validation[primary]:
                 best.best_state = copy.deepcopy(method.state_dict())
                 best.best_step, best.best_validation = step, scores
+        if checkpoint is not None and step % cfg.checkpoint_interval == 0 and step < cfg.steps:
+            save_checkpoint(checkpoint, {
+                "fingerprint": fingerprint, "step": step, "method": method.state_dict(),
+                "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                "torch_rng": torch.get_rng_state(), "best_state": best.best_state, "best_step": best.best_step,
+                "best_validation": best.best_validation, "history": history, "last_finite_loss": last_finite})
     best.history = history
     return best
