@@ -30,7 +30,12 @@ def batch(batch_size: int, length: int, vocab: int = 32000) -> Batch:
     return Batch(ids, torch.ones_like(ids), torch.randint(3, vocab, (batch_size, 2), generator=g))
 
 
+# No tokenizer here: DePT's default tiled-text init becomes sampled vocabulary (same shapes, same cost).
+NO_TEXT_INIT = {"dept": {"init": "vocab"}}
+
+
 def method_on(model, name: str, overrides: dict, max_length: int):
+    overrides = {**NO_TEXT_INIT.get(name, {}), **overrides}
     ctx = BackboneContext(d_model=model.config.d_model, word_embeddings=model.get_input_embeddings(),
                           max_length=max_length, generator=torch.Generator().manual_seed(0))
     method = build_method(name, method_config(name, overrides), ctx)
