@@ -33,7 +33,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 benchmark: setup
-	$(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-only
+	$(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-only --benchmark-sort=name
 
 clean:
 	rm -rf $(VENV) .pytest_cache

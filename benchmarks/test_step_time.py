@@ -82,30 +82,15 @@ def test_pt_twin_step_time(benchmark, t5_small, tokens):
     benchmark.pedantic(step, args=(runner, method, data, optimizer), rounds=5, warmup_rounds=1)
 
 
-@pytest.mark.parametrize("tokens", [10])
-def test_peft_prompt_tuning_step_time(benchmark, t5_small, tokens):
-    """HF PEFT's PromptTuningConfig on the same backbone, batch and length: the library a user would pick."""
-    from peft import PromptTuningConfig, get_peft_model
+@pytest.mark.parametrize("peft_config", ["PromptTuningConfig", "PromptEncoderConfig"])
+def test_peft_step_time(benchmark, peft_config):
+    """HF PEFT's prompt tuning / P-tuning (10 tokens) on the same backbone, batch and length:
+    the library a user would otherwise pick (compare with `pt` and `p_tuning` above)."""
+    import peft
 
     benchmark.group = "method step, t5-small shapes, batch 8 x 128"
-    model = get_peft_model(backbone("t5-small"), PromptTuningConfig(task_type="SEQ_2_SEQ_LM", num_virtual_tokens=tokens))
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
-    data = batch(8, 128)
-
-    def peft_step():
-        loss = model(input_ids=data.input_ids, attention_mask=data.attention_mask, labels=data.labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    benchmark.pedantic(peft_step, rounds=5, warmup_rounds=1)
-
-
-def test_peft_p_tuning_step_time(benchmark, t5_small):
-    from peft import PromptEncoderConfig, get_peft_model
-
-    benchmark.group = "method step, t5-small shapes, batch 8 x 128"
-    model = get_peft_model(backbone("t5-small"), PromptEncoderConfig(task_type="SEQ_2_SEQ_LM", num_virtual_tokens=10))
+    config = getattr(peft, peft_config)(task_type="SEQ_2_SEQ_LM", num_virtual_tokens=10)
+    model = peft.get_peft_model(backbone("t5-small"), config)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
     data = batch(8, 128)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ptbench.errors import ConfigError, require, require_choice
+from ptbench.errors import ConfigError, reject_unknown_keys, require, require_choice
 
 PARAMS_FILE = Path("params.yaml")
 SPLIT_PROTOCOLS = ("dept", "explosive")
@@ -20,10 +20,7 @@ SPLIT_PROTOCOLS = ("dept", "explosive")
 
 def _section(cls, key: str, data: Any):
     require(isinstance(data, dict), key, f"must be a mapping, got {type(data).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"{key}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
+    reject_unknown_keys(key, data, (f.name for f in dataclasses.fields(cls)))
     missing = sorted(f.name for f in dataclasses.fields(cls)
                      if f.name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
     if missing:
@@ -149,9 +146,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
 
     require(isinstance(raw, dict), "params.yaml", "must be a mapping")
     expected = {f.name for f in dataclasses.fields(Params)} - {"raw"}
-    unknown = sorted(set(raw) - expected)
-    if unknown:
-        raise ConfigError(f"params.yaml: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(expected))}")
+    reject_unknown_keys("params.yaml", raw, expected)
     missing = sorted(expected - set(raw))
     if missing:
         raise ConfigError(f"params.yaml: missing key(s) {', '.join(missing)}")

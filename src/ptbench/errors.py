@@ -29,3 +29,11 @@ def require_choice(key: str, value: object, allowed: Iterable[object]) -> None:
 def require(condition: bool, key: str, message: str) -> None:
     if not condition:
         raise ConfigError(f"{key}: {message}")
+
+
+def reject_unknown_keys(key: str, given: Iterable[str], allowed: Iterable[str]) -> None:
+    """A mapping from params.yaml holds only the keys its reader knows."""
+    allowed = sorted(allowed)
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{key}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ptbench.errors import ConfigError, require, require_choice
+from ptbench.errors import ConfigError, reject_unknown_keys, require, require_choice
 
 
 @dataclass
@@ -60,10 +60,7 @@ class MethodConfig:
     @classmethod
     def from_params(cls, method: str, section: dict[str, Any] | None) -> "MethodConfig":
         section = dict(section or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(section) - names)
-        if unknown:
-            raise ConfigError(f"methods.{method}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
+        reject_unknown_keys(f"methods.{method}", section, (f.name for f in dataclasses.fields(cls)))
         try:
             return cls(**section)
         except ConfigError as exc:
