@@ -61,7 +61,7 @@ def pretrain_backbone(model_dir: Path, cfg, train_mix, probe_mix) -> dict:
     targets = tokenizer([y for _, y, _ in train_mix], truncation=True, max_length=32).input_ids
     model.train()
     losses = []
-    for step in range(settings["steps"]):
+    for _ in range(settings["steps"]):
         picks = torch.randint(len(train_mix), (settings["batch_size"],), generator=generator).tolist()
         input_ids = _pad([sources[i] for i in picks], tokenizer.pad_token_id)
         labels = _pad([targets[i] for i in picks], -100)

@@ -119,7 +119,7 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
         torch.set_rng_state(saved["torch_rng"])  # dropout masks continue as they would have
         best = RunResult(saved["best_state"], saved["best_step"], saved["best_validation"], saved["history"])
         last_finite, first_step = saved["last_finite_loss"], saved["step"] + 1
-    history = best.history
+    history = best.history  # the same list: appended to as the run goes
     schedule_of_batches = BatchSchedule(len(train_split), cfg.batch_size, seed)
     method.train()
     for step in range(first_step, cfg.steps + 1):
@@ -148,5 +148,4 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
                 "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
                 "torch_rng": torch.get_rng_state(), "best_state": best.best_state, "best_step": best.best_step,
                 "best_validation": best.best_validation, "history": history, "last_finite_loss": last_finite})
-    best.history = history
     return best
