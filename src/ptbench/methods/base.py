@@ -111,6 +111,21 @@ class PeftMethod(nn.Module):
         return {"prompt_norm": float(prompt.detach().float().norm(dim=-1).mean())}
 
 
+def is_int(value: object, low: int) -> bool:
+    """An integer (not a bool) of at least ``low``: the check behind most count-like knobs."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+@torch.no_grad()
+def seeded_linear_init(linear: nn.Linear, generator: torch.Generator) -> None:
+    """nn.Linear's default init (Kaiming-uniform: U(+-1/sqrt(fan_in)) for weight, then bias), drawn
+    from the method's seeded generator so that two builds with the same seed are identical."""
+    bound = linear.in_features ** -0.5
+    linear.weight.uniform_(-bound, bound, generator=generator)
+    if linear.bias is not None:
+        linear.bias.uniform_(-bound, bound, generator=generator)
+
+
 def prepend_prompt(prompt: torch.Tensor, inputs_embeds: torch.Tensor,
                    attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     batch = inputs_embeds.shape[0]

@@ -14,7 +14,9 @@ import torch
 from torch import nn
 
 from ptbench.errors import require, require_choice
-from ptbench.methods.base import INIT_CHOICES, BackboneContext, MethodConfig, PeftMethod, initial_prompt
+from ptbench.methods.base import (
+    BackboneContext, INIT_CHOICES, MethodConfig, PeftMethod, initial_prompt, seeded_linear_init,
+)
 
 ACTIVATIONS = {"none": nn.Identity, "relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
 
@@ -58,11 +60,8 @@ class ExplosivePrompt(PeftMethod):
         self.activation = ACTIVATIONS[config.activation]()
         self.norm = nn.LayerNorm(d) if config.layer_norm else nn.Identity()
         if not ctx.word_embeddings.weight.is_meta:
-            # nn.Linear's default (Kaiming-uniform) init drawn from the method's seeded generator.
-            bound_down, bound_up = d ** -0.5, config.hidden_size ** -0.5
-            with torch.no_grad():
-                self.down.weight.uniform_(-bound_down, bound_down, generator=ctx.generator)
-                self.up.weight.uniform_(-bound_up, bound_up, generator=ctx.generator)
+            seeded_linear_init(self.down, ctx.generator)
+            seeded_linear_init(self.up, ctx.generator)
 
     def projected(self) -> torch.Tensor:
         out = self.norm(self.up(self.activation(self.down(self.embedding))))

@@ -26,7 +26,9 @@ import torch
 from torch import nn
 
 from ptbench.errors import ConfigError, require, require_choice
-from ptbench.methods.base import INIT_CHOICES, BackboneContext, MethodConfig, PeftMethod, initial_prompt, prepend_prompt
+from ptbench.methods.base import (
+    BackboneContext, INIT_CHOICES, MethodConfig, PeftMethod, initial_prompt, prepend_prompt, seeded_linear_init,
+)
 
 SVD_SOURCES = ("full", "rest")
 ALIGNMENTS = ("pad", "tile", "interpolate")
@@ -132,15 +134,6 @@ class Expert(nn.Module):
         return self.linear1(torch.relu(self.linear2(x)))
 
 
-def _seeded_linear_init(linear: nn.Linear, generator: torch.Generator) -> None:
-    """nn.Linear's default (Kaiming-uniform, bound 1/sqrt(fan_in)) drawn from the method's generator."""
-    bound = linear.in_features ** -0.5
-    with torch.no_grad():
-        linear.weight.uniform_(-bound, bound, generator=generator)
-        if linear.bias is not None:
-            linear.bias.uniform_(-bound, bound, generator=generator)
-
-
 class EptMsp(PeftMethod):
     config_class = EptMspConfig
 
@@ -171,9 +164,9 @@ class EptMsp(PeftMethod):
             self.gate = nn.Linear(d, config.num_experts, bias=config.bias)  # N_e stacked "linear in R^{d x 1}"
             if not ctx.word_embeddings.weight.is_meta:
                 for expert in self.experts:
-                    _seeded_linear_init(expert.linear2, ctx.generator)
-                    _seeded_linear_init(expert.linear1, ctx.generator)
-                _seeded_linear_init(self.gate, ctx.generator)
+                    seeded_linear_init(expert.linear2, ctx.generator)
+                    seeded_linear_init(expert.linear1, ctx.generator)
+                seeded_linear_init(self.gate, ctx.generator)
 
     # -- the equations ------------------------------------------------------------------------
     def low_rank_update(self) -> torch.Tensor:

@@ -14,14 +14,12 @@ import torch
 from torch import nn
 
 from ptbench.errors import require, require_choice
-from ptbench.methods.base import INIT_CHOICES, BackboneContext, MethodConfig, PeftMethod, initial_prompt
+from ptbench.methods.base import (
+    BackboneContext, INIT_CHOICES, MethodConfig, PeftMethod, initial_prompt, is_int, seeded_linear_init,
+)
 
 ENCODERS = ("mlp", "lstm")
 P_TUNING_INIT_CHOICES = ("normal", *INIT_CHOICES)
-
-
-def _is_int(value: object, low: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
 
 
 @dataclass
@@ -38,11 +36,11 @@ class PTuningConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(_is_int(self.length, 1), "length", f"must be an integer >= 1, got {self.length!r}")
+        require(is_int(self.length, 1), "length", f"must be an integer >= 1, got {self.length!r}")
         require_choice("encoder", self.encoder, ENCODERS)
-        require(self.hidden_size is None or _is_int(self.hidden_size, 1),
+        require(self.hidden_size is None or is_int(self.hidden_size, 1),
                 "hidden_size", f"must be null (= d) or an integer >= 1, got {self.hidden_size!r}")
-        require(_is_int(self.lstm_layers, 1), "lstm_layers", f"must be an integer >= 1, got {self.lstm_layers!r}")
+        require(is_int(self.lstm_layers, 1), "lstm_layers", f"must be an integer >= 1, got {self.lstm_layers!r}")
         require(isinstance(self.lstm_dropout, (int, float)) and 0 <= self.lstm_dropout < 1,
                 "lstm_dropout", f"must be a number in [0, 1), got {self.lstm_dropout!r}")
         require_choice("init", self.init, P_TUNING_INIT_CHOICES)
@@ -76,9 +74,7 @@ class PTuning(PeftMethod):
             with torch.no_grad():
                 for layer in self.mlp:
                     if isinstance(layer, nn.Linear):
-                        bound = layer.in_features ** -0.5
-                        layer.weight.uniform_(-bound, bound, generator=ctx.generator)
-                        layer.bias.uniform_(-bound, bound, generator=ctx.generator)
+                        seeded_linear_init(layer, ctx.generator)
                 if self.lstm is not None:
                     for weight in self.lstm.parameters():
                         weight.uniform_(-h ** -0.5, h ** -0.5, generator=ctx.generator)

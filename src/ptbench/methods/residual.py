@@ -13,11 +13,9 @@ import torch
 from torch import nn
 
 from ptbench.errors import require, require_choice
-from ptbench.methods.base import INIT_CHOICES, BackboneContext, MethodConfig, PeftMethod, initial_prompt
-
-
-def _is_int(value: object, low: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+from ptbench.methods.base import (
+    BackboneContext, INIT_CHOICES, MethodConfig, PeftMethod, initial_prompt, is_int, seeded_linear_init,
+)
 
 
 @dataclass
@@ -36,10 +34,10 @@ class ResidualConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(_is_int(self.length, 1), "length", f"must be an integer >= 1, got {self.length!r}")
-        require(_is_int(self.bottleneck, 1), "bottleneck", f"must be an integer >= 1, got {self.bottleneck!r}")
+        require(is_int(self.length, 1), "length", f"must be an integer >= 1, got {self.length!r}")
+        require(is_int(self.bottleneck, 1), "bottleneck", f"must be an integer >= 1, got {self.bottleneck!r}")
         require(isinstance(self.separate_mlps, bool), "separate_mlps", f"must be true or false, got {self.separate_mlps!r}")
-        require(_is_int(self.stack, 1), "stack", f"must be an integer >= 1, got {self.stack!r}")
+        require(is_int(self.stack, 1), "stack", f"must be an integer >= 1, got {self.stack!r}")
         require(isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1,
                 "dropout", f"must be a number in [0, 1), got {self.dropout!r}")
         require(isinstance(self.layer_norm, bool), "layer_norm", f"must be true or false, got {self.layer_norm!r}")
@@ -62,11 +60,8 @@ class BottleneckMlp(nn.Module):
 
     def reset(self, generator: torch.Generator) -> None:
         """PyTorch's default Linear init, U(+-1/sqrt(fan_in)), drawn from the seeded generator."""
-        with torch.no_grad():
-            for layer in (self.down, self.up):
-                bound = layer.in_features ** -0.5
-                layer.weight.uniform_(-bound, bound, generator=generator)
-                layer.bias.uniform_(-bound, bound, generator=generator)
+        for layer in (self.down, self.up):
+            seeded_linear_init(layer, generator)
 
 
 class ResidualPrompt(PeftMethod):
