@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from ptbench.stagekit import run_stage
+from ptbench.stagekit import check_writable, run_stage
 
 
 def main(args, params):
@@ -13,6 +13,7 @@ def main(args, params):
     get_method(args.method), get_task(args.task)
     train_dir = Path(args.train_dir) if args.train_dir else Path("results/runs") / args.method / args.task
     out = Path(args.out) if args.out else Path("results/metrics") / args.method / f"{args.task}.json"
+    check_writable(out.parent)  # before any compute: the metrics file is written at the very end
     payload = evaluate_run(params, args.method, args.task, Path("data/prepared") / args.task, train_dir, out)
     print(f"{args.method}/{args.task}: {payload['metrics']}")
 

@@ -11,7 +11,7 @@ def main(args, params):
     from ptbench.data.prepare import prepare_task
     from ptbench.tasks import get_task
 
-    spec = get_task(args.task)
+    spec = get_task(args.task, params.data.scoring)
     info = get_backbone(params.backbone)
     dataset = hub.load_hub_dataset(spec.hub.path, spec.hub.name, spec.hub.revision, params.hub.mirror, params.hub.offline)
     tokenizer = hub.load_tokenizer(info.hub_id, params.hub.mirror, params.hub.offline)

@@ -11,7 +11,8 @@ def main(args, params):
     from ptbench.report.tables import write_tables
 
     tables, figures = Path("results/tables"), Path("results/figures")
-    summary = write_tables(Path("results/metrics"), tables, list(params.methods), params.tasks, params.backbone)
+    grid = params.grid.methods + params.grid.transfer  # the rows this profile runs
+    summary = write_tables(Path("results/metrics"), tables, grid, params.tasks, params.backbone)
     figures.mkdir(parents=True, exist_ok=True)
     params_vs_score(summary, params.tasks, figures / "params_vs_score")
     learning_curves(Path("results/runs"), figures / "learning_curves")

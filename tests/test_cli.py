@@ -15,8 +15,12 @@ def ptbench(*args, cwd=REPO):
 def test_methods_tasks_backbones_list_the_registries():
     methods = ptbench("methods").stdout
     assert {line.split()[0] for line in methods.splitlines()} >= {"pt", "ept", "ept_star"}
-    tasks = ptbench("tasks").stdout
-    assert "rte" in tasks and "squad_f1" in tasks and "split=small" in tasks
+    tasks = ptbench("tasks").stdout.splitlines()
+    assert len(tasks) == 24  # the seeds' GLUE, SuperGLUE, MRQA and "Others" tasks
+    rows = {line.split()[0]: line for line in tasks}
+    assert "metrics=accuracy " in rows["rte"] and "split=small" in rows["rte"]
+    assert "metrics=squad_f1,squad_em" in rows["squad"] and "split=large" in rows["squad"]
+    assert "corrected: metrics -> multirc_f1a,multirc_em" in rows["multirc"]
     assert "google-t5/t5-base" in ptbench("backbones").stdout
 
 
@@ -33,7 +37,7 @@ def test_params_overrides_a_knob():
 
 
 @pytest.mark.parametrize("args, needle", [
-    (("params", "--method", "nope", "--backbone", "t5-base"), "method: unknown value 'nope'; allowed: dept, dpt, ept, ept_msp"),
+    (("params", "--method", "nope", "--backbone", "t5-base"), "method: unknown value 'nope'; allowed: adapter, adapter_drop, attempt, bitfit, dept"),
     (("params", "--method", "pt", "--backbone", "t5-xxl"), "backbone: unknown value 't5-xxl'; allowed:"),
     (("params", "--method", "pt", "--backbone", "t5-base", "--set", "length=-3"), "methods.pt.length"),
     (("profile", "huge"), "profile: unknown value 'huge'; allowed: paper, smoke"),

@@ -38,6 +38,13 @@ def test_committed_params_equal_the_smoke_profile(repo_params_raw):
     (lambda r: r.update(extra=1), "params.yaml: unknown key(s) extra"),
     (lambda r: r.pop("train"), "params.yaml: missing key(s) train"),
     (lambda r: r["hub"].update(mirror=None), "backbone: 'tiny-t5' exists only in the local mirror"),
+    (lambda r: r["data"].update(scoring="lenient"), "data.scoring: unknown value 'lenient'; allowed: faithful, corrected"),
+    (lambda r: r["train"].update(decoding="beam"), "train.decoding: unknown value 'beam'; allowed: generate, rank"),
+    (lambda r: r["grid"].update(methods=["pt", "lora_x"]), "grid.methods: unknown value 'lora_x'"),
+    (lambda r: r["few_shot"].update(source="qqp"), "few_shot.source: 'qqp' is not pre-trained"),
+    (lambda r: r["few_shot"].update(methods=["dept"]), "few_shot.methods: 'dept' has no source-trained state"),
+    (lambda r: r["few_shot"].update(ks=[4, 0]), "few_shot.ks: must be an integer >= 1"),
+    (lambda r: r["mirror"]["pretrain"].update(rules=["rte", "nope"]), "mirror.pretrain.rules: unknown value 'nope'"),
 ])
 def test_bad_params_name_the_key_and_the_allowed_values(raw_params, edit, message):
     edit(raw_params)

@@ -1,8 +1,8 @@
 """The DVC pipeline on a temporary copy of the repository, with a budget of a few steps.
 
 Proves the caching contract: a second `dvc repro` does nothing; editing one value of
-methods.ept_star dirties only ept_star's stages; `dvc exp run -S method=ept_star` runs only
-the variant stages.
+methods.ept_star (or of the transfer method methods.attempt) dirties only that method's stages;
+`dvc exp run -S method=ept_star` runs only the variant stages.
 """
 import os
 import shutil
@@ -46,7 +46,9 @@ def edit_params(path: Path, edit) -> None:
 
 def tiny_budget(raw):
     raw["tasks"] = ["rte", "mnli"]  # one pair-format target and the source task keep the grid small
-    raw["methods"] = {name: raw["methods"][name] for name in ("pt", "ept_star")}  # the contract, not the zoo
+    raw["grid"] = {"methods": ["pt", "ept_star"], "transfer": ["attempt"]}  # the contract, not the zoo
+    raw["source_prompts"]["methods"] = ["pt"]
+    raw["few_shot"].update(methods=["pt"], tasks=["rte"], ks=[4], steps=2)
     raw["mirror"]["rows"] = {"train": 1100, "validation": 60, "test": 60}
     raw["mirror"]["pretrain"].update(steps=20, rows_per_rule=200)
     raw["train"].update(steps=2, eval_interval=2, log_interval=1)
@@ -75,7 +77,8 @@ def stages_run(output: str) -> set[str]:
 def test_first_repro_runs_every_stage_kind_and_writes_tables(pipeline_copy):
     repo, output = pipeline_copy
     kinds = {name.split("@")[0] for name in stages_run(output)}
-    assert kinds == {"mirror", "data", "source_prompt", "train", "evaluate", "variant", "tables"}
+    assert kinds == {"mirror", "data", "source_prompt", "train", "evaluate", "train_transfer", "evaluate_transfer",
+                     "fewshot", "variant", "tables"}
     for suffix in ("md", "csv", "tex"):
         assert (repo / "results" / "tables" / f"main.{suffix}").exists()
     assert (repo / "results" / "figures" / "params_vs_score.png").exists()
@@ -87,15 +90,17 @@ def test_second_repro_does_nothing(pipeline_copy):
     assert "up to date" in sh("dvc", "status", cwd=repo).stdout
 
 
-def test_editing_one_method_dirties_only_its_stages(pipeline_copy):
+@pytest.mark.parametrize("method, kinds", [("ept_star", ("train", "evaluate")),
+                                           ("attempt", ("train_transfer", "evaluate_transfer"))])
+def test_editing_one_method_dirties_only_its_stages(pipeline_copy, method, kinds):
     repo, _ = pipeline_copy
     params = repo / "params.yaml"
     original = params.read_text()
     try:
-        edit_params(params, lambda raw: raw["methods"]["ept_star"].update(lr=0.25))
+        edit_params(params, lambda raw: raw["methods"][method].update(lr=0.25))
         dirty = set(yaml.safe_load(sh("dvc", "status", "--json", cwd=repo).stdout or "{}"))
         tasks = yaml.safe_load(original)["tasks"]
-        assert dirty == {f"{kind}@ept_star-{task}" for kind in ("train", "evaluate") for task in tasks}
+        assert dirty == {f"{kind}@{method}-{task}" for kind in kinds for task in tasks}
     finally:
         params.write_text(original)
 

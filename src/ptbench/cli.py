@@ -21,9 +21,13 @@ def _methods(args) -> None:
 def _tasks(args) -> None:
     from ptbench.tasks import all_tasks
 
-    for name, spec in sorted(all_tasks().items()):
-        print(f"{name:12s} {spec.family:10s} metrics={','.join(spec.metrics):24s} split={spec.split_rule:9s} "
-              f"{spec.hub.path}/{spec.hub.name}")
+    corrected = all_tasks("corrected")
+    for name, spec in sorted(all_tasks("faithful").items()):
+        fixed = corrected[name]
+        changes = [key for key in ("input", "target", "metrics") if getattr(spec, key) != getattr(fixed, key)]
+        note = f"  corrected: {','.join(changes)}" + (f" -> {','.join(fixed.metrics)}" if "metrics" in changes else "")
+        print(f"{name:11s} {spec.family:9s} metrics={','.join(spec.metrics):22s} split={spec.split_rule:8s} "
+              f"{spec.hub.path}/{spec.hub.name}{note if changes else ''}")
 
 
 def _backbones(args) -> None:
@@ -68,7 +72,7 @@ def _validate(args) -> None:
     from ptbench.config import load_params
 
     params = load_params(args.params)
-    print(f"{args.params}: ok (profile {params.profile}; {len(params.methods)} methods x {len(params.tasks)} tasks "
+    print(f"{args.params}: ok (profile {params.profile}; {len(params.grid.methods) + len(params.grid.transfer)} methods x {len(params.tasks)} tasks "
           f"x {len(params.seeds)} seeds on {params.backbone})")
 
 

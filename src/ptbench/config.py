@@ -16,6 +16,8 @@ from ptbench.errors import ConfigError, reject_unknown_keys, require, require_ch
 
 PARAMS_FILE = Path("params.yaml")
 SPLIT_PROTOCOLS = ("dept", "explosive")
+SCORING_MODES = ("faithful", "corrected")  # the reference code's scoring, or its known defects fixed
+DECODING = ("generate", "rank")  # greedy generation, or rank classification on classification tasks
 
 
 def _section(cls, key: str, data: Any):
@@ -67,6 +69,12 @@ class MirrorConfig:
         for key in ("steps", "batch_size", "rows_per_rule"):
             _positive_int(f"pretrain.{key}", self.pretrain.get(key))
         _positive_number("pretrain.lr", self.pretrain.get("lr"))
+        from ptbench.mirror.pretrain import pretraining_rules  # late: the mirror reads task specs
+
+        rules = self.pretrain.get("rules")
+        require(isinstance(rules, list) and rules, "pretrain.rules", "must be a non-empty list of rule names")
+        for rule in rules:
+            require_choice("pretrain.rules", rule, sorted(pretraining_rules()))
 
 
 @dataclass
@@ -75,9 +83,13 @@ class DataConfig:
     split_seed: int
     max_length: int
     max_target_length: int
+    scoring: str  # faithful | corrected (docs/tasks.md)
+    task_prefix: bool  # ATTEMPT's "rte sentence1: ..." task-name prefix
 
     def __post_init__(self) -> None:
         require_choice("split_protocol", self.split_protocol, SPLIT_PROTOCOLS)
+        require_choice("scoring", self.scoring, SCORING_MODES)
+        require(isinstance(self.task_prefix, bool), "task_prefix", "must be true or false")
         _positive_int("split_seed", self.split_seed, minimum=0)
         _positive_int("max_length", self.max_length, minimum=8)
         _positive_int("max_target_length", self.max_target_length)
@@ -95,8 +107,10 @@ class TrainConfig:
     max_grad_norm: float
     log_interval: int
     checkpoint_interval: int  # full training state saved every N steps; a killed run resumes from it
+    decoding: str  # generate | rank (classification tasks only; free-form tasks always generate)
 
     def __post_init__(self) -> None:
+        require_choice("decoding", self.decoding, DECODING)
         for key in ("steps", "batch_size", "eval_interval", "eval_batch_size", "max_new_tokens", "log_interval",
                     "checkpoint_interval"):
             _positive_int(key, getattr(self, key))
@@ -107,12 +121,53 @@ class TrainConfig:
 
 @dataclass
 class SourcePromptConfig:
+    """Source-task pre-training: each listed method trained on each source task (DVC caches them).
+    ``pt``'s prompts feed the transfer methods; every few-shot method starts from its own."""
+
     tasks: list[str]
-    method: str
+    methods: list[str]
     steps: int
 
     def __post_init__(self) -> None:
         _positive_int("steps", self.steps)
+        require(isinstance(self.methods, list), "methods", "must be a list of method names")
+
+
+@dataclass
+class GridConfig:
+    """Which configured methods get train/evaluate stages on every task: ``methods`` (from
+    scratch) and ``transfer`` (built on pt's source prompts: SPoT, ATTEMPT; stages that also
+    depend on the source prompts). Profiles choose the grid; ``methods`` holds every knob."""
+
+    methods: list[str]
+    transfer: list[str]
+
+    def __post_init__(self) -> None:
+        for key in ("methods", "transfer"):
+            require(isinstance(getattr(self, key), list), key, "must be a list of method names")
+        require(bool(self.methods), "methods", "must list at least one method")
+
+
+@dataclass
+class FewShotConfig:
+    """k-shot transfer: each method's source-trained state fine-tuned on k target examples."""
+
+    methods: list[str]
+    tasks: list[str]
+    ks: list[int]
+    source: str  # the source task whose pre-trained state initialises every target
+    sampling_seeds: list[int]  # one k-shot draw (and one run per training seed) per sampling seed
+    steps: int
+
+    def __post_init__(self) -> None:
+        _positive_int("steps", self.steps)
+        for key in ("methods", "tasks", "ks", "sampling_seeds"):
+            require(isinstance(getattr(self, key), list), key, "must be a list")
+        for k in self.ks:
+            _positive_int("ks", k)
+        require(bool(self.sampling_seeds), "sampling_seeds", "must be a non-empty list of integers")
+        for seed in self.sampling_seeds:
+            _positive_int("sampling_seeds", seed, minimum=0)
 
 
 @dataclass
@@ -129,13 +184,18 @@ class Params:
     methods: dict[str, dict[str, Any]]
     method: str
     source_prompts: SourcePromptConfig
+    grid: GridConfig
+    few_shot: FewShotConfig
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def method_section(self, name: str) -> dict[str, Any]:
+        require_choice("method", name, sorted(self.methods))
+        return self.methods[name] or {}
 
     def method_config(self, name: str):
         from ptbench.methods import method_config
 
-        require_choice("method", name, sorted(self.methods))
-        return method_config(name, self.methods[name])
+        return method_config(name, self.method_section(name))
 
 
 def parse_params(raw: dict[str, Any]) -> Params:
@@ -176,17 +236,52 @@ def parse_params(raw: dict[str, Any]) -> Params:
         methods=dict(raw["methods"]),
         method=raw["method"],
         source_prompts=_section(SourcePromptConfig, "source_prompts", raw["source_prompts"]),
+        grid=_section(GridConfig, "grid", raw["grid"]),
+        few_shot=_section(FewShotConfig, "few_shot", raw["few_shot"]),
         raw=raw,
     )
-    for task in params.source_prompts.tasks:
-        get_task(task)
-        require(task in params.tasks, "source_prompts.tasks",
-                f"'{task}' must also be in tasks (its data stage is shared); tasks: {', '.join(params.tasks)}")
-    require_choice("source_prompts.method", params.source_prompts.method, sorted(params.methods))
+    _check_transfer(params)
     if get_backbone(params.backbone).mirror_only:
         require(params.hub.mirror is not None, "backbone",
                 f"'{params.backbone}' exists only in the local mirror; set hub.mirror or choose a hub backbone")
     return params
+
+
+def _check_transfer(params: Params) -> None:
+    """Source tasks, source methods, transfer sources and few-shot targets must line up."""
+    from ptbench.tasks import get_task
+
+    sources = params.source_prompts
+    for task in sources.tasks:
+        get_task(task)
+        require(task in params.tasks, "source_prompts.tasks",
+                f"'{task}' must also be in tasks (its data stage is shared); tasks: {', '.join(params.tasks)}")
+    for method in sources.methods:
+        require_choice("source_prompts.methods", method, sorted(params.methods))
+    for name in params.grid.methods:
+        require_choice("grid.methods", name, sorted(params.methods))
+        require(not params.method_config(name).source_tasks(), "grid.methods",
+                f"'{name}' reads source prompts; list it under grid.transfer")
+    for name in params.grid.transfer:
+        require_choice("grid.transfer", name, sorted(params.methods))
+        tasks = params.method_config(name).source_tasks()
+        require(bool(tasks), "grid.transfer", f"'{name}' reads no source prompts; list it under grid.methods")
+        require("pt" in sources.methods, "source_prompts.methods",
+                "must include pt: the transfer methods read pt's source prompts")
+        for task in tasks:
+            require(task in sources.tasks, f"methods.{name}.sources",
+                    f"'{task}' is not pre-trained; source_prompts.tasks: {', '.join(sources.tasks)}")
+    few = params.few_shot
+    for method in few.methods:
+        require(method in sources.methods, "few_shot.methods",
+                f"'{method}' has no source-trained state; source_prompts.methods: {', '.join(sources.methods)}")
+    for task in few.tasks:
+        get_task(task)
+        require(task in params.tasks, "few_shot.tasks",
+                f"'{task}' must also be in tasks (its data stage is shared); tasks: {', '.join(params.tasks)}")
+    if few.methods:
+        require(few.source in sources.tasks, "few_shot.source",
+                f"'{few.source}' is not pre-trained; source_prompts.tasks: {', '.join(sources.tasks)}")
 
 
 def load_params(path: Path | str = PARAMS_FILE) -> Params:

@@ -44,10 +44,11 @@ def count_parameters(method: str, config: MethodConfig, backbone: str, max_lengt
     embeddings = model.get_input_embeddings()
     ctx = BackboneContext(d_model=embeddings.embedding_dim, word_embeddings=embeddings, max_length=max_length,
                           generator=torch.Generator().manual_seed(0))
+    backbone_parameters = sum(p.numel() for p in model.parameters())  # before attach: LoRA adds its own
     module = build_method(method, config, ctx)
     module.attach(model)
     return {"method": method, "backbone": backbone, "hub_id": get_backbone(backbone).hub_id,
             "d_model": embeddings.embedding_dim, "max_length": max_length,
             "trainable": module.trainable_parameter_count(), "stored": module.stored_parameter_count(),
-            "backbone_parameters": sum(p.numel() for p in model.parameters()),
+            "backbone_parameters": backbone_parameters,
             "config": json.loads(json.dumps(vars(config)))}

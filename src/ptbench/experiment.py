@@ -24,7 +24,9 @@ from ptbench.methods.base import BackboneContext, PeftMethod
 from ptbench.provenance import provenance
 from ptbench.tasks import get_task
 from ptbench.train.backbone import FAMILIES, freeze, remove_dropout
-from ptbench.train.loop import load_checkpoint, predict, save_checkpoint, score, train
+from ptbench.train.loop import load_checkpoint, make_decoder, predict, save_checkpoint, score, train
+
+SOURCE_ROOT = Path("results/source_prompts")  # the source_prompt stage's outputs: <method>/<task>/seed<k>/
 
 
 @dataclass
@@ -51,21 +53,30 @@ def load_backbone(params: Params) -> LoadedBackbone:
     return LoadedBackbone(info, model, tokenizer, FAMILIES[info.family](model, tokenizer))
 
 
-def method_context(backbone: LoadedBackbone, params: Params, seed: int) -> BackboneContext:
+def method_context(backbone: LoadedBackbone, params: Params, seed: int,
+                   source_prompts: dict[str, torch.Tensor] | None = None) -> BackboneContext:
     embeddings = backbone.model.get_input_embeddings()
     return BackboneContext(d_model=embeddings.embedding_dim, word_embeddings=embeddings,
                            max_length=params.data.max_length, generator=torch.Generator().manual_seed(seed),
-                           tokenize=lambda text: backbone.tokenizer(text, add_special_tokens=False).input_ids)
+                           tokenize=lambda text: backbone.tokenizer(text, add_special_tokens=False).input_ids,
+                           source_prompts=source_prompts or {})
 
 
-def build_for(backbone: LoadedBackbone, params: Params, method_name: str, seed: int) -> PeftMethod:
+def build_for(backbone: LoadedBackbone, params: Params, method_name: str, seed: int,
+              source_root: Path = SOURCE_ROOT) -> PeftMethod:
+    """The method, built with the seed and attached to ``backbone`` (which it may change: LoRA,
+    adapters, ... so every build gets a freshly loaded backbone)."""
+    from ptbench.transfer import load_source_prompts
+
+    config = params.method_config(method_name)
+    prompts = load_source_prompts(params, backbone, config.source_tasks(), seed, source_root)
     torch.manual_seed(seed)
-    method = build_method(method_name, params.method_config(method_name), method_context(backbone, params, seed))
+    method = build_method(method_name, config, method_context(backbone, params, seed, prompts))
     method.attach(backbone.model)
     return method
 
 
-def _write_json(path: Path, payload: dict) -> None:
+def write_json(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
@@ -73,48 +84,69 @@ def _write_json(path: Path, payload: dict) -> None:
 def run_fingerprint(params: Params, method_name: str, cfg, seed: int, data_dir: Path) -> str:
     """Everything a training run's result depends on: a checkpoint resumes only the same run."""
     split_hash = json.loads((data_dir / "splits.json").read_text())["split_hash"]
-    payload = {"method": method_name, "config": params.methods[method_name], "train": dataclasses.asdict(cfg),
+    payload = {"method": method_name, "config": params.method_section(method_name), "train": dataclasses.asdict(cfg),
                "seed": seed, "split_hash": split_hash, "backbone": params.backbone, "dropout": params.dropout,
-               "mirror": params.hub.mirror}
+               "mirror": params.hub.mirror, "data": dataclasses.asdict(params.data)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, out_dir: Path,
-              steps: int | None = None, checkpoint_dir: Path | None = None) -> dict:
+              steps: int | None = None, checkpoint_dir: Path | None = None, source_root: Path = SOURCE_ROOT) -> dict:
     """Train every seed; ``out_dir/seed<k>/state.pt`` + ``train.json`` per seed.
 
     With ``checkpoint_dir``, each seed checkpoints as it trains and keeps its finished result
     there, so a killed stage re-run resumes mid-seed and skips finished seeds. The caller removes
     the folder once the stage's outputs are in place (``clear_checkpoints``).
     """
-    spec = get_task(task_name)
-    backbone = load_backbone(params)
     train_split = PreparedSplit.load(data_dir / "train.pt")
     val_split = PreparedSplit.load(data_dir / "validation.pt")
     cfg = params.train if steps is None else _with_steps(params.train, steps)
     summary = {}
     for seed in params.seeds:
         fingerprint = run_fingerprint(params, method_name, cfg, seed, data_dir)
-        checkpoint = checkpoint_dir / f"seed{seed}.pt" if checkpoint_dir else None
         finished = checkpoint_dir / f"seed{seed}.done.pt" if checkpoint_dir else None
         done = load_checkpoint(finished, fingerprint)
         if done is None:
-            method = build_for(backbone, params, method_name, seed)
-            result = train(backbone.runner, method, spec, train_split, val_split, cfg, seed, backbone.pad_id,
-                           checkpoint, fingerprint)
-            record = {"method": method_name, "task": task_name, "seed": seed, "best_step": result.best_step,
-                      "best_validation": result.best_validation, "diverged": result.diverged,
-                      "trainable_parameters": method.trainable_parameter_count(),
-                      "stored_parameters": method.stored_parameter_count(), "history": result.history}
-            done = {"fingerprint": fingerprint, "record": record, "best_state": result.best_state}
+            done = train_seed(params, method_name, task_name, train_split, val_split, cfg, seed, fingerprint,
+                              checkpoint_dir / f"seed{seed}.pt" if checkpoint_dir else None, source_root)
             if finished is not None:
                 save_checkpoint(finished, done)
         seed_dir = out_dir / f"seed{seed}"
         seed_dir.mkdir(parents=True, exist_ok=True)
         torch.save(done["best_state"], seed_dir / "state.pt")
-        _write_json(seed_dir / "train.json", done["record"])
+        write_json(seed_dir / "train.json", done["record"])
         summary[seed] = done["record"]
     return summary
+
+
+def train_seed(params: Params, method_name: str, task_name: str, train_split: PreparedSplit,
+               val_split: PreparedSplit, cfg, seed: int, fingerprint: str, checkpoint: Path | None,
+               source_root: Path = SOURCE_ROOT, init_state: dict | None = None) -> dict:
+    """One training run on a freshly loaded backbone; ``init_state`` (few-shot transfer) is a
+    source-trained state of the same method to start from. Returns the run's record and best state."""
+    spec = get_task(task_name, params.data.scoring)
+    backbone = load_backbone(params)
+    method = build_for(backbone, params, method_name, seed, source_root)
+    if init_state is not None:
+        method.load_state_dict(init_state)
+    result = train(backbone.runner, method, spec, train_split, val_split, cfg, seed, backbone.pad_id,
+                   checkpoint, fingerprint, make_decoder(spec, cfg, backbone.tokenizer))
+    record = {"method": method_name, "task": task_name, "seed": seed, "best_step": result.best_step,
+              "best_validation": result.best_validation, "diverged": result.diverged,
+              "trainable_parameters": method.trainable_parameter_count(),
+              "stored_parameters": method.stored_parameter_count(), "history": result.history}
+    return {"fingerprint": fingerprint, "record": record, "best_state": result.best_state}
+
+
+def score_state(params: Params, method_name: str, spec, state: dict, test_split: PreparedSplit, seed: int,
+                source_root: Path = SOURCE_ROOT) -> tuple[dict[str, float], str]:
+    """Test-set metrics of a trained state (rebuilt on a fresh backbone), and the decoding used."""
+    backbone = load_backbone(params)
+    method = build_for(backbone, params, method_name, seed, source_root)
+    method.load_state_dict(state)
+    decoder = make_decoder(spec, params.train, backbone.tokenizer)
+    predictions = predict(backbone.runner, method, test_split, params.train.eval_batch_size, decoder, backbone.pad_id)
+    return score(spec, predictions, test_split), decoder.name
 
 
 def clear_checkpoints(checkpoint_dir: Path) -> None:
@@ -128,33 +160,38 @@ def _with_steps(cfg, steps: int):
 
 
 def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Path, run_dir: Path,
-                 metrics_path: Path) -> dict:
+                 metrics_path: Path, source_root: Path = SOURCE_ROOT) -> dict:
     """Score each seed's best state on the test split; mean over seeds plus per-seed values."""
-    spec = get_task(task_name)
-    backbone = load_backbone(params)
+    spec = get_task(task_name, params.data.scoring)
     test_split = PreparedSplit.load(data_dir / "test.pt")
-    splits = json.loads((data_dir / "splits.json").read_text())
     per_seed = {}
     for seed in params.seeds:
         seed_dir = run_dir / f"seed{seed}"
         record = json.loads((seed_dir / "train.json").read_text())
-        method = build_for(backbone, params, method_name, seed)
-        method.load_state_dict(torch.load(seed_dir / "state.pt"))
-        predictions = predict(backbone.runner, method, test_split, params.train.eval_batch_size,
-                              params.train.max_new_tokens, backbone.pad_id)
-        per_seed[str(seed)] = {**score(spec, predictions, test_split.references),
-                               "best_step": record["best_step"], "diverged": record["diverged"]}
+        scores, decoding = score_state(params, method_name, spec, torch.load(seed_dir / "state.pt"), test_split,
+                                       seed, source_root)
+        per_seed[str(seed)] = {**scores, "best_step": record["best_step"], "diverged": record["diverged"]}
+    payload = result_payload(params, method_name, spec, per_seed, record, len(test_split), data_dir, decoding)
+    write_json(metrics_path, payload)
+    return payload
+
+
+def result_payload(params: Params, method_name: str, spec, per_seed: dict, record: dict, test_examples: int,
+                   data_dir: Path, decoding: str, **extra_provenance: object) -> dict:
+    """The metrics file: the mean over seeds, every seed, counts and provenance."""
+    splits = json.loads((data_dir / "splits.json").read_text())
+    info = get_backbone(params.backbone)
     names = list(spec.metrics) + ["invalid_rate"]
     mean = {name: round(sum(s[name] for s in per_seed.values()) / len(per_seed), 4) for name in names}
-    payload = {
-        "method": method_name, "task": task_name, "metrics": mean, "per_seed": per_seed,
-        "primary_metric": spec.metrics[0], "test_examples": len(test_split),
+    return {
+        "method": method_name, "task": spec.name, "metrics": mean, "per_seed": per_seed,
+        "primary_metric": spec.metrics[0], "test_examples": test_examples,
         "trainable_parameters": record["trainable_parameters"], "stored_parameters": record["stored_parameters"],
         "provenance": provenance(
-            backbone=params.backbone, backbone_hub_id=backbone.info.hub_id, hub_mirror=params.hub.mirror,
-            original_t5_checkpoint=backbone.info.original_t5, profile=params.profile, seeds=params.seeds,
+            backbone=params.backbone, backbone_hub_id=info.hub_id, hub_mirror=params.hub.mirror,
+            original_t5_checkpoint=info.original_t5, profile=params.profile, seeds=params.seeds,
             split_protocol=splits["protocol"], split_seed=splits["split_seed"], split_hash=splits["split_hash"],
-            dataset=splits["hub"], dropout=params.dropout, method_config=params.methods[method_name]),
+            scoring=splits["scoring"], task_prefix=splits["task_prefix"], decoding=decoding,
+            dataset=splits["hub"], dropout=params.dropout, method_config=params.method_section(method_name),
+            **extra_provenance),
     }
-    _write_json(metrics_path, payload)
-    return payload

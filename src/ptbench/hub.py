@@ -6,12 +6,15 @@ and ``nyu-mll/glue`` to ``<mirror>/datasets/nyu-mll/glue``; the calls (``from_pr
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import os
+import re
 import socket
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ptbench.errors import DataError, HubUnreachableError
 
@@ -77,17 +80,102 @@ def ensure_hub(what: str, mirror: str | None, offline: bool) -> None:
                                   "use the smoke profile (local mirror) or run where the hub is reachable")
 
 
-def load_hub_dataset(path: str, name: str | None, revision: str, mirror: str | None, offline: bool) -> Any:
-    """``datasets.load_dataset`` on the hub repo or its mirror copy, all splits."""
-    ensure_hub(f"dataset {path}/{name}", mirror, offline)
+def mirror_cache_dir(location: Path) -> Path:
+    """A ``datasets`` cache folder keyed by the mirror dataset's bytes.
+
+    ``load_dataset(<folder>, <config>)`` keys its Arrow cache by the config's data file *names*,
+    not their contents: after the mirror is rebuilt (other rows, a corrupt or a fixed file) it
+    would keep serving the old rows. A content-keyed cache folder makes every change a miss.
+    """
     import datasets
 
-    location = dataset_location(path, mirror)
-    kwargs: dict[str, Any] = {} if mirror else {"revision": revision}
+    digest = hashlib.sha256()
+    for file in sorted(p for p in location.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(location).as_posix().encode() + b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return Path(datasets.config.HF_DATASETS_CACHE) / "ptbench-mirror" / digest.hexdigest()[:16]
+
+
+class _DatasetsLog(logging.Handler):
+    """Collects what ``datasets`` logs while loading (it names the bad file only there)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    @property
+    def messages(self) -> list[str]:
+        return [record.getMessage() for record in self.records]
+
+    def replay(self) -> None:
+        """After a successful load: what was logged goes where it would have gone."""
+        for record in self.records:
+            logging.getLogger(record.name).handle(record)
+
+
+@contextlib.contextmanager
+def _datasets_log() -> Iterator[_DatasetsLog]:
+    """Route the ``datasets`` library's log to a collector, so that a failed load is one line on stderr."""
+    logger = logging.getLogger("datasets")
+    collector, handlers = _DatasetsLog(), logger.handlers[:]
+    for handler in handlers:
+        logger.removeHandler(handler)
+    logger.addHandler(collector)
     try:
-        return datasets.load_dataset(location, name, **kwargs)
-    except (FileNotFoundError, ValueError) as exc:
-        raise DataError(f"dataset {path}/{name}: cannot load from {location}: {str(exc).splitlines()[0]}") from None
+        yield collector
+    finally:
+        logger.removeHandler(collector)
+        for handler in handlers:
+            logger.addHandler(handler)
+
+
+_LOGGED_FILE = re.compile(r"Failed to read (?:schema from |file )'([^']+)'")
+_MISSING_FILE = re.compile(r"Unable to find '([^']+)'")
+
+
+def _load_error(what: str, location: str, exc: BaseException, log: _DatasetsLog) -> str:
+    """One line naming the dataset, the file (when known) and the root cause."""
+    if isinstance(exc, FileNotFoundError):
+        missing = _MISSING_FILE.search(str(exc))
+        if missing:
+            return f"{what}: data file missing: {missing.group(1)}"
+    cause: BaseException = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    files = [m.group(1) for m in map(_LOGGED_FILE.search, log.messages) if m]
+    where = files[-1] if files else location
+    table_columns = getattr(cause, "table_column_names", None)
+    requested = getattr(cause, "requested_column_names", None)
+    if table_columns is not None and requested is not None:  # datasets.table.CastError: the files disagree
+        return (f"{what}: cannot read {where}: its columns ({', '.join(table_columns)}) differ from the "
+                f"dataset's ({', '.join(requested)})")
+    lines = str(cause).strip().splitlines() or [""]
+    return f"{what}: cannot read {where}: {type(cause).__name__}: {lines[0][:300]}"
+
+
+def load_hub_dataset(path: str, name: str | None, revision: str, mirror: str | None, offline: bool) -> Any:
+    """``datasets.load_dataset`` on the hub repo or its mirror copy, all splits.
+
+    A missing, corrupt or inconsistent data file raises a DataError naming the dataset and the file.
+    """
+    ensure_hub(f"dataset {path}/{name}", mirror, offline)
+    import datasets
+    import pyarrow
+
+    location = dataset_location(path, mirror)
+    kwargs: dict[str, Any] = {"cache_dir": str(mirror_cache_dir(Path(location)))} if mirror else {"revision": revision}
+    with _datasets_log() as log:
+        try:
+            dataset = datasets.load_dataset(location, name, **kwargs)
+        except (OSError, ValueError, pyarrow.ArrowException, datasets.exceptions.DatasetBuildError) as exc:
+            raise DataError(_load_error(f"dataset {path}/{name}", location, exc, log)) from None
+    log.replay()
+    return dataset
 
 
 def load_tokenizer(hub_id: str, mirror: str | None, offline: bool) -> Any:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import shutil
 import sys
@@ -45,6 +46,31 @@ def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argpar
     except PtbenchError as exc:
         print(f"ptbench: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except OSError as exc:
+        # A file the stage reads or writes: unwritable folder, a file where a folder belongs, full
+        # disk, a missing input. The user fixes these, so one line, not a traceback. An OSError
+        # without a file name (a library's own failure) stays a traceback: that is a bug to report.
+        if exc.filename is None:
+            raise
+        print(f"ptbench: error: {os_error_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+
+
+def os_error_line(exc: OSError) -> str:
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    return f"{paths}: {exc.strerror or type(exc).__name__}"
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before any compute when the outputs could not be written: ``folder`` (created if missing)
+    must be a writable directory. For stages whose output is a file written at the very end."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
+    except OSError as exc:
+        raise PtbenchError(f"cannot write outputs under {folder}: {os_error_line(exc)}") from None
 
 
 @contextlib.contextmanager
@@ -54,7 +80,10 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     target = Path(target)
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    try:  # before the stage's compute: an unwritable output location costs nothing
+        partial.mkdir(parents=True)
+    except OSError as exc:
+        raise PtbenchError(f"cannot write output folder {target}: {os_error_line(exc)}") from None
     try:
         yield partial
     except BaseException:

@@ -1,8 +1,8 @@
 """Split protocols against the published sizes (DePT's logs, seed 001 Table 4, seed 003 Table 5)."""
 import pytest
 
-from ptbench.data.splits import plan_splits, split_hash
-from ptbench.tasks import get_task
+from ptbench.data.splits import few_shot_indices, plan_splits, split_hash
+from ptbench.tasks import all_tasks, get_task
 
 # Hub row counts (../shared/reference/hub.md, Table A).
 HUB_SIZES = {
@@ -61,3 +61,84 @@ def test_split_hash_is_stable_and_sensitive():
     a = split_hash(plan_splits(spec, HUB_SIZES["rte"], "dept", 42))
     assert a == split_hash(plan_splits(spec, HUB_SIZES["rte"], "dept", 42))
     assert a != split_hash(plan_splits(spec, HUB_SIZES["rte"], "dept", 43))
+
+
+# Published split sizes under the dept protocol: DePT's released logs (QNLI, QQP, MNLI train, RTE
+# and CB test) and what the rule gives on the hub row counts recorded in each spec (hub.md).
+DEPT_SIZES = {
+    "qnli": {"train": 103743, "validation": 1000, "test": 5463},
+    "qqp": {"train": 362846, "validation": 1000, "test": 40430},
+    "mnli": {"train": 392702, "validation": 9832, "test": 9815},
+    "rte": {"train": 2490, "validation": 138, "test": 139},
+    "cb": {"train": 250, "validation": 28, "test": 28},
+    "copa": {"train": 400, "validation": 50, "test": 50},
+    "wsc": {"train": 554, "validation": 52, "test": 52},
+    "stsb": {"train": 5749, "validation": 750, "test": 750},
+    "record": {"train": 99730, "validation": 1000, "test": 10000},
+    "yelp": {"train": 99000, "validation": 1000, "test": 38000},  # first 100K rows only, test = hub test
+    "paws": {"train": 49401, "validation": 8000, "test": 8000},
+    "scitail": {"train": 23596, "validation": 652, "test": 652},  # small rule: the official test is unused
+    "hotpotqa": {"train": 71928, "validation": 1000, "test": 5901},
+}
+
+
+@pytest.mark.parametrize("task", sorted(DEPT_SIZES))
+def test_dept_protocol_reproduces_the_published_sizes(task):
+    spec = get_task(task)
+    assert sizes(plan_splits(spec, spec.hub_rows, "dept", 42)) == DEPT_SIZES[task]
+
+
+@pytest.mark.parametrize("protocol", ["dept", "explosive"])
+@pytest.mark.parametrize("task", sorted(all_tasks()))
+def test_every_spec_records_its_hub_sizes_and_plans_disjoint_splits(task, protocol):
+    spec = get_task(task)
+    assert set(spec.splits.values()) <= set(spec.hub_rows), "hub_rows must cover every split the spec reads"
+    plan = plan_splits(spec, spec.hub_rows, protocol, 42)
+    by_source: dict[str, list[int]] = {}
+    for part in plan.values():
+        by_source.setdefault(part.source, []).extend(part.indices)
+    for source, indices in by_source.items():
+        assert len(indices) == len(set(indices)), f"{task}: rows of {source} used twice"
+    assert all(len(part.indices) > 0 for part in plan.values())
+
+
+def test_explosive_protocol_on_a_medium_task_tests_on_the_official_validation():
+    spec = get_task("qnli")  # 104,743 rows: >= 100K, so 10K are carved
+    assert sizes(plan_splits(spec, spec.hub_rows, "explosive", 42)) == {"train": 94743, "validation": 10000, "test": 5463}
+    spec = get_task("hotpotqa")  # 72,928 rows: < 100K, so 1K carved, validation as test
+    assert sizes(plan_splits(spec, spec.hub_rows, "explosive", 42)) == {"train": 71928, "validation": 1000, "test": 5901}
+
+
+# --- k-shot sampling -------------------------------------------------------------------
+LABELS = ["0"] * 50 + ["1"] * 30 + ["2"] * 5
+
+
+@pytest.mark.parametrize("k", [4, 16, 32])
+def test_few_shot_is_balanced_over_classes(k):
+    picked = few_shot_indices(LABELS, k, seed=3)
+    counts = {c: sum(LABELS[i] == c for i in picked) for c in "012"}
+    assert len(picked) == len(set(picked)) == k
+    expected_max = -(-k // 3)
+    # the small class (5 rows) gives its turns to the others once it runs out
+    if k <= 15:
+        assert max(counts.values()) - min(counts.values()) <= 1 and max(counts.values()) == expected_max
+    else:
+        assert counts["2"] == 5 and abs(counts["0"] - counts["1"]) <= 1
+
+
+def test_few_shot_is_seeded():
+    assert few_shot_indices(LABELS, 16, seed=1) == few_shot_indices(LABELS, 16, seed=1)
+    assert few_shot_indices(LABELS, 16, seed=1) != few_shot_indices(LABELS, 16, seed=2)
+
+
+def test_few_shot_on_free_form_answers_is_a_plain_draw():
+    picked = few_shot_indices(["answer"] * 20, 4, seed=0)
+    import torch
+
+    assert picked == sorted(torch.randperm(20, generator=torch.Generator().manual_seed(0)).tolist()[:4])
+
+
+@pytest.mark.parametrize("k, message", [(0, "k must be >= 1"), (86, "exceeds the 85 rows")])
+def test_few_shot_rejects_impossible_k(k, message):
+    with pytest.raises(ValueError, match=message):
+        few_shot_indices(LABELS, k, seed=0)

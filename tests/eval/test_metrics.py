@@ -46,3 +46,133 @@ def test_squad_normalisation_and_max_over_references():
 def test_invalid_rate():
     assert metrics.invalid_rate(["0", "1", "2", "maybe"], ("0", "1")) == 50.0
     assert metrics.invalid_rate(["x", ""], None) == 50.0
+
+
+# --- macro F1 (CB) -------------------------------------------------------------------------
+def _macro_f1_from_scratch(preds, gold):
+    """Per-class F1 from TP/FP/FN counts over the gold classes, averaged without weights."""
+    scores = []
+    for c in sorted(set(gold)):
+        tp = sum(p == c and g == c for p, g in zip(preds, gold))
+        fp = sum(p == c and g != c for p, g in zip(preds, gold))
+        fn = sum(p != c and g == c for p, g in zip(preds, gold))
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return 100 * sum(scores) / len(scores)
+
+
+def test_macro_f1_hand_computed_with_an_invalid_prediction():
+    gold = ["0", "0", "1", "1", "2", "2"]
+    preds = ["0", "1", "1", "maybe", "2", "0"]
+    # class 0: tp 1, fp 1 (idx 5), fn 1 (idx 1) -> 1/2
+    # class 1: tp 1, fp 1 (idx 1), fn 1 (idx 3, invalid: no false positive anywhere) -> 1/2
+    # class 2: tp 1, fp 0, fn 1 (idx 5) -> 2/3
+    expected = 100 * (1 / 2 + 1 / 2 + 2 / 3) / 3
+    assert metrics.macro_f1(preds, [[g] for g in gold]) == pytest.approx(expected)
+    assert metrics.macro_f1([" 0", "1"], [["0"], ["1"]]) == 100.0  # outputs are stripped
+
+
+def test_macro_f1_matches_a_from_scratch_implementation():
+    gold = list("0120120021")
+    cases = [list("0120120021"), list("0000000000"), list("2101201x2?"), list("11xx22yy00")]
+    for preds in cases:
+        assert metrics.macro_f1(preds, [[g] for g in gold]) == pytest.approx(_macro_f1_from_scratch(preds, gold))
+
+
+def test_macro_f1_invalid_prediction_only_hurts_recall():
+    gold = ["0", "0", "1", "1"]
+    invalid = metrics.macro_f1(["0", "0", "1", "junk"], [[g] for g in gold])
+    wrong_class = metrics.macro_f1(["0", "0", "1", "0"], [[g] for g in gold])
+    # invalid: class 0 F1 1, class 1 F1 2/3; a wrong valid class also costs class 0 precision.
+    assert invalid == pytest.approx(100 * (1 + 2 / 3) / 2)
+    assert wrong_class == pytest.approx(100 * (4 / 5 + 2 / 3) / 2)
+    assert invalid > wrong_class
+
+
+def test_macro_f1_averages_over_gold_classes_only():
+    # "2" never occurs in the gold: predicting it counts as invalid, and class 2 is not averaged in.
+    gold = ["0", "1", "1"]
+    assert metrics.macro_f1(["0", "1", "2"], [[g] for g in gold]) == pytest.approx(100 * (1 + 2 / 3) / 2)
+    # a literal sentinel-looking output is still just invalid
+    assert metrics.macro_f1(["<invalid>", "1"], [["0"], ["1"]]) == pytest.approx(100 * (0 + 1) / 2)
+
+
+# --- MultiRC -------------------------------------------------------------------------------
+MULTIRC_GOLD = ["1", "0", "1", "0", "0", "1"]
+MULTIRC_GROUPS = ["q1", "q1", "q2", "q2", "q2", "q3"]
+
+
+def test_multirc_f1a_is_binary_f1_over_all_rows_with_invalid_flipped():
+    preds = ["1", "0", "1", "1", "?", "0"]  # row 4 wrong (fp), row 5 invalid -> 1 (fp), row 6 wrong (fn)
+    tp, fp, fn = 2, 2, 1
+    expected = 100 * 2 * tp / (2 * tp + fp + fn)
+    assert metrics.multirc_f1a(preds, [[g] for g in MULTIRC_GOLD]) == pytest.approx(expected)
+    assert metrics.METRICS["multirc_f1a"] is metrics.multirc_f1a
+
+
+def test_multirc_em_a_group_with_one_wrong_answer_fails():
+    refs = [[g] for g in MULTIRC_GOLD]
+    assert metrics.multirc_em(MULTIRC_GOLD, refs, MULTIRC_GROUPS) == 100.0
+    one_wrong = ["1", "0", "1", "0", "1", "1"]  # q2 has one wrong row out of three
+    assert metrics.multirc_em(one_wrong, refs, MULTIRC_GROUPS) == pytest.approx(100 * 2 / 3)
+    invalid = ["1", "maybe", "1", "0", "0", " 1"]  # q1 fails on an invalid row; stripped " 1" is right
+    assert metrics.multirc_em(invalid, refs, MULTIRC_GROUPS) == pytest.approx(100 * 2 / 3)
+
+
+def test_multirc_em_counts_each_group_once_whatever_its_size_or_order():
+    preds = ["1", "0", "0", "0", "0", "1"]  # one wrong row (in q2): 2 of 3 groups, not 5 of 6 rows
+    refs = [[g] for g in MULTIRC_GOLD]
+    assert metrics.multirc_em(preds, refs, MULTIRC_GROUPS) == pytest.approx(100 * 2 / 3)
+    order = [5, 2, 0, 4, 1, 3]  # interleaved groups, integer keys
+    keys = [{"q1": 0, "q2": 1, "q3": 2}[g] for g in MULTIRC_GROUPS]
+    assert metrics.multirc_em([preds[i] for i in order], [refs[i] for i in order],
+                              [keys[i] for i in order]) == pytest.approx(100 * 2 / 3)
+
+
+def test_multirc_em_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="groups"):
+        metrics.multirc_em(["1", "0"], [["1"], ["0"]], ["q1"])
+
+
+# --- registry, dispatch, target kinds ------------------------------------------------------
+def test_metric_names_lists_every_metric_sorted():
+    names = metrics.metric_names()
+    assert names == sorted(names)
+    assert set(names) == set(metrics.METRICS) | set(metrics.GROUPED_METRICS)
+    assert not set(metrics.METRICS) & set(metrics.GROUPED_METRICS)
+    assert {"macro_f1", "multirc_f1a", "multirc_em"} <= set(names)
+    assert "multirc_em" in metrics.GROUPED_METRICS and "multirc_f1a" in metrics.METRICS
+
+
+def test_compute_metric_dispatches_plain_and_grouped_metrics():
+    refs = [[g] for g in MULTIRC_GOLD]
+    preds = ["1", "0", "1", "0", "1", "1"]
+    for name in metrics.METRICS:
+        if name in ("pearson", "spearman"):
+            continue
+        expected = metrics.METRICS[name](preds, refs)
+        assert metrics.compute_metric(name, preds, refs) == expected
+        assert metrics.compute_metric(name, preds, refs, groups=MULTIRC_GROUPS) == expected  # groups ignored
+    assert metrics.compute_metric("multirc_em", preds, refs, MULTIRC_GROUPS) == pytest.approx(100 * 2 / 3)
+    assert metrics.compute_metric("pearson", ["1", "2", "3"], [["1"], ["2"], ["3"]]) == pytest.approx(100.0)
+
+
+def test_compute_metric_errors():
+    with pytest.raises(ValueError, match="multirc_em"):
+        metrics.compute_metric("multirc_em", ["1"], [["1"]])
+    with pytest.raises(ValueError, match="unknown metric 'f1'"):
+        metrics.compute_metric("f1", ["1"], [["1"]])
+    with pytest.raises(ValueError, match="references"):
+        metrics.compute_metric("accuracy", ["1", "0"], [["1"]])
+    with pytest.raises(ValueError, match="groups"):
+        metrics.compute_metric("multirc_em", ["1", "0"], [["1"], ["0"]], groups=["q1"])
+
+
+def test_metric_targets_cover_every_metric_with_known_kinds():
+    assert set(metrics.METRIC_TARGETS) == set(metrics.metric_names())
+    for name, kinds in metrics.METRIC_TARGETS.items():
+        assert kinds and kinds <= metrics.METRIC_TARGET_KINDS, name
+    assert metrics.METRIC_TARGETS["accuracy"] == {"label"}
+    assert metrics.METRIC_TARGETS["pearson"] == metrics.METRIC_TARGETS["spearman"] == {"regression"}
+    assert metrics.METRIC_TARGETS["squad_f1"] == metrics.METRIC_TARGETS["squad_em"] == {"answers"}
+    for name in ("binary_f1", "macro_f1", "matthews", "multirc_f1a", "multirc_em"):
+        assert metrics.METRIC_TARGETS[name] == {"label"}, name

@@ -1,12 +1,13 @@
 """Stage 2: load a task's hub dataset, build its splits, format text-to-text and tokenise.
 
-Done once per (task, tokenizer, max length) and reused by every method's stages. The output
-folder holds ``splits.json`` (protocol, sizes, indices hash) and one ``<split>.pt`` per split.
+Done once per (task, tokenizer, max length, scoring mode) and reused by every method's stages.
+The output folder holds ``splits.json`` (protocol, scoring, sizes, indices hash) and one
+``<split>.pt`` per split.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +20,30 @@ from ptbench.tasks.spec import TaskSpec
 
 @dataclass
 class PreparedSplit:
-    """Tokenised examples of one split; references keep every gold answer for scoring."""
+    """Tokenised examples of one split; references keep every gold answer for scoring, groups
+    the key of grouped metrics (MultiRC's question), empty when the task has none."""
 
     input_ids: list[list[int]]
     label_ids: list[list[int]]
     references: list[list[str]]
+    groups: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.input_ids)
 
     def save(self, path: Path) -> None:
-        torch.save({"input_ids": self.input_ids, "label_ids": self.label_ids, "references": self.references}, path)
+        torch.save({"input_ids": self.input_ids, "label_ids": self.label_ids, "references": self.references,
+                    "groups": self.groups}, path)
 
     @classmethod
     def load(cls, path: Path) -> "PreparedSplit":
         if not path.exists():
             raise DataError(f"{path}: prepared split missing (run the data stage: dvc repro data)")
         return cls(**torch.load(path))
+
+    def subset(self, indices: list[int]) -> "PreparedSplit":
+        pick = lambda values: [values[i] for i in indices] if values else []  # noqa: E731
+        return PreparedSplit(pick(self.input_ids), pick(self.label_ids), pick(self.references), pick(self.groups))
 
 
 def check_schema(spec: TaskSpec, dataset: Any) -> dict[str, int]:
@@ -55,25 +63,41 @@ def check_schema(spec: TaskSpec, dataset: Any) -> dict[str, int]:
     return sizes
 
 
+def format_rows(spec: TaskSpec, rows: Any, source: str, training: bool,
+                prefix: str | None) -> tuple[list[str], list[str], list[list[str]], list[str]]:
+    """Inputs, training targets, references and group keys of a split's rows (answers tasks may
+    give several examples per row, see Target.examples)."""
+    texts, targets, references, groups = [], [], [], []
+    for number, row in enumerate(rows):
+        try:
+            text, golds = spec.format_input(row, prefix), spec.targets(row)
+            group = spec.group_key(row) if spec.group else None
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise DataError(f"task '{spec.name}': row {number} of split '{source}' does not fit the spec "
+                            f"(field or value {exc!r}); target field '{spec.target.field}'") from None
+        for target, refs in spec.target.examples(golds, training):
+            texts.append(text)
+            targets.append(target)
+            references.append(refs)
+            if group is not None:
+                groups.append(group)
+    return texts, targets, references, groups
+
+
 def prepare_task(spec: TaskSpec, dataset: Any, tokenizer: Any, data_cfg, out_dir: Path) -> dict[str, Any]:
     sizes = check_schema(spec, dataset)
     plan = plan_splits(spec, sizes, data_cfg.split_protocol, data_cfg.split_seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {"task": spec.name, "protocol": data_cfg.split_protocol, "split_seed": data_cfg.split_seed,
-               "split_hash": split_hash(plan), "hub": vars(spec.hub), "sizes": {}}
+               "scoring": spec.scoring, "task_prefix": data_cfg.task_prefix, "split_hash": split_hash(plan),
+               "hub": vars(spec.hub), "hub_rows_expected": spec.hub_rows, "hub_rows": sizes, "sizes": {}}
+    prefix = spec.name if data_cfg.task_prefix else None
     for role, part in plan.items():
         rows = dataset[part.source].select(part.indices) if part.indices else []
-        texts, references = [], []
-        for row in rows:
-            texts.append(spec.format_input(row))
-            try:
-                references.append(spec.targets(row))
-            except (KeyError, ValueError, TypeError) as exc:
-                raise DataError(f"task '{spec.name}': bad target in split '{part.source}': {exc!r}") from None
+        texts, targets, references, groups = format_rows(spec, rows, part.source, role == "train", prefix)
         inputs = tokenizer(texts, truncation=True, max_length=data_cfg.max_length).input_ids if texts else []
-        labels = tokenizer([r[0] for r in references], truncation=True,
-                           max_length=data_cfg.max_target_length).input_ids if texts else []
-        PreparedSplit(inputs, labels, references).save(out_dir / f"{role}.pt")
+        labels = tokenizer(targets, truncation=True, max_length=data_cfg.max_target_length).input_ids if texts else []
+        PreparedSplit(inputs, labels, references, groups).save(out_dir / f"{role}.pt")
         summary["sizes"][role] = len(texts)
     if summary["sizes"]["train"] == 0 or summary["sizes"]["validation"] == 0:
         raise DataError(f"task '{spec.name}': the split protocol left an empty split: {summary['sizes']}")

@@ -5,6 +5,8 @@ seeded 42, independent of the training seed. Small tasks halve the official vali
 validation / test; large tasks carve 1,000 training rows out as validation and test on the
 official validation; ``official`` tasks (MNLI, PAWS) keep the hub's splits.
 ``explosive`` (seed 003, appendix B.1): the rule depends on the training-set size.
+A spec's ``train_rows`` keeps only the first N hub training rows under both protocols.
+``few_shot_indices`` draws the k-shot training sets (seeded, class-balanced).
 """
 from __future__ import annotations
 
@@ -51,6 +53,8 @@ def plan_splits(spec: TaskSpec, sizes: dict[str, int], protocol: str, seed: int)
     """Map train/validation/test to (hub split, row indices); ``sizes`` are the hub split sizes."""
     train, validation = spec.splits["train"], spec.splits["validation"]
     n_train, n_val = sizes[train], sizes[validation]
+    if spec.train_rows is not None:
+        n_train = min(n_train, spec.train_rows)
     if protocol == "dept":
         if spec.split_rule == "official":
             test = spec.splits["test"]
@@ -74,3 +78,27 @@ def plan_splits(spec: TaskSpec, sizes: dict[str, int], protocol: str, seed: int)
 def split_hash(plan: dict[str, SplitPart]) -> str:
     payload = json.dumps({k: [v.source, list(v.indices)] for k, v in sorted(plan.items())}, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def few_shot_indices(labels: list[str], k: int, seed: int) -> list[int]:
+    """k training examples drawn without replacement, as evenly over the classes as they allow.
+
+    ``labels`` holds one class key per candidate row (free-form tasks: one key for all rows, so
+    the draw is plain random). Classes take turns in order of first appearance in a seeded
+    permutation, so k = 4 on a 3-class task gives 2/1/1 and the extra example goes to a class
+    picked by the seed. A class with too few rows gives its turn to the others.
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if k > len(labels):
+        raise ValueError(f"k = {k} exceeds the {len(labels)} rows available")
+    by_class: dict[str, list[int]] = {}
+    for index in _permutation(len(labels), seed):
+        by_class.setdefault(labels[index], []).append(index)
+    queues = list(by_class.values())
+    picked: list[int] = []
+    while len(picked) < k:
+        for queue in queues:
+            if queue and len(picked) < k:
+                picked.append(queue.pop(0))
+    return sorted(picked)

@@ -25,6 +25,9 @@ class BackboneContext:
     generator: torch.Generator  # seeded: every random initialisation draws from it
     vocab_sample_size: int = 5000  # "sampled vocabulary": the most frequent ids (seed 001)
     tokenize: Any = None  # str -> list[int]; needed only by text initialisation
+    # Frozen prompts pre-trained on source tasks (task -> (l, d)), for transfer methods (SPoT,
+    # ATTEMPT, MPT); filled by the pipeline from the source_prompt stage's outputs.
+    source_prompts: dict[str, torch.Tensor] = dataclasses.field(default_factory=dict)
 
     def sample_vocab_ids(self, n: int, unique: bool = True) -> torch.Tensor:
         pool = min(self.vocab_sample_size, self.word_embeddings.num_embeddings)
@@ -56,6 +59,10 @@ class MethodConfig:
 
     def decay(self, default: float) -> float:
         return default if self.weight_decay is None else float(self.weight_decay)
+
+    def source_tasks(self) -> list[str]:
+        """Source tasks whose pre-trained prompts the method reads (transfer methods' ``sources``)."""
+        return list(getattr(self, "sources", None) or [])
 
     @classmethod
     def from_params(cls, method: str, section: dict[str, Any] | None) -> "MethodConfig":

@@ -54,7 +54,10 @@ class DecomposedPrompt(PeftMethod):
     def __init__(self, config: DeptConfig, ctx: BackboneContext) -> None:
         super().__init__(config, ctx)
         m, d, r = ctx.max_length, ctx.d_model, config.rank
-        require(r <= min(m, d), "rank", f"must be <= min(max_length m, d_model d) = min({m}, {d}) = {min(m, d)}, got {r}")
+        # m and d are known only here (data.max_length, the backbone); the config checked r >= 1.
+        require(r <= min(m, d), "methods.dept.rank",
+                f"must be <= min(max_length m, d_model d) = min({m}, {d}) = {min(m, d)}, got {r} "
+                "(m is data.max_length, d the backbone's width)")
         self.scaling = config.lora_alpha / math.sqrt(r)
         self.embedding = (nn.Parameter(initial_prompt(ctx, config.length, config.init, config.init_range, config.init_text))
                           if config.length > 0 else None)

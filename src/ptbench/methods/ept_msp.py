@@ -93,6 +93,10 @@ class EptMspConfig(MethodConfig):
             require(0 <= self.short_length < self.length, "short_length",
                     f"must satisfy 0 <= s < length ({self.length}) with decomposition on, got {self.short_length}")
             require(self.rank >= 1, "rank", f"must be >= 1 with decomposition on, got {self.rank}")
+            rows = self.length if self.svd_source == "full" else self.length - self.short_length
+            require(self.rank <= rows, "rank",
+                    f"must be <= the rows decomposed ({rows}: {'length' if self.svd_source == 'full' else 'length - short_length'}"
+                    f" with svd_source {self.svd_source}), got {self.rank}")
         else:
             require(not self.fusion, "fusion", "needs decomposition: it attends over A B, which is then absent")
 
@@ -141,6 +145,11 @@ class EptMsp(PeftMethod):
         super().__init__(config, ctx)
         d, m, s, r = ctx.d_model, ctx.max_length, config.short_length, config.rank
         self.max_length = m
+        rows = config.length if config.svd_source == "full" else config.length - s
+        # m and d are known only here (data.max_length, the backbone): checked before any initialisation.
+        require(not config.decomposition or r <= min(m, d, rows), "methods.ept_msp.rank",
+                f"must be <= min(max_length, d_model, rows decomposed) = min({m}, {d}, {rows}), got {r} "
+                "(max_length is data.max_length, d_model the backbone's width)")
         if source_prompt is None:  # a transfer run passes a prompt pre-trained on a source task instead
             source = initial_prompt(ctx, config.length, config.init, config.init_range, config.init_text)
         else:
@@ -149,9 +158,6 @@ class EptMsp(PeftMethod):
             source = source_prompt.detach().clone().float()
         self.short_prompt = nn.Parameter(source[:config.prompt_length].clone())
         if config.decomposition:
-            rows = config.length if config.svd_source == "full" else config.length - s
-            require(r <= min(m, d, rows), "rank",
-                    f"must be <= min(max_length, d_model, rows decomposed) = min({m}, {d}, {rows}), got {r}")
             if source.is_meta:
                 a, b = torch.empty(m, r, device="meta"), torch.empty(r, d, device="meta")
             else:

@@ -9,6 +9,7 @@ Layout (the hub's, so that ``load_dataset`` / ``from_pretrained`` run unchanged)
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import math
 import shutil
@@ -18,9 +19,7 @@ from pathlib import Path
 import yaml
 
 from ptbench.mirror import synthetic
-from ptbench.mirror.schemas import SCHEMAS
-
-SPLIT_SEED_OFFSET = {"train": 1, "validation": 2, "test": 3}
+from ptbench.mirror.schemas import SCHEMAS, blank_unlabeled
 
 
 def _rows_for_split(split: str, rows: dict[str, int]) -> int:
@@ -28,19 +27,23 @@ def _rows_for_split(split: str, rows: dict[str, int]) -> int:
     return rows[kind]
 
 
+def _split_seed(seed: int, repo: str, config: str, split: str) -> int:
+    """A split's rows depend on its own name only, so adding a dataset changes no other one."""
+    return seed * 1_000_003 + int(hashlib.sha256(f"{repo}/{config}/{split}".encode()).hexdigest()[:8], 16)
+
+
 def write_datasets(root: Path, world: synthetic.World, rows: dict[str, int], seed: int) -> list[str]:
     """Write every mirrored dataset; returns the repo ids written."""
     from datasets import Dataset
 
     configs_by_repo: dict[str, list[dict]] = {}
-    for number, ((repo, config), generator) in enumerate(sorted(synthetic.HUB_GENERATORS.items())):
+    for (repo, config), generator in sorted(synthetic.HUB_GENERATORS.items()):
         schema = SCHEMAS[(repo, config)]
         data_files = []
-        for split_number, split in enumerate(schema.splits):
-            split_seed = seed * 1_000_003 + number * 101 + split_number
-            records = synthetic.generate(generator, world, _rows_for_split(split, rows), split_seed)
+        for split in schema.splits:
+            records = synthetic.generate(generator, world, _rows_for_split(split, rows), _split_seed(seed, repo, config, split))
             if split in schema.unlabeled_splits:
-                records = [{**r, "label": -1} for r in records]
+                records = [blank_unlabeled(schema, r) for r in records]
             relative = f"{config}/{split}-00000-of-00001.parquet"
             target = root / "datasets" / repo / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -86,10 +89,11 @@ def build_mirror(root: Path, cfg, backbone_hub_id: str) -> dict:
         shutil.rmtree(root)
     world = synthetic.World.build(cfg.lexicon_size, cfg.seed)
     repos = write_datasets(root, world, cfg.rows, cfg.seed)
-    train_mix = mixture(world, cfg.pretrain["rows_per_rule"], seed=cfg.seed + 7)
+    rules = cfg.pretrain["rules"]
+    train_mix = mixture(world, cfg.pretrain["rows_per_rule"], seed=cfg.seed + 7, rules=rules)
     model_dir = root / "models" / backbone_hub_id
     train_tokenizer(model_dir, [f"{x} {y}" for x, y, _ in train_mix])
-    probe = pretrain_backbone(model_dir, cfg, train_mix, mixture(world, 100, seed=cfg.seed + 8))
+    probe = pretrain_backbone(model_dir, cfg, train_mix, mixture(world, 100, seed=cfg.seed + 8, rules=rules))
     summary = {"datasets": repos, "backbone": backbone_hub_id, **probe}
     (root / "mirror.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
     return summary

@@ -5,6 +5,7 @@ Prompt tuning later drops the prefix: the prompt has to recover which rule to ap
 """
 from __future__ import annotations
 
+import hashlib
 import random
 from pathlib import Path
 
@@ -12,27 +13,36 @@ import torch
 
 from ptbench.mirror import synthetic
 from ptbench.tasks import all_tasks
+from ptbench.tasks.spec import TaskSpec
 
 
-def _spec_for(repo: str, config: str):
-    for spec in all_tasks().values():
-        if spec.hub.path == repo and spec.hub.name == config:
-            return spec
-    raise KeyError(f"no task spec reads {repo}/{config}; the mirror formats rules with task specs")
+def pretraining_rules() -> dict[str, tuple[TaskSpec, synthetic.RowGenerator]]:
+    """Every rule the mixture can hold: each mirrored task (formatted by its own spec) and the
+    pre-training-only rules (formatted by the spec whose format they borrow)."""
+    tasks = all_tasks("faithful")
+    rules = {spec.name: (spec, synthetic.HUB_GENERATORS[(spec.hub.path, spec.hub.name)])
+             for spec in tasks.values() if (spec.hub.path, spec.hub.name) in synthetic.HUB_GENERATORS}
+    rules.update({name: (tasks[spec_name], generator)
+                  for name, (spec_name, generator) in synthetic.PRETRAIN_ONLY_GENERATORS.items()})
+    return rules
 
 
-def mixture(world: synthetic.World, rows_per_rule: int, seed: int) -> list[tuple[str, str, str]]:
-    """(prefixed input, target, rule) triples, shuffled, from every rule the mirror knows."""
-    rules = [(_spec_for(repo, config), gen, _spec_for(repo, config).name)
-             for (repo, config), gen in sorted(synthetic.HUB_GENERATORS.items())]
-    rules += [(all_tasks()[spec_name], gen, name)
-              for name, (spec_name, gen) in sorted(synthetic.PRETRAIN_ONLY_GENERATORS.items())]
+def mixture(world: synthetic.World, rows_per_rule: int, seed: int, rules: list[str]) -> list[tuple[str, str, str]]:
+    """(prefixed input, target, rule) triples, shuffled, from the listed rules
+    (``mirror.pretrain.rules``: the backbone only 'knows' what it was pre-trained on)."""
+    known = pretraining_rules()
     examples = []
-    for number, (spec, generator, name) in enumerate(rules):
-        for row in synthetic.generate(generator, world, rows_per_rule, seed * 7919 + number):
+    for name in sorted(rules):
+        spec, generator = known[name]
+        for row in synthetic.generate(generator, world, rows_per_rule, _rule_seed(seed, name)):
             examples.append((spec.format_input(row, prefix=name), spec.targets(row)[0], name))
     random.Random(seed).shuffle(examples)
     return examples
+
+
+def _rule_seed(seed: int, name: str) -> int:
+    """A rule's rows depend on its name, not on which other rules are listed."""
+    return seed * 7919 + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
 
 
 def _encode(tokenizer, texts: list[str], max_length: int = 128) -> dict[str, torch.Tensor]:

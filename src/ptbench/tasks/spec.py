@@ -1,4 +1,10 @@
-"""Declarative task specs: one YAML file per task under ``specs/``, parsed into a TaskSpec."""
+"""Declarative task specs: one YAML file per task under ``specs/``, parsed into a TaskSpec.
+
+A spec file holds the *faithful* reading (the reference code's format and scoring); an
+optional ``corrected:`` mapping overrides top-level keys for ``scoring: corrected`` (the
+reference code's known defects fixed, see docs/tasks.md). Parsing picks one mode, so the rest
+of the suite sees a single, plain TaskSpec.
+"""
 from __future__ import annotations
 
 import string
@@ -9,10 +15,24 @@ from typing import Any
 import yaml
 
 from ptbench.errors import ConfigError, require_choice
+from ptbench.tasks.transforms import TRANSFORMS
 
 SPLIT_RULES = ("small", "large", "official")
-TARGET_KINDS = ("label", "answers")
+TARGET_KINDS = ("label", "regression", "answers")
 FAMILIES = ("glue", "superglue", "mrqa", "others")
+SCORING_MODES = ("faithful", "corrected")
+TRAIN_ANSWERS = ("first", "each")  # train on the first answer, or one example per answer
+EVAL_ANSWERS = ("all", "first", "each")  # references: every answer, the first, or one row per answer
+SPEC_KEYS = {"name", "family", "hub", "splits", "split_rule", "input", "target", "metrics", "transforms",
+             "group", "train_rows", "hub_rows", "corrected"}
+
+
+def field_value(row: dict[str, Any], path: str) -> Any:
+    """``row["idx"]["question"]`` for the dotted path ``idx.question``."""
+    value: Any = row
+    for part in path.split("."):
+        value = value[part]
+    return value
 
 
 @dataclass(frozen=True)
@@ -24,16 +44,38 @@ class HubDataset:
 
 @dataclass(frozen=True)
 class Target:
-    """How a row becomes target strings.
+    """How a row becomes target strings (see TARGET_KINDS).
 
-    ``label``: ``row[field]`` mapped through ``verbalizer`` (one target, a closed set of outputs).
-    ``answers``: ``row[field]`` is a list of answer strings (dotted field paths reach into structs);
-    training uses the first, scoring takes the best over all.
+    ``label``: ``row[field]`` through ``verbalizer`` (keys are the hub values as strings).
+    ``regression``: a number rounded to a multiple of ``round_to``, printed with one decimal.
+    ``answers``: ``row[field]`` is a list of answer strings; ``train`` and ``eval`` say which
+    answers become training targets and scoring references (``empty`` stands in for none).
     """
 
     kind: str
     field: str
-    verbalizer: dict[int, str] = field(default_factory=dict)
+    verbalizer: dict[str, str] = field(default_factory=dict)
+    round_to: float | None = None
+    train: str = "first"
+    eval: str = "all"
+    empty: str = "<unk>"
+
+    def strings(self, value: Any) -> list[str]:
+        if self.kind == "label":
+            return [self.verbalizer[str(value)]]
+        if self.kind == "regression":
+            return [f"{round(float(value) / self.round_to) * self.round_to:.1f}"]
+        answers = [str(a) for a in value]
+        return answers or [self.empty]
+
+    def examples(self, golds: list[str], training: bool) -> list[tuple[str, list[str]]]:
+        """(target string, references) pairs a row with these gold strings becomes."""
+        if self.kind != "answers":
+            return [(golds[0], golds)]
+        reading = self.train if training else self.eval
+        if reading == "each":
+            return [(gold, [gold]) for gold in golds]
+        return [(golds[0], golds if reading == "all" else golds[:1])]
 
 
 @dataclass(frozen=True)
@@ -46,23 +88,42 @@ class TaskSpec:
     input: str
     target: Target
     metrics: tuple[str, ...]
+    scoring: str = "faithful"
+    transforms: dict[str, str] = field(default_factory=dict)  # field -> transform applied before formatting
+    group: tuple[str, ...] = ()  # dotted fields whose values group rows for grouped metrics (MultiRC)
+    train_rows: int | None = None  # keep only the first N hub training rows (DePT's Yelp)
+    hub_rows: dict[str, int] = field(default_factory=dict)  # the real hub split sizes, for the records
 
     def __post_init__(self) -> None:
+        from ptbench.eval.metrics import GROUPED_METRICS, METRIC_TARGETS, metric_names  # metrics import no tasks
+
         where = f"task '{self.name}'"
         require_choice(f"{where}: split_rule", self.split_rule, SPLIT_RULES)
         require_choice(f"{where}: family", self.family, FAMILIES)
+        require_choice(f"{where}: scoring", self.scoring, SCORING_MODES)
         require_choice(f"{where}: target.kind", self.target.kind, TARGET_KINDS)
         if self.target.kind == "label" and not self.target.verbalizer:
             raise ConfigError(f"{where}: target.verbalizer is required for label targets")
+        if self.target.kind == "regression" and not (self.target.round_to or 0) > 0:
+            raise ConfigError(f"{where}: target.round_to must be a positive number for regression targets")
+        require_choice(f"{where}: target.train", self.target.train, TRAIN_ANSWERS)
+        require_choice(f"{where}: target.eval", self.target.eval, EVAL_ANSWERS)
         if self.split_rule == "official" and "test" not in self.splits:
             raise ConfigError(f"{where}: split_rule 'official' needs splits.test")
         for key in ("train", "validation"):
             if key not in self.splits:
                 raise ConfigError(f"{where}: splits.{key} is missing")
-        from ptbench.eval.metrics import METRICS  # late import: metrics import nothing from tasks
-
+        for field_name, transform in self.transforms.items():
+            require_choice(f"{where}: transforms.{field_name}", transform, sorted(TRANSFORMS))
+        if not self.metrics:
+            raise ConfigError(f"{where}: metrics must list at least one metric")
         for metric in self.metrics:
-            require_choice(f"{where}: metrics", metric, sorted(METRICS))
+            require_choice(f"{where}: metrics", metric, metric_names())
+            if self.target.kind not in METRIC_TARGETS[metric]:
+                raise ConfigError(f"{where}: metric '{metric}' does not fit {self.target.kind} targets; "
+                                  f"it fits {', '.join(sorted(METRIC_TARGETS[metric]))}")
+            if metric in GROUPED_METRICS and not self.group:
+                raise ConfigError(f"{where}: metric '{metric}' needs a 'group' field")
 
     # --- formatting ---------------------------------------------------------------------
     @property
@@ -71,40 +132,62 @@ class TaskSpec:
 
     @property
     def required_fields(self) -> list[str]:
-        return self.input_fields + [self.target.field.split(".")[0]]
+        """Hub columns a row must carry (top-level names)."""
+        names = self.input_fields + list(self.transforms) + [self.target.field] + list(self.group)
+        return list(dict.fromkeys(name.split(".")[0] for name in names))
 
     def format_input(self, row: dict[str, Any], prefix: str | None = None) -> str:
-        text = self.input.format(**{k: row[k] for k in self.input_fields})
+        values = {name: TRANSFORMS[self.transforms[name]](row, name) if name in self.transforms else row[name]
+                  for name in self.input_fields}
+        text = self.input.format(**values)
         return f"{prefix} {text}" if prefix else text
 
     def targets(self, row: dict[str, Any]) -> list[str]:
-        value: Any = row
-        for part in self.target.field.split("."):
-            value = value[part]
-        if self.target.kind == "label":
-            return [self.target.verbalizer[int(value)]]
-        answers = [str(a) for a in value]
-        return answers or ["<unk>"]
+        """Every gold string of a row (one for label and regression targets)."""
+        return self.target.strings(field_value(row, self.target.field))
+
+    def group_key(self, row: dict[str, Any]) -> str:
+        return "/".join(str(field_value(row, path)) for path in self.group)
 
     @property
     def choices(self) -> tuple[str, ...] | None:
-        """The closed output set of a classification task (None for free-form answers)."""
-        return tuple(self.target.verbalizer.values()) if self.target.kind == "label" else None
+        """The closed output set of a classification task (None for free-form outputs)."""
+        return tuple(dict.fromkeys(self.target.verbalizer.values())) if self.target.kind == "label" else None
 
 
-def parse_spec(data: dict[str, Any], source: str) -> TaskSpec:
+def _target(data: dict[str, Any]) -> Target:
+    known = {"kind", "field", "verbalizer", "round_to", "train", "eval", "empty"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise TypeError(f"target: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
+    return Target(**{**data, "verbalizer": {str(k): str(v) for k, v in data.get("verbalizer", {}).items()}})
+
+
+def parse_spec(data: dict[str, Any], source: str, scoring: str = "faithful") -> TaskSpec:
+    """The spec in one scoring mode: ``corrected`` overlays the ``corrected:`` mapping."""
+    require_choice("data.scoring", scoring, SCORING_MODES)
     try:
-        target = data["target"]
+        unknown = sorted(set(data) - SPEC_KEYS)
+        if unknown:
+            raise TypeError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(SPEC_KEYS))}")
+        overrides = data.get("corrected", {}) if scoring == "corrected" else {}
+        if "corrected" in overrides or "name" in overrides:
+            raise TypeError("'corrected' may not override name or nest itself")
+        merged = {**data, **overrides}
         return TaskSpec(
-            name=data["name"],
-            family=data["family"],
-            hub=HubDataset(**data["hub"]),
-            splits=dict(data["splits"]),
-            split_rule=data["split_rule"],
-            input=data["input"],
-            target=Target(kind=target["kind"], field=target["field"],
-                          verbalizer={int(k): str(v) for k, v in target.get("verbalizer", {}).items()}),
-            metrics=tuple(data["metrics"]),
+            name=merged["name"],
+            family=merged["family"],
+            hub=HubDataset(**merged["hub"]),
+            splits=dict(merged["splits"]),
+            split_rule=merged["split_rule"],
+            input=merged["input"],
+            target=_target(merged["target"]),
+            metrics=tuple(merged["metrics"]),
+            scoring=scoring,
+            transforms=dict(merged.get("transforms", {})),
+            group=tuple(merged.get("group", ())),
+            train_rows=merged.get("train_rows"),
+            hub_rows={str(k): int(v) for k, v in merged.get("hub_rows", {}).items()},
         )
     except KeyError as exc:
         raise ConfigError(f"task spec {source}: missing key {exc}") from None
@@ -112,8 +195,8 @@ def parse_spec(data: dict[str, Any], source: str) -> TaskSpec:
         raise ConfigError(f"task spec {source}: {exc}") from None
 
 
-def load_spec_file(path: Path) -> TaskSpec:
-    spec = parse_spec(yaml.safe_load(path.read_text()), str(path))
+def load_spec_file(path: Path, scoring: str = "faithful") -> TaskSpec:
+    spec = parse_spec(yaml.safe_load(path.read_text()), str(path), scoring)
     if spec.name != path.stem:
         raise ConfigError(f"task spec {path}: name '{spec.name}' must match the file name '{path.stem}'")
     return spec

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ptbench.data.prepare import PreparedSplit
-from ptbench.eval.metrics import METRICS, invalid_rate
+from ptbench.eval.metrics import compute_metric, invalid_rate
 from ptbench.methods.base import PeftMethod
 from ptbench.tasks.spec import TaskSpec
 from ptbench.train.backbone import Batch
@@ -46,20 +46,57 @@ class BatchSchedule:
         return self._order[position * self.size:(position + 1) * self.size]
 
 
-def predict(backbone, method: PeftMethod, split: PreparedSplit, batch_size: int, max_new_tokens: int,
-            pad_id: int) -> list[str]:
-    was_training = method.training
+class Generate:
+    """Greedy generation (DePT: at most ``max_new_tokens``, stopping when every sequence ended)."""
+
+    name = "generate"
+
+    def __init__(self, max_new_tokens: int) -> None:
+        self.max_new_tokens = max_new_tokens
+
+    def __call__(self, backbone, method: PeftMethod, batch: Batch) -> list[str]:
+        return backbone.generate(method, batch, self.max_new_tokens)
+
+
+class RankChoices:
+    """Rank classification: score every verbalizer string, answer the most likely one (so no
+    output is ever invalid). ``candidate_ids`` are the tokenised choices, end-of-sequence included."""
+
+    name = "rank"
+
+    def __init__(self, choices: tuple[str, ...], candidate_ids: list[list[int]]) -> None:
+        self.choices, self.candidate_ids = choices, candidate_ids
+
+    def __call__(self, backbone, method: PeftMethod, batch: Batch) -> list[str]:
+        return [self.choices[i] for i in backbone.rank(method, batch, self.candidate_ids)]
+
+
+def make_decoder(spec: TaskSpec, cfg, tokenizer):
+    """``train.decoding``: rank classification applies to tasks with a closed output set; free-form
+    tasks (QA, regression) always generate."""
+    if cfg.decoding == "rank" and spec.choices is not None:
+        return RankChoices(spec.choices, tokenizer(list(spec.choices)).input_ids)
+    return Generate(cfg.max_new_tokens)
+
+
+def predict(backbone, method: PeftMethod, split: PreparedSplit, batch_size: int, decoder, pad_id: int) -> list[str]:
+    """Predictions with dropout off in both the method and the backbone (``generate`` does not
+    switch modes itself), restored afterwards."""
+    modes = (method.training, backbone.model.training)
     method.eval()
+    backbone.model.eval()
     outputs: list[str] = []
     for start in range(0, len(split), batch_size):
         indices = list(range(start, min(start + batch_size, len(split))))
-        outputs += backbone.generate(method, collate(split, indices, pad_id), max_new_tokens)
-    method.train(was_training)
+        outputs += decoder(backbone, method, collate(split, indices, pad_id))
+    method.train(modes[0])
+    backbone.model.train(modes[1])
     return outputs
 
 
-def score(spec: TaskSpec, predictions: list[str], references: list[list[str]]) -> dict[str, float]:
-    scores = {name: round(METRICS[name](predictions, references), 4) for name in spec.metrics}
+def score(spec: TaskSpec, predictions: list[str], split: PreparedSplit) -> dict[str, float]:
+    groups = split.groups or None
+    scores = {name: round(compute_metric(name, predictions, split.references, groups), 4) for name in spec.metrics}
     scores["invalid_rate"] = round(invalid_rate(predictions, spec.choices), 4)
     return scores
 
@@ -98,13 +135,16 @@ def load_checkpoint(path: Path | None, fingerprint: str) -> dict | None:
 
 
 def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSplit, val_split: PreparedSplit,
-          cfg, seed: int, pad_id: int, checkpoint: Path | None = None, fingerprint: str = "") -> RunResult:
+          cfg, seed: int, pad_id: int, checkpoint: Path | None = None, fingerprint: str = "",
+          decoder=None) -> RunResult:
     """Train ``method`` on the frozen backbone; return the best state on validation.
 
     With ``checkpoint``, the full training state (method, optimiser, schedule, RNG, best so far,
     history) is saved every ``cfg.checkpoint_interval`` steps and a run with the same
-    ``fingerprint`` resumes from it.
+    ``fingerprint`` resumes from it. ``decoder`` reads validation predictions (``make_decoder``;
+    None: greedy generation with ``cfg.max_new_tokens``).
     """
+    decoder = decoder or Generate(cfg.max_new_tokens)
     optimizer = torch.optim.AdamW(method.param_groups(cfg.weight_decay))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg.warmup_steps, cfg.steps))
     primary = spec.metrics[0]
@@ -136,8 +176,8 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
         if step % cfg.log_interval == 0:
             history.append({"step": step, "loss": round(last_finite, 6), **method.diagnostics()})
         if step % cfg.eval_interval == 0 or step == cfg.steps:
-            predictions = predict(backbone, method, val_split, cfg.eval_batch_size, cfg.max_new_tokens, pad_id)
-            scores = score(spec, predictions, val_split.references)
+            predictions = predict(backbone, method, val_split, cfg.eval_batch_size, decoder, pad_id)
+            scores = score(spec, predictions, val_split)
             history.append({"step": step, **{f"validation_{k}": v for k, v in scores.items()}})
             if scores[primary] > best.best_validation[primary]:
                 best.best_state = copy.deepcopy(method.state_dict())

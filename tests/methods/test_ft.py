@@ -1,0 +1,83 @@
+"""Full fine-tuning: config checks, counts on meta T5, behaviour on tiny T5 and Llama backbones."""
+import pytest
+import torch
+
+from ptbench.errors import ConfigError
+from ptbench.methods.bitfit import BitFit
+from ptbench.methods.ft import FtConfig, FullFineTuning
+from ptbench.report.audit import printed_matches
+
+import tiny
+from tiny import FAMILY, fit, logits, loss, tiny_model
+
+
+def build(model, section=None, seed=0, cls=FullFineTuning):
+    return tiny.build(model, cls, None, "ft", {"lr": 1e-3, **(section or {})}, seed, vocab_sample_size=64)
+
+
+@pytest.mark.parametrize("section, key", [
+    ({"lr": 0}, "lr"), ({"lr": "1e-5"}, "lr"), ({"weight_decay": -1}, "weight_decay"), ({"layers": 2}, ""),
+])
+def test_config_errors_are_one_line_and_name_the_key(section, key):
+    with pytest.raises(ConfigError) as error:
+        FtConfig.from_params("ft", section)
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith(f"methods.ft.{key}" if key else "methods.ft: unknown key(s) layers")
+
+
+def test_default_learning_rate_is_the_seeds_fine_tuning_rate():
+    assert FtConfig.from_params("ft", {}).lr == 1e-5  # seed 003 B.2, seed 004 sec. 4.4
+
+
+def count(backbone):
+    return tiny.meta_count(backbone, FullFineTuning, FtConfig())
+
+
+def test_counts_on_meta_t5_are_the_whole_backbone():
+    assert count("t5-small") == (60_506_624, 60_506_624)
+    assert printed_matches("60M", 60_506_624)  # seed 003 Table 1
+    assert count("t5-base") == (222_903_552, 222_903_552)  # seed 003 prints the nominal "220M"
+    assert not printed_matches("220M", 222_903_552)
+
+
+@pytest.mark.parametrize("family", FAMILY)
+def test_everything_trains_and_a_reattach_starts_from_the_pretrained_model(family):
+    model = tiny_model(family)
+    bare = logits(model)
+    pretrained = {k: v.clone() for k, v in model.state_dict().items()}
+    method = build(model)
+    assert all(p.requires_grad for p in model.parameters())
+    assert {id(p) for p in method.parameters()} == {id(p) for p in model.parameters()}
+    assert method.state_dict().keys() == {f"backbone.{k}" for k in model.state_dict()}
+    start = loss(model, method, family)
+    assert fit(model, method, family).diverged is None
+    assert loss(model, method, family) != start
+    assert any(not torch.equal(v, pretrained[k]) for k, v in model.state_dict().items())
+    method.eval()  # the backbone is a submodule: validation runs without its dropout
+    assert not model.training
+    method.train()
+    second = build(model)
+    assert all(torch.equal(v, pretrained[k]) for k, v in model.state_dict().items())
+    assert torch.equal(logits(model), bare)
+    with torch.no_grad():
+        for p in second.parameters():
+            p.add_(0.5)  # as if trained
+    bitfit = build(model, cls=BitFit)  # another method on the same backbone: pre-trained and frozen again
+    assert all(torch.equal(v, pretrained[k]) for k, v in model.state_dict().items())
+    assert not any(p.requires_grad for p in model.parameters()) and bitfit.trainable_parameter_count() > 0
+
+
+@pytest.mark.parametrize("family", FAMILY)
+def test_same_seed_same_model_and_the_state_dict_round_trips(family):
+    a, b = build(tiny_model(family), seed=3), build(tiny_model(family), seed=3)
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+    trained_model = tiny_model(family)
+    trained = build(trained_model)
+    best = fit(trained_model, trained, family).best_state
+    trained.load_state_dict(best)
+    fresh_model = tiny_model(family)
+    fresh = build(fresh_model)
+    fresh.load_state_dict(best)
+    assert torch.equal(logits(fresh_model), logits(trained_model))
+    assert not torch.equal(logits(fresh_model), logits(tiny_model(family)))

@@ -1,0 +1,125 @@
+"""The task registry: 24 declarative specs, both scoring modes, and clear errors for bad specs."""
+import pytest
+import yaml
+
+from ptbench.errors import ConfigError
+from ptbench.tasks import SPEC_DIR, all_tasks, get_task
+from ptbench.tasks.spec import parse_spec
+
+SEED_TASKS = {
+    "glue": {"mnli", "qqp", "qnli", "sst2", "stsb", "mrpc", "rte", "cola"},
+    "superglue": {"boolq", "cb", "wic", "wsc", "multirc", "copa", "record"},
+    "mrqa": {"squad", "nq", "hotpotqa", "searchqa", "newsqa"},
+    "others": {"winogrande", "yelp", "scitail", "paws"},
+}
+
+
+@pytest.mark.parametrize("scoring", ["faithful", "corrected"])
+def test_the_registry_holds_the_24_tasks_of_the_seeds_tables(scoring):
+    tasks = all_tasks(scoring)
+    assert {family: {n for n, s in tasks.items() if s.family == family} for family in SEED_TASKS} == SEED_TASKS
+    assert all(spec.scoring == scoring for spec in tasks.values())
+
+
+def test_corrected_mode_changes_exactly_the_documented_defects():
+    faithful, corrected = all_tasks("faithful"), all_tasks("corrected")
+    changed = {name for name in faithful
+               if (faithful[name].input, faithful[name].target, faithful[name].metrics)
+               != (corrected[name].input, corrected[name].target, corrected[name].metrics)}
+    assert changed == {"stsb", "winogrande", "copa", "record", "multirc", "nq", "hotpotqa", "searchqa", "newsqa"}
+
+
+ROWS = {
+    "rte": {"sentence1": "A man sleeps .", "sentence2": "Someone rests .", "label": 0, "idx": 0},
+    "winogrande": {"sentence": "The cup fit in the bag because _ was small .", "option1": "cup",
+                   "option2": "bag", "answer": "2"},
+    "copa": {"premise": "The man fell .", "choice1": "He slipped .", "choice2": "He sang .",
+             "question": "cause", "label": 0, "idx": 0},
+    "scitail": {"sentence1": "Plants need light .", "sentence2": "Light feeds plants .", "gold_label": "neutral"},
+}
+
+
+@pytest.mark.parametrize("task, scoring, text, targets", [
+    ("rte", "faithful", "sentence1: A man sleeps . sentence2: Someone rests .", ["0"]),
+    ("winogrande", "faithful", "sentence: The cup fit in the bag because _ was small . option0: cup option1: cup", ["1"]),
+    ("winogrande", "corrected", "sentence: The cup fit in the bag because _ was small . option0: cup option1: bag", ["1"]),
+    ("copa", "faithful", "premise: The man fell . choice1: He slipped . choice2: He sang .", ["0"]),
+    ("copa", "corrected", "premise: The man fell . question: cause choice1: He slipped . choice2: He sang .", ["0"]),
+    ("scitail", "faithful", "premise: Plants need light . hypothesis: Light feeds plants .", ["1"]),
+])
+def test_formats_follow_the_reference_code(task, scoring, text, targets):
+    spec = get_task(task, scoring)
+    assert spec.format_input(ROWS[task]) == text
+    assert spec.targets(ROWS[task]) == targets
+
+
+def test_task_prefix_is_atempts_task_name():
+    assert get_task("rte").format_input(ROWS["rte"], prefix="rte").startswith("rte sentence1: ")
+
+
+@pytest.mark.parametrize("scoring, label, target", [
+    ("faithful", 3.84, "3.8"), ("corrected", 3.84, "3.8"),
+    ("faithful", 3.7, "3.7"), ("corrected", 3.7, "3.6"),
+    ("faithful", 5.0, "5.0"), ("corrected", 0.1, "0.0"),
+])
+def test_stsb_rounds_to_a_tenth_faithfully_and_to_a_fifth_when_corrected(scoring, label, target):
+    assert get_task("stsb", scoring).targets({"label": label}) == [target]
+
+
+def test_record_duplicates_rows_per_answer_and_corrected_scores_against_all():
+    golds = ["Obama", "Barack Obama"]
+    faithful, corrected = get_task("record", "faithful").target, get_task("record", "corrected").target
+    assert faithful.examples(golds, training=True) == [("Obama", ["Obama"]), ("Barack Obama", ["Barack Obama"])]
+    assert faithful.examples(golds, training=False) == [("Obama", ["Obama"]), ("Barack Obama", ["Barack Obama"])]
+    assert corrected.examples(golds, training=True) == faithful.examples(golds, training=True)
+    assert corrected.examples(golds, training=False) == [("Obama", golds)]
+    assert get_task("record").targets({"answers": []}) == ["<unk>"]
+
+
+def test_mrqa_scores_the_first_answer_faithfully_and_every_answer_when_corrected():
+    golds = ["Paris", "paris , France"]
+    assert get_task("nq", "faithful").target.examples(golds, training=False) == [("Paris", ["Paris"])]
+    assert get_task("nq", "corrected").target.examples(golds, training=False) == [("Paris", golds)]
+    assert get_task("squad").target.examples(golds, training=False) == [("Paris", golds)]
+
+
+def test_multirc_groups_answers_by_question():
+    spec = get_task("multirc", "corrected")
+    assert spec.metrics == ("multirc_f1a", "multirc_em")
+    row = {"idx": {"paragraph": 3, "question": 7, "answer": 1}}
+    assert spec.group_key(row) == "3/7"
+
+
+def test_required_fields_name_hub_columns():
+    assert get_task("squad").required_fields == ["question", "context", "answers"]
+    assert get_task("multirc").required_fields == ["question", "answer", "paragraph", "label", "idx"]
+
+
+def _raw(task="rte"):
+    return yaml.safe_load((SPEC_DIR / f"{task}.yaml").read_text())
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d.update(metrics=["squad_f1"]), "metric 'squad_f1' does not fit label targets; it fits answers"),
+    (lambda d: d.update(metrics=["bleu"]), "metrics: unknown value 'bleu'; allowed:"),
+    (lambda d: d.update(metrics=["multirc_em"]), "metric 'multirc_em' needs a 'group' field"),
+    (lambda d: d.update(split_rule="medium"), "task 'rte': split_rule: unknown value 'medium'; allowed: small, large, official"),
+    (lambda d: d.update(transforms={"sentence1": "lowercase"}), "transforms.sentence1: unknown value 'lowercase'"),
+    (lambda d: d.update(colour="red"), "unknown key(s) colour"),
+    (lambda d: d["target"].update(kind="span"), "target.kind: unknown value 'span'"),
+    (lambda d: d["target"].update(verbalizer={}), "target.verbalizer is required"),
+    (lambda d: d["target"].update(round="x"), "target: unknown key(s) round"),
+    (lambda d: d.pop("input"), "missing key 'input'"),
+    (lambda d: d.update(metrics=[]), "metrics must list at least one metric"),
+])
+def test_bad_specs_fail_with_one_line_naming_the_task_and_key(edit, message):
+    data = _raw()
+    edit(data)
+    with pytest.raises(ConfigError) as caught:
+        parse_spec(data, "rte.yaml")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_unknown_scoring_mode_names_the_allowed_values():
+    with pytest.raises(ConfigError, match="data.scoring: unknown value 'lenient'; allowed: faithful, corrected"):
+        all_tasks("lenient")
