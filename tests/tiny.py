@@ -99,3 +99,21 @@ def meta_count(backbone, method_cls, config):
     method = method_cls(config, ctx)
     method.attach(model)
     return method.trainable_parameter_count(), method.stored_parameter_count()
+
+
+def assert_seeded_and_round_trips(build, family):
+    """Two builds with one seed are identical, and a trained best state loaded into a fresh
+    model + method reproduces the trained model's logits (and differs from the bare model's).
+    ``build(model, seed=...)`` builds and attaches the method under test."""
+    a, b = build(tiny_model(family), seed=3), build(tiny_model(family), seed=3)
+    assert a.state_dict().keys() == b.state_dict().keys()
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+    trained_model = tiny_model(family)
+    trained = build(trained_model)
+    best = fit(trained_model, trained, family).best_state
+    trained.load_state_dict(best)
+    fresh_model = tiny_model(family)
+    fresh = build(fresh_model)
+    fresh.load_state_dict(best)
+    assert torch.equal(logits(fresh_model), logits(trained_model))
+    assert not torch.equal(logits(fresh_model), logits(tiny_model(family)))

@@ -8,7 +8,7 @@ from ptbench.methods.ft import FtConfig, FullFineTuning
 from ptbench.report.audit import printed_matches
 
 import tiny
-from tiny import FAMILY, fit, logits, loss, tiny_model
+from tiny import FAMILY, assert_seeded_and_round_trips, fit, logits, loss, tiny_model
 
 
 def build(model, section=None, seed=0, cls=FullFineTuning):
@@ -70,14 +70,4 @@ def test_everything_trains_and_a_reattach_starts_from_the_pretrained_model(famil
 
 @pytest.mark.parametrize("family", FAMILY)
 def test_same_seed_same_model_and_the_state_dict_round_trips(family):
-    a, b = build(tiny_model(family), seed=3), build(tiny_model(family), seed=3)
-    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
-    trained_model = tiny_model(family)
-    trained = build(trained_model)
-    best = fit(trained_model, trained, family).best_state
-    trained.load_state_dict(best)
-    fresh_model = tiny_model(family)
-    fresh = build(fresh_model)
-    fresh.load_state_dict(best)
-    assert torch.equal(logits(fresh_model), logits(trained_model))
-    assert not torch.equal(logits(fresh_model), logits(tiny_model(family)))
+    assert_seeded_and_round_trips(build, family)

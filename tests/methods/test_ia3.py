@@ -6,7 +6,7 @@ from ptbench.errors import ConfigError
 from ptbench.methods.ia3 import Ia3, Ia3Config
 
 import tiny
-from tiny import FAMILY, fit, logits, loss, tiny_model
+from tiny import FAMILY, assert_seeded_and_round_trips, fit, logits, loss, tiny_model
 
 
 def build(model, section=None, seed=0):
@@ -78,15 +78,4 @@ def test_only_the_vectors_train_and_a_reattach_starts_from_the_pretrained_model(
 
 @pytest.mark.parametrize("family", FAMILY)
 def test_same_seed_same_vectors_and_the_state_dict_round_trips(family):
-    a, b = build(tiny_model(family), seed=3), build(tiny_model(family), seed=3)
-    assert a.state_dict().keys() == b.state_dict().keys()
-    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
-    trained_model = tiny_model(family)
-    trained = build(trained_model)
-    best = fit(trained_model, trained, family).best_state
-    trained.load_state_dict(best)
-    fresh_model = tiny_model(family)
-    fresh = build(fresh_model)
-    fresh.load_state_dict(best)
-    assert torch.equal(logits(fresh_model), logits(trained_model))
-    assert not torch.equal(logits(fresh_model), logits(tiny_model(family)))
+    assert_seeded_and_round_trips(build, family)
