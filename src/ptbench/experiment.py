@@ -100,7 +100,7 @@ def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, 
     """
     train_split = PreparedSplit.load(data_dir / "train.pt")
     val_split = PreparedSplit.load(data_dir / "validation.pt")
-    cfg = params.train if steps is None else _with_steps(params.train, steps)
+    cfg = params.train if steps is None else with_steps(params.train, steps)
     summary = {}
     for seed in params.seeds:
         fingerprint = run_fingerprint(params, method_name, cfg, seed, data_dir)
@@ -153,7 +153,7 @@ def clear_checkpoints(checkpoint_dir: Path) -> None:
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
-def _with_steps(cfg, steps: int):
+def with_steps(cfg, steps: int):
     from dataclasses import replace
 
     return replace(cfg, steps=steps, eval_interval=min(cfg.eval_interval, steps))
@@ -170,10 +170,15 @@ def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Pat
         record = json.loads((seed_dir / "train.json").read_text())
         scores, decoding = score_state(params, method_name, spec, torch.load(seed_dir / "state.pt"), test_split,
                                        seed, source_root)
-        per_seed[str(seed)] = {**scores, "best_step": record["best_step"], "diverged": record["diverged"]}
+        per_seed[str(seed)] = seed_result(scores, record)
     payload = result_payload(params, method_name, spec, per_seed, record, len(test_split), data_dir, decoding)
     write_json(metrics_path, payload)
     return payload
+
+
+def seed_result(scores: dict[str, float], record: dict) -> dict:
+    """One seed's entry of a metrics file: its test scores, best step and divergence."""
+    return {**scores, "best_step": record["best_step"], "diverged": record["diverged"]}
 
 
 def result_payload(params: Params, method_name: str, spec, per_seed: dict, record: dict, test_examples: int,

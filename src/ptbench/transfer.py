@@ -58,15 +58,15 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
                 out_path: Path, source_root: Path) -> dict:
     """Train ``method_name`` on k examples of the task from its state pre-trained on
     ``few_shot.source`` (one run per training seed), score on the full test split, write JSON."""
-    from ptbench.experiment import write_json, result_payload, run_fingerprint, score_state, train_seed
+    from ptbench.experiment import (result_payload, run_fingerprint, score_state, seed_result, train_seed,
+                                    with_steps, write_json)
 
     few = params.few_shot
     spec = get_task(task_name, params.data.scoring)
     train_split, indices = few_shot_split(spec, PreparedSplit.load(data_dir / "train.pt"), k, sampling_seed)
     val_split = PreparedSplit.load(data_dir / "validation.pt")  # the full validation split, as ATTEMPT
     test_split = PreparedSplit.load(data_dir / "test.pt")
-    cfg = dataclasses.replace(params.train, steps=few.steps, eval_interval=min(params.train.eval_interval, few.steps),
-                              batch_size=min(params.train.batch_size, k))
+    cfg = dataclasses.replace(with_steps(params.train, few.steps), batch_size=min(params.train.batch_size, k))
     per_seed = {}
     for seed in params.seeds:
         init = torch.load(source_state_path(source_root, method_name, few.source, seed))
@@ -74,7 +74,7 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
                           run_fingerprint(params, method_name, cfg, seed, data_dir), None, source_root, init)
         scores, decoding = score_state(params, method_name, spec, done["best_state"], test_split, seed, source_root)
         record = done["record"]
-        per_seed[str(seed)] = {**scores, "best_step": record["best_step"], "diverged": record["diverged"]}
+        per_seed[str(seed)] = seed_result(scores, record)
     sample_hash = hashlib.sha256(json.dumps(indices).encode()).hexdigest()[:16]
     payload = result_payload(params, method_name, spec, per_seed, record, len(test_split), data_dir, decoding,
                              few_shot={"k": k, "source_task": few.source, "sampling_seed": sampling_seed,

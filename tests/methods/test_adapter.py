@@ -7,7 +7,7 @@ from ptbench.config import TrainConfig
 from ptbench.counting import meta_backbone
 from ptbench.errors import ConfigError
 from ptbench.methods.adapter import AdapterConfig, AdapterDropConfig, BottleneckAdapters
-from ptbench.methods.bitfit import param_key
+from ptbench.methods.base import param_key
 from ptbench.tasks import get_task
 from ptbench.train.backbone import FAMILIES
 from ptbench.train.loop import collate, train

@@ -35,8 +35,8 @@ import torch
 from torch import nn
 
 from ptbench.errors import ConfigError, require, require_choice
-from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod, is_int, seeded_linear_init
-from ptbench.methods.bitfit import is_norm, on_reset, param_key, reset_backbone
+from ptbench.methods.base import (BackboneContext, MethodConfig, PeftMethod, is_int, is_norm, on_reset, param_key,
+                                  reset_backbone, seeded_linear_init)
 
 ACTIVATIONS = ("gelu_new", "gelu", "relu", "swish", "silu", "tanh")  # transformers.activations names
 INITS = ("normal", "zero_up", "pytorch")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
@@ -116,6 +117,35 @@ class PeftMethod(nn.Module):
         if prompt is None:
             return {}
         return {"prompt_norm": float(prompt.detach().float().norm(dim=-1).mean())}
+
+
+# --- backbone-changing methods (bitfit, lora, ia3, adapter, ft) ----------------------------------
+# They record on the model how to undo what they did; the next attach to the same model runs it
+# first, so a backbone reused for another build starts from its pre-trained state again.
+_UNDO = "_ptbench_undo"
+
+
+def reset_backbone(model: nn.Module) -> None:
+    """Undo what the last backbone-changing method did to ``model`` (hooks, injected layers,
+    unfrozen or trained weights). The pipeline builds one method per seed on one loaded backbone."""
+    undo = model.__dict__.pop(_UNDO, None)
+    if undo is not None:
+        undo()
+
+
+def on_reset(model: nn.Module, undo: Callable[[], None]) -> None:
+    """Register how to restore ``model``; run by the next ``reset_backbone``."""
+    model.__dict__[_UNDO] = undo
+
+
+def param_key(name: str) -> str:
+    """A module path as a ParameterDict key (no dots allowed)."""
+    return name.replace(".", "__")
+
+
+def is_norm(module: nn.Module) -> bool:
+    """A normalisation layer: torch's LayerNorm / RMSNorm or a model's own (T5LayerNorm, LlamaRMSNorm)."""
+    return isinstance(module, (nn.LayerNorm, nn.RMSNorm)) or type(module).__name__.endswith(("LayerNorm", "RMSNorm"))
 
 
 def is_int(value: object, low: int) -> bool:

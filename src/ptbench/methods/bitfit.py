@@ -8,46 +8,16 @@ trains its bias only); the stacks' final layer norms get none. On T5-base:
 (12 * 6,912 + 12 * 9,984) linear + 60 * 768 norm + 32,128 head = 280,960, the "BitFit 280K" that
 ATTEMPT prints (seed 003 Table 4). The biases live on this module and enter the backbone through
 forward hooks; the backbone's own tensors are never touched, so the model stays frozen.
-
-Also here: the small protocol every backbone-changing method (bitfit, lora, ia3, ft) follows so
-that a backbone loaded once and reused for several seeds is restored before the next attach.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ptbench.errors import require
-from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod
-
-_UNDO = "_ptbench_undo"
-
-
-def reset_backbone(model: nn.Module) -> None:
-    """Undo what the last backbone-changing method did to ``model`` (hooks, injected layers,
-    unfrozen or trained weights). The pipeline builds one method per seed on one loaded backbone."""
-    undo = model.__dict__.pop(_UNDO, None)
-    if undo is not None:
-        undo()
-
-
-def on_reset(model: nn.Module, undo: Callable[[], None]) -> None:
-    """Register how to restore ``model``; run by the next ``reset_backbone``."""
-    model.__dict__[_UNDO] = undo
-
-
-def param_key(name: str) -> str:
-    """A module path as a ParameterDict key (no dots allowed)."""
-    return name.replace(".", "__")
-
-
-def is_norm(module: nn.Module) -> bool:
-    """A normalisation layer: torch's LayerNorm / RMSNorm or a model's own (T5LayerNorm, LlamaRMSNorm)."""
-    return isinstance(module, (nn.LayerNorm, nn.RMSNorm)) or type(module).__name__.endswith(("LayerNorm", "RMSNorm"))
-
+from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod, is_norm, on_reset, param_key, reset_backbone
 
 def in_block(name: str) -> bool:
     """Inside a repeated block (``encoder.block.3....``, ``model.layers.0....``), not a stack's final layer."""

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod
-from ptbench.methods.bitfit import on_reset, reset_backbone
+from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod, on_reset, reset_backbone
 
 
 @dataclass

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from ptbench.errors import ConfigError, require
-from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod, is_int
-from ptbench.methods.bitfit import add_biases, bias_targets, on_reset, param_key, reset_backbone
+from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod, is_int, on_reset, param_key, reset_backbone
+from ptbench.methods.bitfit import add_biases, bias_targets
 
 
 def import_peft():
