@@ -28,6 +28,7 @@ smoke: setup
 	$(BIN)/dvc repro
 	@echo "smoke tables:  $(abspath results/tables)  (main.md, main.csv, main.tex)"
 	@echo "smoke figures: $(abspath results/figures)"
+	@echo "smoke report:  $(abspath results/report/index.html)"
 
 test: setup
 	$(BIN)/python -m pytest -q

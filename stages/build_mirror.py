@@ -9,7 +9,7 @@ MIRROR_DIR = Path("mirror")
 
 
 def main(args, params):
-    from ptbench.backbones import get_backbone
+    from ptbench.backbones import BACKBONES, get_backbone
     from ptbench.mirror.build import build_mirror
 
     with atomic_dir(MIRROR_DIR) as partial:
@@ -17,7 +17,9 @@ def main(args, params):
             (partial / "mirror.json").write_text(json.dumps({"disabled": True}) + "\n")
             summary = {"disabled": True}
         else:
-            summary = build_mirror(partial, params.mirror, get_backbone(params.backbone).hub_id)
+            # the mirror holds the one mirror-only backbone (tiny-t5): hub backbones are never mirrored
+            tiny = next(name for name in BACKBONES if get_backbone(name).mirror_only)
+            summary = build_mirror(partial, params.mirror, get_backbone(tiny).hub_id)
     Path("results").mkdir(exist_ok=True)
     Path("results/mirror.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
 

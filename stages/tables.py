@@ -1,24 +1,31 @@
-"""Stage 6: tables (Markdown, CSV, LaTeX) and figures from every evaluated run, and the parameter audit."""
+"""Stage 6b: tables (Markdown, LaTeX, CSV) in the seeds' layouts, figures, the parameter audit and
+results/report/index.html, from the rows files alone (results/rows/**, written by stages/rows.py)."""
 import argparse
+import shutil
 from pathlib import Path
 
 from ptbench.stagekit import run_stage
 
 
 def main(args, params):
-    from ptbench.report.audit import write_audit
-    from ptbench.report.figures import learning_curves, params_vs_score
-    from ptbench.report.tables import write_tables
+    from ptbench.report.build import write_report
+    from ptbench.report.settings import report_settings
 
-    tables, figures = Path("results/tables"), Path("results/figures")
-    grid = params.grid.methods + params.grid.transfer  # the rows this profile runs
-    summary = write_tables(Path("results/metrics"), tables, grid, params.tasks, params.backbone)
-    figures.mkdir(parents=True, exist_ok=True)
-    params_vs_score(summary, params.tasks, figures / "params_vs_score")
-    learning_curves(Path("results/runs"), figures / "learning_curves")
-    write_audit(tables)
-    print(f"tables: {tables.resolve()}\nfigures: {figures.resolve()}")
+    outputs = [Path(args.tables), Path(args.figures), Path(args.report)]
+    for folder in outputs + [Path(args.plots)]:  # no stale table or figure may survive into the page
+        shutil.rmtree(folder, ignore_errors=True)
+    result = write_report(Path(args.rows), *outputs, report_settings(params),
+                          params.grid.methods + params.grid.transfer, params.tasks, plots_dir=Path(args.plots))
+    drawn = sum(f.drawn for f in result["figures"])
+    print(f"{result['rows']} results -> {len(result['tables'])} tables in {outputs[0]}, "
+          f"{drawn}/{len(result['figures'])} figures in {outputs[1]}\nreport: {result['page'].resolve()}")
 
 
 if __name__ == "__main__":
-    run_stage(main, argparse.ArgumentParser(description=__doc__))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", default="results/rows")
+    parser.add_argument("--tables", default="results/tables")
+    parser.add_argument("--figures", default="results/figures")
+    parser.add_argument("--report", default="results/report")
+    parser.add_argument("--plots", default="results/plots", help="CSV series for `dvc plots show`")
+    run_stage(main, parser)

@@ -38,7 +38,7 @@ def smoke_mirror(tmp_path_factory, repo_params_raw) -> Path:
 
     params = parse_params(copy.deepcopy(repo_params_raw))
     root = tmp_path_factory.mktemp("mirror") / "mirror"
-    build_mirror(root, params.mirror, get_backbone(params.backbone).hub_id)
+    build_mirror(root, params.mirror, get_backbone("tiny-t5").hub_id)
     return root
 
 

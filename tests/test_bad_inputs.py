@@ -2,7 +2,7 @@
 
 Every row runs the `ptbench` command or a stage script (`python stages/<x>.py ...`) in a
 subprocess, in a working copy holding `params.yaml` (hub.mirror pointing at a copy of a mirror),
-`stages/`, `profiles/` and, for the rows that need it, `data/prepared/rte`. The mirror is built
+`stages/`, `profiles/` and, for the rows that need it, `data/prepared/tiny-t5/rte`. The mirror is built
 by the mirror's own builder with fewer rows and a backbone pre-trained for 2 steps (seconds,
 where the session's `smoke_mirror` pre-trains for minutes): no row gets as far as model quality. The answer
 must be exactly one stderr line `ptbench: error: ...` naming the key (task, field, file or path)
@@ -38,8 +38,8 @@ from ptbench.mirror.build import build_mirror
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 RTE = Path("mirror/datasets/nyu-mll/glue/rte")
 CLI = ("-m", "ptbench.cli")
-DATA = ("stages/prepare_data.py", "--task", "rte")
-TRAIN_PT = ("stages/train.py", "--method", "pt", "--task", "rte")
+DATA = ("stages/prepare_data.py", "--backbone", "tiny-t5", "--task", "rte")
+TRAIN_PT = ("stages/train.py", "--backbone", "tiny-t5", "--method", "pt", "--task", "rte")
 SCRATCH = ("hf-cache", "mirror")  # written by the libraries or set up by the row: not outputs
 
 
@@ -53,7 +53,7 @@ class Bad:
     needles: tuple[str, ...]  # each must be in the one stderr line
     params: Callable[[dict], object] | None = None  # edits the raw params.yaml
     setup: Callable[[Path], None] | None = None  # edits the working copy
-    prepared: bool = False  # needs data/prepared/rte (made once, by the data stage)
+    prepared: bool = False  # needs data/prepared/tiny-t5/rte (made once, by the data stage)
 
 
 def put(dotted: str, value: object) -> Callable[[dict], None]:
@@ -121,7 +121,9 @@ TABLE: dict[str, Bad] = {
     "params unknown task": Bad(DATA, ("task: unknown value 'nope'; allowed:", "mnli", "rte"),
                                params=put("tasks", ["rte", "nope"])),
     "params unknown backbone": Bad(DATA, ("backbone: unknown value 'gpt-9'; allowed:", "t5-base"),
-                                   params=put("backbone", "gpt-9")),
+                                   params=put("backbones", ["tiny-t5", "gpt-9"])),
+    "stage backbone not in backbones": Bad(("stages/train.py", "--backbone", "t5-base", "--method", "pt", "--task", "rte"),
+                                           ("backbones: unknown value 't5-base'; allowed: tiny-t5",)),
     "params unknown variant method": Bad(TRAIN_PT, ("method: unknown value 'superpos_x'; allowed:",),
                                          params=put("method", "superpos_x")),
     "params unknown method section": Bad(TRAIN_PT, ("methods: unknown value 'warp'", METHODS),
@@ -140,10 +142,10 @@ TABLE: dict[str, Bad] = {
     "max_length below 8": Bad(DATA, ("data.max_length: must be an integer >= 8, got 4",),
                               params=put("data.max_length", 4)),
     "negative seed": Bad(TRAIN_PT, ("seeds: must be an integer >= 0, got -1",), params=put("seeds", [-1])),
-    "ept_msp s > l": Bad(("stages/train.py", "--method", "ept_msp", "--task", "rte"),
+    "ept_msp s > l": Bad(("stages/train.py", "--backbone", "tiny-t5", "--method", "ept_msp", "--task", "rte"),
                          ("methods.ept_msp.short_length: must satisfy 0 <= s < length (100)", "got 120"),
                          params=lambda raw: raw["methods"]["ept_msp"].update(length=100, short_length=120)),
-    "ept_msp rank > rows": Bad(("stages/train.py", "--method", "ept_msp", "--task", "rte"),
+    "ept_msp rank > rows": Bad(("stages/train.py", "--backbone", "tiny-t5", "--method", "ept_msp", "--task", "rte"),
                                ("methods.ept_msp.rank: must be <= the rows decomposed (40", "got 50"),
                                params=lambda raw: raw["methods"]["ept_msp"].update(
                                    length=100, short_length=60, svd_source="rest", rank=50)),
@@ -151,7 +153,7 @@ TABLE: dict[str, Bad] = {
                                              "--set", "rank=100"),
                                       ("methods.dept.rank: must be <= min(max_length m, d_model d) = min(64, 512) = 64",
                                        "got 100")),
-    "dept rank > min(m, d), stage": Bad(("stages/train.py", "--method", "dept", "--task", "rte"),
+    "dept rank > min(m, d), stage": Bad(("stages/train.py", "--backbone", "tiny-t5", "--method", "dept", "--task", "rte"),
                                         ("methods.dept.rank: must be <= min(max_length m, d_model d) = min(",
                                          "got 1000", "data.max_length"),
                                         params=put("methods.dept.rank", 1000), prepared=True),
@@ -169,12 +171,12 @@ TABLE: dict[str, Bad] = {
     "files disagree on columns": Bad(DATA, ("dataset nyu-mll/glue/rte: cannot read", "rte/validation-", "sentence1",
                                             "premise"),
                                      setup=rename_column("sentence1", "premise", ("train",))),
-    "evaluate before train": Bad(("stages/evaluate.py", "--method", "pt", "--task", "rte"),
-                                 ("results/runs/pt/rte/seed0/train.json: No such file or directory",), prepared=True),
+    "evaluate before train": Bad(("stages/evaluate.py", "--backbone", "tiny-t5", "--method", "pt", "--task", "rte"),
+                                 ("results/runs/tiny-t5/pt/rte/seed0/train.json: No such file or directory",), prepared=True),
     # -- outputs --------------------------------------------------------------------------------------
-    "unwritable data folder": Bad(DATA, ("cannot write output folder data/prepared/rte:", UNWRITABLE),
+    "unwritable data folder": Bad(DATA, ("cannot write output folder data/prepared/tiny-t5/rte:", UNWRITABLE),
                                   setup=unwritable("data/prepared")),
-    "unwritable results folder": Bad(TRAIN_PT, ("cannot write output folder results/runs/pt/rte:", UNWRITABLE),
+    "unwritable results folder": Bad(TRAIN_PT, ("cannot write output folder results/runs/tiny-t5/pt/rte:", UNWRITABLE),
                                      setup=unwritable("results/runs")),
 }
 
@@ -222,7 +224,7 @@ def quick_mirror(repo_params_raw, tmp_path_factory) -> Path:
     as model quality."""
     params = quick_mirror_params(repo_params_raw)
     root = tmp_path_factory.mktemp("quick-mirror") / "mirror"
-    build_mirror(root, params.mirror, get_backbone(params.backbone).hub_id)
+    build_mirror(root, params.mirror, get_backbone("tiny-t5").hub_id)
     return root
 
 
@@ -249,7 +251,8 @@ def outcomes(request, quick_mirror, repo_params_raw, tmp_path_factory) -> dict:
         if bad.prepared:
             made = prepared.result()  # submitted first: running, not queued behind this row
             assert made.returncode == 0, made.stderr[-2000:]
-            shutil.copytree(template / "data" / "prepared" / "rte", work / "data" / "prepared" / "rte")
+            prepared_rte = Path("data", "prepared", "tiny-t5", "rte")
+            shutil.copytree(template / prepared_rte, work / prepared_rte)
         if bad.setup:
             bad.setup(work)
         before = _files(work)

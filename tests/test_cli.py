@@ -40,7 +40,7 @@ def test_params_overrides_a_knob():
     (("params", "--method", "nope", "--backbone", "t5-base"), "method: unknown value 'nope'; allowed: adapter, adapter_drop, attempt, bitfit, dept"),
     (("params", "--method", "pt", "--backbone", "t5-xxl"), "backbone: unknown value 't5-xxl'; allowed:"),
     (("params", "--method", "pt", "--backbone", "t5-base", "--set", "length=-3"), "methods.pt.length"),
-    (("profile", "huge"), "profile: unknown value 'huge'; allowed: paper, smoke"),
+    (("profile", "huge"), "profile: unknown value 'huge'; allowed: paper, paper-001, paper-001-large, paper-003, paper-004, quick, smoke"),
 ])
 def test_unknown_values_exit_nonzero_with_one_line(args, needle):
     result = ptbench(*args)
@@ -50,14 +50,14 @@ def test_unknown_values_exit_nonzero_with_one_line(args, needle):
 
 def test_validate_reports_the_bad_key(tmp_path):
     bad = tmp_path / "params.yaml"
-    bad.write_text((REPO / "params.yaml").read_text().replace("backbone: tiny-t5", "backbone: gpt-9"))
+    bad.write_text((REPO / "params.yaml").read_text().replace("backbones: [tiny-t5]", "backbones: [gpt-9]"))
     result = ptbench("validate", "--params", str(bad))
     assert result.returncode == 2 and "backbone: unknown value 'gpt-9'" in result.stderr
 
 
-@pytest.mark.parametrize("stage, args", [("train.py", ["--method", "warp", "--task", "rte"]),
-                                         ("train.py", ["--method", "pt", "--task", "imagenet"]),
-                                         ("prepare_data.py", ["--task", "imagenet"])])
+@pytest.mark.parametrize("stage, args", [("train.py", ["--backbone", "tiny-t5", "--method", "warp", "--task", "rte"]),
+                                         ("train.py", ["--backbone", "tiny-t5", "--method", "pt", "--task", "imagenet"]),
+                                         ("prepare_data.py", ["--backbone", "tiny-t5", "--task", "imagenet"])])
 def test_stages_reject_unknown_names_before_any_compute(stage, args):
     result = subprocess.run([sys.executable, f"stages/{stage}", *args], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 2 and "unknown value" in result.stderr and "Traceback" not in result.stderr
@@ -71,7 +71,7 @@ def test_paper_profile_offline_stops_at_the_first_hub_access_in_one_line(tmp_pat
     assert ptbench("profile", "paper", cwd=tmp_path).returncode == 0
     params = tmp_path / "params.yaml"
     params.write_text(params.read_text().replace("offline: false", "offline: true"))  # no probe: deterministic
-    result = subprocess.run([sys.executable, "stages/prepare_data.py", "--task", "rte"], capture_output=True,
+    result = subprocess.run([sys.executable, "stages/prepare_data.py", "--backbone", "t5-base", "--task", "rte"], capture_output=True,
                             text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "needs the hub" in result.stderr

@@ -17,12 +17,26 @@ def test_committed_params_are_valid():
 def test_committed_params_equal_the_smoke_profile(repo_params_raw):
     """params.yaml holds the smoke profile's values, so `ptbench profile smoke` is a no-op."""
     for key, value in load_profile("smoke", REPO / "profiles").items():
-        assert repo_params_raw[key] == value, key
+        if key == "methods":  # merged knob by knob
+            for method, knobs in value.items():
+                assert {k: repo_params_raw["methods"][method][k] for k in knobs} == knobs, method
+        else:
+            assert repo_params_raw[key] == value, key
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda r: r.update(backbone="t5-huge"), "backbone: unknown value 't5-huge'; allowed:"),
+    (lambda r: r.update(backbones=["t5-huge"]), "backbone: unknown value 't5-huge'; allowed:"),
+    (lambda r: r.update(backbones=[]), "backbones: must be a non-empty list"),
+    (lambda r: r.update(backbones=["t5-base", "t5-base"]), "backbones: names a backbone twice"),
+    (lambda r: r["few_shot"].update(backbones=["t5-base"]), "few_shot.backbones: 't5-base' is not in backbones"),
+    (lambda r: r["few_shot"].update(transfer=["lora"]), "few_shot.transfer: 'lora' is not a transfer method of the grid"),
     (lambda r: r.update(tasks=["rte", "nope"]), "task: unknown value 'nope'; allowed:"),
+    (lambda r: r.update(launcher="torchrun"), "launcher: must start with python or accelerate"),
+    (lambda r: r["train"].update(lr_schedule="cosine"), "train.lr_schedule: unknown value 'cosine'; allowed: linear, constant"),
+    (lambda r: r["train"].update(epochs=0), "train.epochs: must be"),
+    (lambda r: r["data"].update(max_length_per_task={"imagenet": 300}), "task: unknown value 'imagenet'"),
+    (lambda r: r["data"].update(max_length_per_task={"multirc": 4}), "data.max_length_per_task.multirc: must be"),
+    (lambda r: r["few_shot"].update(source="nearest"), "few_shot.source: 'nearest' is not pre-trained; allowed: best, scratch"),
     (lambda r: r["methods"].update(bogus={}), "methods: unknown value 'bogus'; allowed:"),
     (lambda r: r.update(method="ept"), None),  # a registered, configured method is fine
     (lambda r: r.update(method="superpos_x"), "method: unknown value 'superpos_x'"),
@@ -37,7 +51,7 @@ def test_committed_params_equal_the_smoke_profile(repo_params_raw):
     (lambda r: r["source_prompts"].update(tasks=["sst2"]), "source_prompts.tasks: 'sst2' must also be in tasks"),
     (lambda r: r.update(extra=1), "params.yaml: unknown key(s) extra"),
     (lambda r: r.pop("train"), "params.yaml: missing key(s) train"),
-    (lambda r: r["hub"].update(mirror=None), "backbone: 'tiny-t5' exists only in the local mirror"),
+    (lambda r: r["hub"].update(mirror=None), "backbones: 'tiny-t5' exists only in the local mirror"),
     (lambda r: r["data"].update(scoring="lenient"), "data.scoring: unknown value 'lenient'; allowed: faithful, corrected"),
     (lambda r: r["train"].update(decoding="beam"), "train.decoding: unknown value 'beam'; allowed: generate, rank"),
     (lambda r: r["grid"].update(methods=["pt", "lora_x"]), "grid.methods: unknown value 'lora_x'"),
@@ -74,6 +88,31 @@ def test_profile_switch_rewrites_params_and_keeps_comments(tmp_path):
     text = target.read_text()
     assert "# The variant method" in text  # comments survive
     params = parse_params(yaml.safe_load(text))
-    assert (params.profile, params.backbone, params.hub.mirror, params.train.steps) == ("paper", "t5-base", None, 30000)
+    assert (params.profile, params.hub.mirror, params.train.steps) == ("paper", None, 30000)
+    assert "t5-base" in params.backbones and "llama-2-7b" in params.backbones
+    assert params.methods["mpt"]["sources"] == ["mnli", "qqp", "sst2", "squad", "record"]  # merged knob
+    assert params.methods["mpt"]["rank"] == 1  # the knobs the profile does not name are kept
     apply_profile("smoke", target, REPO / "profiles")
     assert yaml.safe_load(target.read_text()) == yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+@pytest.mark.parametrize("name", ["paper", "quick", "paper-001", "paper-001-large", "paper-003", "paper-004"])
+def test_every_profile_applies_and_validates(tmp_path, name):
+    from ptbench.profiles import apply_profile
+
+    target = tmp_path / "params.yaml"
+    target.write_text((REPO / "params.yaml").read_text())
+    apply_profile(name, target, REPO / "profiles")
+    params = parse_params(yaml.safe_load(target.read_text()))
+    assert params.profile == name and params.hub.mirror is None
+    apply_profile("smoke", target, REPO / "profiles")  # and back, to the committed smoke params
+    assert yaml.safe_load(target.read_text()) == yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def test_budget_rules_of_the_seeds(raw_params):
+    """Seed 001: 300K steps above 100K training rows; seed 004: 80 epochs."""
+    raw_params["train"].update(steps=30000, large_task_steps=300000, large_task_rows=100000)
+    train = parse_params(raw_params).train
+    assert (train.steps_for(99_999), train.steps_for(100_000), train.steps_for(392_702)) == (30000, 30000, 300000)
+    raw_params["train"].update(epochs=80, batch_size=32)
+    assert parse_params(raw_params).train.steps_for(2490) == 6225  # ceil(80 x 2490 / 32)

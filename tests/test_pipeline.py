@@ -4,6 +4,7 @@ Proves the caching contract: a second `dvc repro` does nothing; editing one valu
 methods.ept_star (or of the transfer method methods.attempt) dirties only that method's stages;
 `dvc exp run -S method=ept_star` runs only the variant stages.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -46,9 +47,10 @@ def edit_params(path: Path, edit) -> None:
 
 def tiny_budget(raw):
     raw["tasks"] = ["rte", "mnli"]  # one pair-format target and the source task keep the grid small
-    raw["grid"] = {"methods": ["pt", "ept_star"], "transfer": ["attempt"]}  # the contract, not the zoo
-    raw["source_prompts"]["methods"] = ["pt"]
-    raw["few_shot"].update(methods=["pt"], tasks=["rte"], ks=[4], steps=2)
+    raw["grid"] = {"methods": ["pt", "ept_star"], "transfer": ["attempt", "mpt"]}  # the contract, not the zoo
+    raw["source_prompts"].update(methods=["pt"], tasks=["mnli"])
+    raw["methods"]["mpt"]["sources"] = ["mnli"]
+    raw["few_shot"].update(methods=["pt"], transfer=["mpt"], tasks=["rte"], ks=[4], steps=2)
     raw["mirror"]["rows"] = {"train": 1100, "validation": 60, "test": 60}
     raw["mirror"]["pretrain"].update(steps=20, rows_per_rule=200)
     raw["train"].update(steps=2, eval_interval=2, log_interval=1)
@@ -77,11 +79,24 @@ def stages_run(output: str) -> set[str]:
 def test_first_repro_runs_every_stage_kind_and_writes_tables(pipeline_copy):
     repo, output = pipeline_copy
     kinds = {name.split("@")[0] for name in stages_run(output)}
-    assert kinds == {"mirror", "data", "source_prompt", "train", "evaluate", "train_transfer", "evaluate_transfer",
-                     "fewshot", "variant", "tables"}
+    assert kinds == {"mirror", "data", "source_prompt", "transfer_source", "train", "evaluate", "train_transfer",
+                     "evaluate_transfer", "fewshot", "fewshot_transfer", "variant", "rows", "rows_transfer", "rows_fewshot",
+                     "rows_fewshot_transfer", "tables"}
+    assert (repo / "results" / "predictions" / "tiny-t5" / "mpt" / "rte.json").exists()
     for suffix in ("md", "csv", "tex"):
         assert (repo / "results" / "tables" / f"main.{suffix}").exists()
     assert (repo / "results" / "figures" / "params_vs_score.png").exists()
+    assert (repo / "results" / "report" / "index.html").exists()
+    assert (repo / "results" / "tables" / "seed003_table1.md").exists()
+
+
+def test_dvc_metrics_and_plots_show_the_outputs(pipeline_copy):
+    repo, _ = pipeline_copy
+    metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repo).stdout)
+    files = {name for workspace in metrics.values() for name in workspace["data"]}
+    assert "results/metrics/tiny-t5/pt/rte.json" in files
+    plots = sh("dvc", "plots", "show", "--json", cwd=repo).stdout
+    assert "learning_curves" in plots and "tiny-t5-pt-rte.csv" in plots
 
 
 def test_second_repro_does_nothing(pipeline_copy):
@@ -91,7 +106,7 @@ def test_second_repro_does_nothing(pipeline_copy):
 
 
 @pytest.mark.parametrize("method, kinds", [("ept_star", ("train", "evaluate")),
-                                           ("attempt", ("train_transfer", "evaluate_transfer"))])
+                                           ("attempt", ("transfer_source", "train_transfer", "evaluate_transfer"))])
 def test_editing_one_method_dirties_only_its_stages(pipeline_copy, method, kinds):
     repo, _ = pipeline_copy
     params = repo / "params.yaml"
@@ -100,7 +115,21 @@ def test_editing_one_method_dirties_only_its_stages(pipeline_copy, method, kinds
         edit_params(params, lambda raw: raw["methods"][method].update(lr=0.25))
         dirty = set(yaml.safe_load(sh("dvc", "status", "--json", cwd=repo).stdout or "{}"))
         tasks = yaml.safe_load(original)["tasks"]
-        assert dirty == {f"{kind}@{method}-{task}" for kind in kinds for task in tasks}
+        expected = {f"{kind}@tiny-t5-{method}-{task}" for kind in kinds for task in tasks if kind != "transfer_source"}
+        assert dirty == expected | ({f"transfer_source@tiny-t5-{method}"} if "transfer_source" in kinds else set())
+    finally:
+        params.write_text(original)
+
+
+def test_adding_a_backbone_dirties_only_its_own_stages(pipeline_copy):
+    repo, _ = pipeline_copy
+    params = repo / "params.yaml"
+    original = params.read_text()
+    try:
+        edit_params(params, lambda raw: raw.update(backbones=["tiny-t5", "t5-small"]))
+        dirty = set(yaml.safe_load(sh("dvc", "status", "--json", cwd=repo).stdout or "{}"))
+        assert dirty and all("@t5-small-" in name for name in dirty - {"tables"}), sorted(dirty)
+        assert any(name.startswith("train@t5-small-") for name in dirty)
     finally:
         params.write_text(original)
 

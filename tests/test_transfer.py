@@ -61,3 +61,65 @@ def test_fewshot_run_starts_from_the_source_state_and_records_k_source_and_seed(
     assert (few["k"], few["source_task"], few["sampling_seed"], few["steps"]) == (4, "mnli", 0, 4)
     assert len(few["sample_hash"]) == 16
     assert set(payload["metrics"]) == {"accuracy", "invalid_rate"}
+
+
+def test_best_source_is_the_one_scoring_highest_on_the_target_validation(setting):
+    """``few_shot.source: best`` evaluates every source state of the method on the target's
+    validation split before training and keeps the argmax (first of ties)."""
+    from ptbench.experiment import score_state
+    from ptbench.transfer import pick_source
+
+    params, root = setting
+    if not (root / "sources" / "pt" / "rte").exists():
+        train_run(params, "pt", "rte", root / "data" / "rte", root / "sources" / "pt" / "rte", steps=6)
+    params = dataclasses.replace(params, source_prompts=dataclasses.replace(params.source_prompts, tasks=["mnli", "rte"]),
+                                 few_shot=dataclasses.replace(params.few_shot, source="best"))
+    spec = get_task("rte")
+    val = PreparedSplit.load(root / "data" / "rte" / "validation.pt")
+    scores = {task: score_state(params, "pt", spec, torch.load(root / "sources" / "pt" / task / "seed0" / "state.pt"),
+                                val, 0)[0]["accuracy"] for task in ("mnli", "rte")}
+    expected = "rte" if scores["rte"] > scores["mnli"] else "mnli"
+    assert pick_source(params, "pt", spec, val, 0, root / "sources", root / "transfer") == expected
+    fixed = dataclasses.replace(params, few_shot=dataclasses.replace(params.few_shot, source="mnli"))
+    assert pick_source(fixed, "pt", spec, val, 0, root / "sources", root / "transfer") == "mnli"
+
+
+def test_scratch_starts_from_the_methods_own_build(setting, tmp_path):
+    params, root = setting
+    params = dataclasses.replace(params, few_shot=dataclasses.replace(params.few_shot, source="scratch"))
+    payload = fewshot_run(params, "pt", "rte", 4, 0, root / "data" / "rte", tmp_path / "k4.json", tmp_path / "none")
+    assert payload["provenance"]["few_shot"]["source_task"] == "scratch"
+
+
+@pytest.mark.parametrize("method", ["spot", "mpt"])
+def test_transfer_sources_are_built_once_and_feed_training_and_few_shot(setting, method, tmp_path):
+    """spot collects pt's prompts; mpt distils them (here one source) into P*, U, V; both are read
+    back by the pipeline's build, and a few-shot run starts from them."""
+    from ptbench.transfer import build_transfer_sources, load_transfer_sources
+
+    params, root = setting
+    knobs = {**params.methods[method], "sources": ["mnli"], "length": 10}
+    if method == "mpt":
+        knobs["distill_steps"] = 4
+    params = dataclasses.replace(params, methods={**params.methods, method: knobs})
+    out = tmp_path / "transfer" / method
+    build_transfer_sources(params, method, out, root / "sources", root / "data")
+    prompts, states = load_transfer_sources(method, params.method_config(method), 0, tmp_path / "transfer")
+    if method == "spot":
+        assert set(prompts) == {"mnli"} and not states
+        assert torch.equal(prompts["mnli"], torch.load(root / "sources" / "pt" / "mnli" / "seed0" / "state.pt")["embedding"])
+    else:
+        distilled = states["mpt"]
+        assert not prompts and distilled["tasks"] == ["mnli"] and distilled["shared"].shape == (10, 64)
+        assert [h["step"] for h in distilled["history"]][-1] == 4
+    payload = fewshot_run(params, method, "rte", 4, 0, root / "data" / "rte", tmp_path / "k4.json", root / "sources",
+                          tmp_path / "transfer")
+    assert payload["provenance"]["few_shot"]["source_task"] == "mnli"
+
+
+def test_missing_transfer_sources_name_the_stage(setting, tmp_path):
+    from ptbench.transfer import load_transfer_sources
+
+    params, _ = setting
+    with pytest.raises(DataError, match=r"no transfer sources of 'attempt'.*dvc repro transfer_source@attempt"):
+        load_transfer_sources("attempt", params.method_config("attempt"), 0, tmp_path)

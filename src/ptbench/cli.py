@@ -1,4 +1,4 @@
-"""The ``ptbench`` command: registries, parameter counts, params validation, profiles."""
+"""The ``ptbench`` command: registries, parameter counts, params validation, profiles, sweeps."""
 from __future__ import annotations
 
 import argparse
@@ -73,7 +73,7 @@ def _validate(args) -> None:
 
     params = load_params(args.params)
     print(f"{args.params}: ok (profile {params.profile}; {len(params.grid.methods) + len(params.grid.transfer)} methods x {len(params.tasks)} tasks "
-          f"x {len(params.seeds)} seeds on {params.backbone})")
+          f"x {len(params.seeds)} seeds on {', '.join(params.backbones)})")
 
 
 def _profile(args) -> None:
@@ -81,6 +81,23 @@ def _profile(args) -> None:
 
     changed = apply_profile(args.name, Path(args.params))
     print(f"{args.params}: profile {args.name} applied ({', '.join(changed)})")
+
+
+def _sweep(args) -> None:
+    import subprocess
+
+    from ptbench.config import load_params
+    from ptbench.sweep import queue_commands, render
+
+    commands = queue_commands(load_params(args.params).sweep)
+    if not commands:
+        print(f"{args.params}: sweep is empty")
+        return
+    print(render(commands))
+    if args.queue:
+        for command in commands:
+            subprocess.run(command, check=True)
+        print("queued; run them with: dvc queue start -j <workers>, then dvc exp show")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--params", default="params.yaml")
     p.set_defaults(func=_profile)
+    p = sub.add_parser("sweep", help="the params.yaml sweep as `dvc exp run --queue` commands")
+    p.add_argument("--queue", action="store_true", help="queue them (else print only)")
+    p.add_argument("--params", default="params.yaml")
+    p.set_defaults(func=_sweep)
     return parser
 
 

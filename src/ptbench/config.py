@@ -6,6 +6,7 @@ allowed. Sections are plain dataclasses so that a stage can take exactly its sli
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,14 @@ from typing import Any
 import yaml
 
 from ptbench.errors import ConfigError, reject_unknown_keys, require, require_choice
+from ptbench.report.settings import ReportSettings
 
 PARAMS_FILE = Path("params.yaml")
 SPLIT_PROTOCOLS = ("dept", "explosive")
 SCORING_MODES = ("faithful", "corrected")  # the reference code's scoring, or its known defects fixed
 DECODING = ("generate", "rank")  # greedy generation, or rank classification on classification tasks
+MIXED_PRECISION = ("no", "fp16", "bf16")
+LR_SCHEDULES = ("linear", "constant")  # accelerate's autocast modes (fp16 needs a CUDA GPU)
 
 
 def _section(cls, key: str, data: Any):
@@ -85,14 +89,24 @@ class DataConfig:
     max_target_length: int
     scoring: str  # faithful | corrected (docs/tasks.md)
     task_prefix: bool  # ATTEMPT's "rte sentence1: ..." task-name prefix
+    # input lengths that differ from max_length (the seeds: MultiRC 348, MRQA 512); the prepared
+    # data is truncated to it and DePT-style methods size their m x r matrix by it
+    max_length_per_task: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        require(isinstance(self.max_length_per_task, dict), "max_length_per_task", "must map task names to lengths")
+        for task, length in self.max_length_per_task.items():
+            _positive_int(f"max_length_per_task.{task}", length, minimum=8)
         require_choice("split_protocol", self.split_protocol, SPLIT_PROTOCOLS)
         require_choice("scoring", self.scoring, SCORING_MODES)
         require(isinstance(self.task_prefix, bool), "task_prefix", "must be true or false")
         _positive_int("split_seed", self.split_seed, minimum=0)
         _positive_int("max_length", self.max_length, minimum=8)
         _positive_int("max_target_length", self.max_target_length)
+
+    def input_length(self, task: str) -> int:
+        """m for ``task``: its own entry of max_length_per_task, else max_length."""
+        return int(self.max_length_per_task.get(task, self.max_length))
 
 
 @dataclass
@@ -108,12 +122,43 @@ class TrainConfig:
     log_interval: int
     checkpoint_interval: int  # full training state saved every N steps; a killed run resumes from it
     decoding: str  # generate | rank (classification tasks only; free-form tasks always generate)
+    # Hardware knobs (HF Accelerate); neither changes what one step learns. ``batch_size`` stays the
+    # examples per optimizer step, split into ``gradient_accumulation_steps`` x processes micro-batches.
+    mixed_precision: str = "no"  # no | fp16 (CUDA only) | bf16: autocast of the forward pass
+    gradient_accumulation_steps: int = 1
+    # The seeds' budget rules, resolved per task by ``steps_for``: seed 001 trains 300K steps on tasks
+    # over 100K training rows (``large_task_steps``, ``large_task_rows``); seed 004 trains 80 epochs
+    # (``epochs``) with no scheduler (``lr_schedule: constant``; else linear decay to 0 after warmup).
+    large_task_steps: int | None = None
+    large_task_rows: int = 100_000
+    epochs: int | None = None
+    lr_schedule: str = "linear"
+
+    def steps_for(self, train_rows: int) -> int:
+        """The optimizer steps of a task with ``train_rows`` training examples."""
+        if self.epochs is not None:
+            return max(1, math.ceil(self.epochs * train_rows / self.batch_size))
+        if self.large_task_steps is not None and train_rows > self.large_task_rows:
+            return self.large_task_steps
+        return self.steps
 
     def __post_init__(self) -> None:
         require_choice("decoding", self.decoding, DECODING)
+        require_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        for key in ("large_task_steps", "epochs"):
+            if getattr(self, key) is not None:
+                _positive_int(key, getattr(self, key))
+        _positive_int("large_task_rows", self.large_task_rows)
+        require(self.mixed_precision is not False, "mixed_precision",
+                'got false: YAML reads a bare no as false; write "no" in quotes '
+                f"(allowed: {', '.join(MIXED_PRECISION)})")
+        require_choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
         for key in ("steps", "batch_size", "eval_interval", "eval_batch_size", "max_new_tokens", "log_interval",
-                    "checkpoint_interval"):
+                    "checkpoint_interval", "gradient_accumulation_steps"):
             _positive_int(key, getattr(self, key))
+        require(self.gradient_accumulation_steps <= self.batch_size, "gradient_accumulation_steps",
+                f"must be at most batch_size ({self.batch_size}): each accumulation step takes a share of the "
+                f"batch, got {self.gradient_accumulation_steps}")
         _positive_int("warmup_steps", self.warmup_steps, minimum=0)
         _positive_number("weight_decay", self.weight_decay, allow_zero=True)
         _positive_number("max_grad_norm", self.max_grad_norm)
@@ -152,16 +197,20 @@ class GridConfig:
 class FewShotConfig:
     """k-shot transfer: each method's source-trained state fine-tuned on k target examples."""
 
-    methods: list[str]
+    backbones: list[str]  # among params' backbones (seed 001: T5-base)
+    methods: list[str]  # each starts from its own state pre-trained on ``source``
+    transfer: list[str]  # transfer methods (grid.transfer): each starts from its source prompts
     tasks: list[str]
     ks: list[int]
-    source: str  # the source task whose pre-trained state initialises every target
+    # the source task whose pre-trained state starts every target; best: the source scoring highest on
+    # the target's validation split; scratch: no source (seed 003)
+    source: str
     sampling_seeds: list[int]  # one k-shot draw (and one run per training seed) per sampling seed
     steps: int
 
     def __post_init__(self) -> None:
         _positive_int("steps", self.steps)
-        for key in ("methods", "tasks", "ks", "sampling_seeds"):
+        for key in ("backbones", "methods", "transfer", "tasks", "ks", "sampling_seeds"):
             require(isinstance(getattr(self, key), list), key, "must be a list")
         for k in self.ks:
             _positive_int("ks", k)
@@ -175,7 +224,7 @@ class Params:
     profile: str
     hub: HubConfig
     mirror: MirrorConfig
-    backbone: str
+    backbones: list[str]  # every backbone the grid runs on; stages pick one (``for_backbone``)
     dropout: bool
     data: DataConfig
     tasks: list[str]
@@ -186,7 +235,21 @@ class Params:
     source_prompts: SourcePromptConfig
     grid: GridConfig
     few_shot: FewShotConfig
+    sweep: dict[str, dict[str, list]]  # knob grids queued as DVC experiments (ptbench sweep)
+    report: ReportSettings  # bootstrap and table settings (docs/report.md)
+    launcher: str  # the training stages' command prefix: python | accelerate launch ... (README: Scale)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    # The backbone the library calls run on: set by each stage's --backbone (``for_backbone``);
+    # the first of ``backbones`` for whole-profile tools (``ptbench params``).
+    backbone: str = ""
+
+    def __post_init__(self) -> None:
+        self.backbone = self.backbone or self.backbones[0]
+
+    def for_backbone(self, name: str) -> "Params":
+        """These params on one backbone of the grid (a stage's --backbone)."""
+        require_choice("backbones", name, self.backbones)
+        return dataclasses.replace(self, backbone=name)
 
     def method_section(self, name: str) -> dict[str, Any]:
         require_choice("method", name, sorted(self.methods))
@@ -202,18 +265,27 @@ def parse_params(raw: dict[str, Any]) -> Params:
     """Validate the whole of params.yaml; the first problem raises a ConfigError."""
     from ptbench.backbones import get_backbone
     from ptbench.methods import METHODS, method_config
+    from ptbench.sweep import check_sweep
     from ptbench.tasks import get_task
 
     require(isinstance(raw, dict), "params.yaml", "must be a mapping")
-    expected = {f.name for f in dataclasses.fields(Params)} - {"raw"}
+    expected = {f.name for f in dataclasses.fields(Params)} - {"raw", "backbone"}
     reject_unknown_keys("params.yaml", raw, expected)
     missing = sorted(expected - set(raw))
     if missing:
         raise ConfigError(f"params.yaml: missing key(s) {', '.join(missing)}")
-    get_backbone(raw["backbone"])
+    require(isinstance(raw["backbones"], list) and raw["backbones"], "backbones",
+            "must be a non-empty list of backbone names")
+    require(len(set(raw["backbones"])) == len(raw["backbones"]), "backbones", f"names a backbone twice: {raw['backbones']}")
+    for name in raw["backbones"]:
+        get_backbone(name)
     require(isinstance(raw["dropout"], bool), "dropout", "must be true or false")
+    require(isinstance(raw["launcher"], str) and raw["launcher"].split()[:1] in (["python"], ["accelerate"]),
+            "launcher", f"must start with python or accelerate (launch ...), got {raw['launcher']!r}")
     require(isinstance(raw["tasks"], list) and raw["tasks"], "tasks", "must be a non-empty list of task names")
     for task in raw["tasks"]:
+        get_task(task)
+    for task in (raw.get("data") or {}).get("max_length_per_task") or {}:
         get_task(task)
     require(isinstance(raw["seeds"], list) and raw["seeds"], "seeds", "must be a non-empty list of integers")
     for seed in raw["seeds"]:
@@ -227,7 +299,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
         profile=raw["profile"],
         hub=_section(HubConfig, "hub", raw["hub"]),
         mirror=_section(MirrorConfig, "mirror", raw["mirror"]),
-        backbone=raw["backbone"],
+        backbones=list(raw["backbones"]),
         dropout=raw["dropout"],
         data=_section(DataConfig, "data", raw["data"]),
         tasks=list(raw["tasks"]),
@@ -238,12 +310,16 @@ def parse_params(raw: dict[str, Any]) -> Params:
         source_prompts=_section(SourcePromptConfig, "source_prompts", raw["source_prompts"]),
         grid=_section(GridConfig, "grid", raw["grid"]),
         few_shot=_section(FewShotConfig, "few_shot", raw["few_shot"]),
+        sweep=check_sweep(raw["sweep"] if raw["sweep"] is not None else {}, raw["methods"]),
+        report=_section(ReportSettings, "report", raw["report"]),
+        launcher=raw["launcher"],
         raw=raw,
     )
     _check_transfer(params)
-    if get_backbone(params.backbone).mirror_only:
-        require(params.hub.mirror is not None, "backbone",
-                f"'{params.backbone}' exists only in the local mirror; set hub.mirror or choose a hub backbone")
+    for name in params.backbones:
+        if get_backbone(name).mirror_only:
+            require(params.hub.mirror is not None, "backbones",
+                    f"'{name}' exists only in the local mirror; set hub.mirror or choose a hub backbone")
     return params
 
 
@@ -275,13 +351,20 @@ def _check_transfer(params: Params) -> None:
     for method in few.methods:
         require(method in sources.methods, "few_shot.methods",
                 f"'{method}' has no source-trained state; source_prompts.methods: {', '.join(sources.methods)}")
+    for name in few.backbones:
+        require(name in params.backbones, "few_shot.backbones",
+                f"'{name}' is not in backbones (its data and source stages): {', '.join(params.backbones)}")
+    for method in few.transfer:
+        require(method in params.grid.transfer, "few_shot.transfer",
+                f"'{method}' is not a transfer method of the grid; grid.transfer: {', '.join(params.grid.transfer)}")
     for task in few.tasks:
         get_task(task)
         require(task in params.tasks, "few_shot.tasks",
                 f"'{task}' must also be in tasks (its data stage is shared); tasks: {', '.join(params.tasks)}")
     if few.methods:
-        require(few.source in sources.tasks, "few_shot.source",
-                f"'{few.source}' is not pre-trained; source_prompts.tasks: {', '.join(sources.tasks)}")
+        require(few.source in [*sources.tasks, "best", "scratch"], "few_shot.source",
+                f"'{few.source}' is not pre-trained; allowed: best, scratch, or one of source_prompts.tasks: "
+                f"{', '.join(sources.tasks)}")
 
 
 def load_params(path: Path | str = PARAMS_FILE) -> Params:

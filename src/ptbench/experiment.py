@@ -24,9 +24,10 @@ from ptbench.methods.base import BackboneContext, PeftMethod
 from ptbench.provenance import provenance
 from ptbench.tasks import get_task
 from ptbench.train.backbone import FAMILIES, freeze, remove_dropout
-from ptbench.train.loop import load_checkpoint, make_decoder, predict, save_checkpoint, score, train
+from ptbench.train.loop import load_checkpoint, make_decoder, predict, process_state, save_checkpoint, score, train
 
 SOURCE_ROOT = Path("results/source_prompts")  # the source_prompt stage's outputs: <method>/<task>/seed<k>/
+TRANSFER_ROOT = Path("results/transfer_sources")  # the transfer_source stage's outputs: <method>/seed<k>/
 
 
 @dataclass
@@ -42,10 +43,16 @@ class LoadedBackbone:
         return pad if pad is not None else self.tokenizer.eos_token_id
 
 
-def load_backbone(params: Params) -> LoadedBackbone:
+def load_backbone(params: Params, full_precision: bool = False) -> LoadedBackbone:
+    """The frozen backbone on this process's device. A backbone the registry marks 4-bit loads in
+    NF4 (seed 001), unless ``full_precision``: a method that trains the backbone's own weights (ft)
+    cannot train 4-bit ones and gets the full-precision checkpoint."""
     info = get_backbone(params.backbone)
     tokenizer = hub.load_tokenizer(info.hub_id, params.hub.mirror, params.hub.offline)
-    model = hub.load_model(info.hub_id, info.family, params.hub.mirror, params.hub.offline)
+    quantize = info.quantize_4bit and not full_precision
+    model = hub.load_model(info.hub_id, info.family, params.hub.mirror, params.hub.offline, quantize_4bit=quantize)
+    if not quantize:  # bitsandbytes placed a 4-bit model on its device already
+        model.to(process_state().device)
     freeze(model)
     if not params.dropout:
         remove_dropout(model)
@@ -54,24 +61,27 @@ def load_backbone(params: Params) -> LoadedBackbone:
 
 
 def method_context(backbone: LoadedBackbone, params: Params, seed: int,
-                   source_prompts: dict[str, torch.Tensor] | None = None) -> BackboneContext:
+                   source_prompts: dict[str, torch.Tensor] | None = None,
+                   source_states: dict[str, dict] | None = None, task: str | None = None) -> BackboneContext:
+    """``task`` sets m (data.input_length); None: data.max_length (source prompts, distillation)."""
     embeddings = backbone.model.get_input_embeddings()
+    max_length = params.data.input_length(task) if task else params.data.max_length
     return BackboneContext(d_model=embeddings.embedding_dim, word_embeddings=embeddings,
-                           max_length=params.data.max_length, generator=torch.Generator().manual_seed(seed),
+                           max_length=max_length, generator=torch.Generator().manual_seed(seed),
                            tokenize=lambda text: backbone.tokenizer(text, add_special_tokens=False).input_ids,
-                           source_prompts=source_prompts or {})
+                           source_prompts=source_prompts or {}, source_states=source_states or {})
 
 
 def build_for(backbone: LoadedBackbone, params: Params, method_name: str, seed: int,
-              source_root: Path = SOURCE_ROOT) -> PeftMethod:
+              transfer_root: Path = TRANSFER_ROOT, task: str | None = None) -> PeftMethod:
     """The method, built with the seed and attached to ``backbone`` (which it may change: LoRA,
     adapters, ... so every build gets a freshly loaded backbone)."""
-    from ptbench.transfer import load_source_prompts
+    from ptbench.transfer import load_transfer_sources
 
     config = params.method_config(method_name)
-    prompts = load_source_prompts(params, backbone, config.source_tasks(), seed, source_root)
+    prompts, states = load_transfer_sources(method_name, config, seed, transfer_root)
     torch.manual_seed(seed)
-    method = build_method(method_name, config, method_context(backbone, params, seed, prompts))
+    method = build_method(method_name, config, method_context(backbone, params, seed, prompts, states, task))
     method.attach(backbone.model)
     return method
 
@@ -81,17 +91,24 @@ def write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
 
-def run_fingerprint(params: Params, method_name: str, cfg, seed: int, data_dir: Path) -> str:
-    """Everything a training run's result depends on: a checkpoint resumes only the same run."""
+def run_fingerprint(params: Params, method_name: str, cfg, seed: int, data_dir: Path,
+                    transfer_root: Path = TRANSFER_ROOT) -> str:
+    """Everything a training run's result depends on: a checkpoint resumes only the same run
+    (a transfer method's included: the hash of the transfer sources it reads)."""
+    from ptbench.transfer import transfer_sources_path
+
     split_hash = json.loads((data_dir / "splits.json").read_text())["split_hash"]
     payload = {"method": method_name, "config": params.method_section(method_name), "train": dataclasses.asdict(cfg),
                "seed": seed, "split_hash": split_hash, "backbone": params.backbone, "dropout": params.dropout,
                "mirror": params.hub.mirror, "data": dataclasses.asdict(params.data)}
+    if params.method_config(method_name).source_tasks():
+        sources = transfer_sources_path(transfer_root, method_name, seed)
+        payload["sources"] = hashlib.sha256(sources.read_bytes()).hexdigest() if sources.exists() else None
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, out_dir: Path,
-              steps: int | None = None, checkpoint_dir: Path | None = None, source_root: Path = SOURCE_ROOT) -> dict:
+              steps: int | None = None, checkpoint_dir: Path | None = None, transfer_root: Path = TRANSFER_ROOT) -> dict:
     """Train every seed; ``out_dir/seed<k>/state.pt`` + ``train.json`` per seed.
 
     With ``checkpoint_dir``, each seed checkpoints as it trains and keeps its finished result
@@ -100,33 +117,35 @@ def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, 
     """
     train_split = PreparedSplit.load(data_dir / "train.pt")
     val_split = PreparedSplit.load(data_dir / "validation.pt")
-    cfg = params.train if steps is None else with_steps(params.train, steps)
+    # the task's budget: the seeds' rules (train.steps_for) unless the caller fixes it (source training)
+    cfg = with_steps(params.train, params.train.steps_for(len(train_split)) if steps is None else steps)
     summary = {}
     for seed in params.seeds:
-        fingerprint = run_fingerprint(params, method_name, cfg, seed, data_dir)
+        fingerprint = run_fingerprint(params, method_name, cfg, seed, data_dir, transfer_root)
         finished = checkpoint_dir / f"seed{seed}.done.pt" if checkpoint_dir else None
         done = load_checkpoint(finished, fingerprint)
         if done is None:
             done = train_seed(params, method_name, task_name, train_split, val_split, cfg, seed, fingerprint,
-                              checkpoint_dir / f"seed{seed}.pt" if checkpoint_dir else None, source_root)
-            if finished is not None:
+                              checkpoint_dir / f"seed{seed}.pt" if checkpoint_dir else None, transfer_root)
+            if finished is not None and process_state().is_main_process:
                 save_checkpoint(finished, done)
-        seed_dir = out_dir / f"seed{seed}"
-        seed_dir.mkdir(parents=True, exist_ok=True)
-        torch.save(done["best_state"], seed_dir / "state.pt")
-        write_json(seed_dir / "train.json", done["record"])
+        if process_state().is_main_process:  # under `accelerate launch`, one writer
+            seed_dir = out_dir / f"seed{seed}"
+            seed_dir.mkdir(parents=True, exist_ok=True)
+            torch.save(done["best_state"], seed_dir / "state.pt")
+            write_json(seed_dir / "train.json", done["record"])
         summary[seed] = done["record"]
     return summary
 
 
 def train_seed(params: Params, method_name: str, task_name: str, train_split: PreparedSplit,
                val_split: PreparedSplit, cfg, seed: int, fingerprint: str, checkpoint: Path | None,
-               source_root: Path = SOURCE_ROOT, init_state: dict | None = None) -> dict:
+               transfer_root: Path = TRANSFER_ROOT, init_state: dict | None = None) -> dict:
     """One training run on a freshly loaded backbone; ``init_state`` (few-shot transfer) is a
     source-trained state of the same method to start from. Returns the run's record and best state."""
     spec = get_task(task_name, params.data.scoring)
-    backbone = load_backbone(params)
-    method = build_for(backbone, params, method_name, seed, source_root)
+    backbone = load_backbone(params, params.method_config(method_name).trains_backbone)
+    method = build_for(backbone, params, method_name, seed, transfer_root, task_name)
     if init_state is not None:
         method.load_state_dict(init_state)
     result = train(backbone.runner, method, spec, train_split, val_split, cfg, seed, backbone.pad_id,
@@ -139,14 +158,15 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
 
 
 def score_state(params: Params, method_name: str, spec, state: dict, test_split: PreparedSplit, seed: int,
-                source_root: Path = SOURCE_ROOT) -> tuple[dict[str, float], str]:
-    """Test-set metrics of a trained state (rebuilt on a fresh backbone), and the decoding used."""
-    backbone = load_backbone(params)
-    method = build_for(backbone, params, method_name, seed, source_root)
+                transfer_root: Path = TRANSFER_ROOT) -> tuple[dict[str, float], str, list[str]]:
+    """Test-set metrics of a trained state (rebuilt on a fresh backbone), the decoding used, and
+    the predictions themselves (one string per test example)."""
+    backbone = load_backbone(params, params.method_config(method_name).trains_backbone)
+    method = build_for(backbone, params, method_name, seed, transfer_root, spec.name)
     method.load_state_dict(state)
     decoder = make_decoder(spec, params.train, backbone.tokenizer)
     predictions = predict(backbone.runner, method, test_split, params.train.eval_batch_size, decoder, backbone.pad_id)
-    return score(spec, predictions, test_split), decoder.name
+    return score(spec, predictions, test_split), decoder.name, predictions
 
 
 def clear_checkpoints(checkpoint_dir: Path) -> None:
@@ -160,20 +180,31 @@ def with_steps(cfg, steps: int):
 
 
 def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Path, run_dir: Path,
-                 metrics_path: Path, source_root: Path = SOURCE_ROOT) -> dict:
-    """Score each seed's best state on the test split; mean over seeds plus per-seed values."""
+                 metrics_path: Path, transfer_root: Path = TRANSFER_ROOT, predictions_path: Path | None = None) -> dict:
+    """Score each seed's best state on the test split; mean over seeds plus per-seed values.
+    With ``predictions_path``, also every seed's test predictions (``write_predictions``)."""
     spec = get_task(task_name, params.data.scoring)
     test_split = PreparedSplit.load(data_dir / "test.pt")
-    per_seed = {}
+    per_seed, outputs = {}, {}
     for seed in params.seeds:
         seed_dir = run_dir / f"seed{seed}"
         record = json.loads((seed_dir / "train.json").read_text())
-        scores, decoding = score_state(params, method_name, spec, torch.load(seed_dir / "state.pt"), test_split,
-                                       seed, source_root)
+        scores, decoding, outputs[str(seed)] = score_state(params, method_name, spec, torch.load(seed_dir / "state.pt"),
+                                                           test_split, seed, transfer_root)
         per_seed[str(seed)] = seed_result(scores, record)
     payload = result_payload(params, method_name, spec, per_seed, record, len(test_split), data_dir, decoding)
-    write_json(metrics_path, payload)
+    if predictions_path is not None:
+        write_predictions(predictions_path, method_name, spec, test_split, outputs)
+    write_json(metrics_path, payload)  # last: its presence means the stage finished
     return payload
+
+
+def write_predictions(path: Path, method_name: str, spec, split: PreparedSplit, per_seed: dict[str, list[str]]) -> None:
+    """Per-example test predictions of every seed with the references (and MultiRC's question
+    groups), so the report can bootstrap the test set and pair two methods example by example."""
+    write_json(path, {"method": method_name, "task": spec.name, "metrics": list(spec.metrics),
+                      "references": [list(refs) for refs in split.references],
+                      "groups": list(split.groups) if split.groups else None, "per_seed": per_seed})
 
 
 def seed_result(scores: dict[str, float], record: dict) -> dict:

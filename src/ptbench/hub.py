@@ -185,9 +185,21 @@ def load_tokenizer(hub_id: str, mirror: str | None, offline: bool) -> Any:
     return AutoTokenizer.from_pretrained(model_location(hub_id, mirror))
 
 
-def load_model(hub_id: str, family: str, mirror: str | None, offline: bool, **kwargs: Any) -> Any:
+def load_model(hub_id: str, family: str, mirror: str | None, offline: bool, quantize_4bit: bool = False,
+               **kwargs: Any) -> Any:
+    """``from_pretrained`` on the hub id or its mirror copy.
+
+    ``quantize_4bit`` (the backbone entry's ``BackboneInfo.quantize_4bit``): NF4 weights with double
+    quantization, bf16 compute on a GPU, the whole model on this process's device
+    (``ptbench.quantization``); ``kwargs`` override those arguments.
+    """
     ensure_hub(f"model {hub_id}", mirror, offline)
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
-    return auto.from_pretrained(model_location(hub_id, mirror), **kwargs)
+    if not quantize_4bit:
+        return auto.from_pretrained(model_location(hub_id, mirror), **kwargs)
+    from ptbench import quantization
+
+    model = auto.from_pretrained(model_location(hub_id, mirror), **{**quantization.from_pretrained_kwargs(), **kwargs})
+    return quantization.after_load(model)

@@ -73,12 +73,20 @@ def check_writable(folder: Path) -> None:
         raise PtbenchError(f"cannot write outputs under {folder}: {os_error_line(exc)}") from None
 
 
+def is_main_process() -> bool:
+    """Rank 0 of a launched run (torch.distributed's RANK, set by `accelerate launch`), or a lone process."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     """Write into ``<target>.partial`` and move it into place only when the block succeeds,
     so that a failed stage never leaves an output DVC could record as good."""
     target = Path(target)
     partial = target.with_name(target.name + ".partial")
+    if not is_main_process():  # under `accelerate launch`: the main process alone writes outputs
+        yield partial
+        return
     shutil.rmtree(partial, ignore_errors=True)
     try:  # before the stage's compute: an unwritable output location costs nothing
         partial.mkdir(parents=True)

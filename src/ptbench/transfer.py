@@ -47,6 +47,59 @@ def load_source_prompts(params: Params, backbone, tasks: list[str], seed: int, r
     return prompts
 
 
+# --- what a transfer method reads: built once per method by the transfer_source stage ----------------
+TRANSFER_ROOT = Path("results/transfer_sources")  # <method>/seed<k>/sources.pt
+
+
+def collect_prompts(params: Params, method_name: str, seed: int, source_root: Path, data_root: Path) -> dict:
+    """SPoT / ATTEMPT: pt's source prompts of the method's ``sources``, as they are."""
+    from ptbench.experiment import load_backbone
+
+    tasks = params.method_config(method_name).source_tasks()
+    return {"prompts": load_source_prompts(params, load_backbone(params), tasks, seed, source_root), "states": {}}
+
+
+def distilled_prompt(params: Params, method_name: str, seed: int, source_root: Path, data_root: Path) -> dict:
+    """MPT: pt's source prompts distilled into one shared prompt + per-task rank-r updates."""
+    from ptbench.distill import distill_mpt
+    from ptbench.methods.mpt import DISTILLED
+
+    state = distill_mpt(params, method_name, seed, source_root, data_root)
+    return {"prompts": {}, "states": {DISTILLED: state}}
+
+
+SOURCE_BUILDERS = {"prompts": collect_prompts, "distillation": distilled_prompt}  # MethodConfig.source_builder
+
+
+def transfer_sources_path(root: Path, method: str, seed: int) -> Path:
+    return root / method / f"seed{seed}" / "sources.pt"
+
+
+def build_transfer_sources(params: Params, method_name: str, out_dir: Path, source_root: Path,
+                           data_root: Path) -> dict[int, dict]:
+    """One ``sources.pt`` per training seed (each seed reads the source prompts of its own seed)."""
+    builder = SOURCE_BUILDERS[params.method_config(method_name).source_builder]
+    built = {}
+    for seed in params.seeds:
+        built[seed] = builder(params, method_name, seed, source_root, data_root)
+        path = out_dir / f"seed{seed}" / "sources.pt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(built[seed], path)
+    return built
+
+
+def load_transfer_sources(method_name: str, config, seed: int, root: Path) -> tuple[dict, dict]:
+    """(source prompts, source states) a method is built with: none unless it reads sources."""
+    if not config.source_tasks():
+        return {}, {}
+    path = transfer_sources_path(root, method_name, seed)
+    if not path.exists():
+        raise DataError(f"{path}: no transfer sources of '{method_name}' "
+                        f"(run the transfer_source stage: dvc repro transfer_source@{method_name})")
+    sources = torch.load(path, weights_only=False)
+    return sources["prompts"], sources["states"]
+
+
 def few_shot_split(spec, split: PreparedSplit, k: int, sampling_seed: int) -> tuple[PreparedSplit, list[int]]:
     """k training examples, class-balanced on the gold label (free-form tasks: a plain draw)."""
     keys = [refs[0] if spec.choices is not None else "any" for refs in split.references]
@@ -54,12 +107,36 @@ def few_shot_split(spec, split: PreparedSplit, k: int, sampling_seed: int) -> tu
     return split.subset(indices), indices
 
 
+SCRATCH, BEST = "scratch", "best"  # few_shot.source besides a task name
+
+
+def pick_source(params: Params, method_name: str, spec, val_split: PreparedSplit, seed: int, source_root: Path,
+                transfer_root: Path) -> str:
+    """The source task whose state starts the run: ``few_shot.source`` itself, ``scratch`` (no
+    source: seed 003's few-shot runs), or ``best``: the source state scoring highest on the target's
+    validation split before any target training (ties: the first in source_prompts.tasks)."""
+    from ptbench.experiment import score_state
+
+    source = params.few_shot.source
+    if source != BEST:
+        return source
+    primary = spec.metrics[0]
+    scored = {}
+    for task in params.source_prompts.tasks:
+        state = torch.load(source_state_path(source_root, method_name, task, seed))
+        scored[task] = score_state(params, method_name, spec, state, val_split, seed, transfer_root)[0][primary]
+    return max(params.source_prompts.tasks, key=lambda task: scored[task])  # max keeps the first of ties
+
+
 def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampling_seed: int, data_dir: Path,
-                out_path: Path, source_root: Path) -> dict:
-    """Train ``method_name`` on k examples of the task from its state pre-trained on
-    ``few_shot.source`` (one run per training seed), score on the full test split, write JSON."""
+                out_path: Path, source_root: Path, transfer_root: Path = TRANSFER_ROOT) -> dict:
+    """Train ``method_name`` on k examples of the task (one run per training seed), score on the
+    full test split, write JSON. A method that reads source prompts (SPoT, ATTEMPT, MPT) starts as
+    its build from them (``transfer_root``); any other from its own state pre-trained on the source
+    task ``pick_source`` names (``source_root``), or from scratch."""
     from ptbench.experiment import (result_payload, run_fingerprint, score_state, seed_result, train_seed,
                                     with_steps, write_json)
+    from ptbench.train.loop import process_state
 
     few = params.few_shot
     spec = get_task(task_name, params.data.scoring)
@@ -67,17 +144,26 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
     val_split = PreparedSplit.load(data_dir / "validation.pt")  # the full validation split, as ATTEMPT
     test_split = PreparedSplit.load(data_dir / "test.pt")
     cfg = dataclasses.replace(with_steps(params.train, few.steps), batch_size=min(params.train.batch_size, k))
-    per_seed = {}
+    per_seed, chosen = {}, {}
+    transfer = bool(params.method_config(method_name).source_tasks())
     for seed in params.seeds:
-        init = torch.load(source_state_path(source_root, method_name, few.source, seed))
+        if transfer:  # its build over its transfer sources is the start
+            init, chosen[str(seed)] = None, "+".join(params.method_config(method_name).source_tasks())
+        else:
+            chosen[str(seed)] = pick_source(params, method_name, spec, val_split, seed, source_root, transfer_root)
+            init = (None if chosen[str(seed)] == SCRATCH
+                    else torch.load(source_state_path(source_root, method_name, chosen[str(seed)], seed)))
         done = train_seed(params, method_name, task_name, train_split, val_split, cfg, seed,
-                          run_fingerprint(params, method_name, cfg, seed, data_dir), None, source_root, init)
-        scores, decoding = score_state(params, method_name, spec, done["best_state"], test_split, seed, source_root)
+                          run_fingerprint(params, method_name, cfg, seed, data_dir, transfer_root), None, transfer_root,
+                          init)
+        scores, decoding, _ = score_state(params, method_name, spec, done["best_state"], test_split, seed, transfer_root)
         record = done["record"]
         per_seed[str(seed)] = seed_result(scores, record)
     sample_hash = hashlib.sha256(json.dumps(indices).encode()).hexdigest()[:16]
     payload = result_payload(params, method_name, spec, per_seed, record, len(test_split), data_dir, decoding,
-                             few_shot={"k": k, "source_task": few.source, "sampling_seed": sampling_seed,
+                             few_shot={"k": k, "source": few.source, "source_task": chosen[str(params.seeds[0])],
+                                       "source_task_per_seed": chosen, "sampling_seed": sampling_seed,
                                        "sample_hash": sample_hash, "steps": few.steps})
-    write_json(out_path, payload)
+    if process_state().is_main_process:  # under `accelerate launch`, one writer
+        write_json(out_path, payload)
     return payload

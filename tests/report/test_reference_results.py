@@ -280,3 +280,4 @@ def test_seed_004_text_gains_follow_from_table1():
              - value("004", "Table 1", b, "residual", "no_dropout", "avg", "score")
              for b in ("t5-small-lm-adapt", "t5-base-lm-adapt")}
     assert round(gains["t5-small-lm-adapt"], 1) == 6.4 and round(gains["t5-base-lm-adapt"], 1) == 5.0
+

@@ -1,26 +1,157 @@
-import json
+import csv
+import io
 
-from ptbench.report.tables import MISSING, collect, main_table, summarize, to_latex, to_markdown
+import pytest
+from report_fixtures import labels, write_run
+
+import ptbench.report.standardized as standardized_module
+import ptbench.report.tables as tables_module
+from ptbench.report.cells import RunIndex
+from ptbench.report.layouts import TABLES, grid_table
+from ptbench.report.paper import lookup, paper_values
+from ptbench.report.render import to_csv, to_latex, to_markdown
+from ptbench.report.rows import build_rows
+from ptbench.report.settings import ReportSettings
+from ptbench.report.tables import MISSING, build_table
+
+SETTINGS = ReportSettings(bootstrap_iterations=200, bootstrap_seed=0)
+SPECS = {spec["id"]: spec for spec in TABLES}
+GOLD = [["1"]] * 50
 
 
-def write_metrics(root, method, task, scores, diverged=None):
-    path = root / method / f"{task}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    per_seed = {str(i): {"accuracy": s, "invalid_rate": 0.0, "diverged": diverged} for i, s in enumerate(scores)}
-    path.write_text(json.dumps({"method": method, "task": task, "primary_metric": "accuracy", "per_seed": per_seed,
-                                "trainable_parameters": 7680, "stored_parameters": 7680,
-                                "provenance": {"backbone": "t5-base"}}))
+def index_of(results, methods, threshold=10.0, kind="grid"):
+    rows = []
+    for method in methods:
+        payload = build_rows(results, method, SETTINGS, 64, kind=kind)
+        rows += [{**r, "bootstrap": payload["bootstrap"]} for r in payload["results"]]
+    return RunIndex(rows, threshold)
 
 
-def test_cells_are_mean_std_missing_runs_are_missing_and_divergence_is_marked(tmp_path):
-    write_metrics(tmp_path, "pt", "rte", [60.0, 70.0])
-    write_metrics(tmp_path, "ept", "rte", [80.0], diverged={"step": 3})
-    table = main_table(summarize(collect(tmp_path)), ["pt", "ept", "dept"], ["rte", "cb"])
-    rows = {r["method"]: r for r in table.to_dict("records")}
-    assert rows["pt"]["rte"] == "65.0 ± 7.1"  # sample std of 60, 70
-    assert rows["ept"]["rte"] == "80.0 †"
-    assert rows["pt"]["cb"] == MISSING and rows["dept"]["rte"] == MISSING and rows["pt"]["avg"] == MISSING
-    assert rows["pt"]["params"] == "7.7K"
-    assert "| pt |" in to_markdown(table)
-    latex = to_latex(table, "caption")
-    assert r"\toprule" in latex and r"$\pm$" in latex and "--" in latex
+def line(table, block, row, kind):
+    return next(ln for ln in table.lines if ln.block == block and ln.row == f"{row} ({kind})")
+
+
+def cell(table, block, row, column):
+    return next(c for b, r, col, c in table.cells if (b, r, col) == (block, row, column))
+
+
+def test_without_runs_every_cell_is_missing_and_every_paper_value_prints():
+    table = build_table(SPECS["seed003_table1"], RunIndex([], 10.0))
+    column = table.header.index("RTE Acc")
+    assert line(table, "T5-Base", "PT", "paper").cells[column] == "56.6"
+    assert line(table, "T5-Small", "EPT*", "paper").cells[table.header.index("Params")] == "1.5K"
+    ours = [ln for ln in table.lines if ln.kind == "ours"]
+    assert len(ours) == 18 and all(text == MISSING for ln in ours for text in ln.cells)
+    assert not [ln for ln in table.lines if ln.kind in ("ci", "delta", "p")]
+
+
+def test_a_cell_holds_ours_the_paper_delta_interval_and_the_paired_test(tmp_path):
+    results = tmp_path / "results"
+    write_run(results, "pt", "rte", {"0": labels(25, 50), "1": labels(27, 50)}, GOLD, backbone="t5-base", original=True)
+    write_run(results, "ept", "rte", {"0": labels(45, 50), "1": labels(47, 50)}, GOLD, backbone="t5-base", original=True)
+    table = build_table(SPECS["seed003_table1"], index_of(results, ["pt", "ept"]))
+    ept = cell(table, "T5-Base", "EPT", "RTE Acc")
+    assert ept.ours.mean == 92.0 and ept.paper == 68.8 and ept.delta == pytest.approx(23.2)
+    low, high = ept.ours.ci
+    assert low < 92.0 < high and ept.baseline == "pt" and ept.p_value < 0.01
+    column = table.header.index("RTE Acc")
+    assert line(table, "T5-Base", "EPT", "ours").cells[column] == "92.0 ± 2.8 ‡"  # ‡: original T5 checkpoint
+    assert line(table, "T5-Base", "EPT", "Δ").cells[column] == "+23.2"
+    assert line(table, "T5-Base", "EPT", "p vs PT").cells[column] == "0.005"  # the floor: 1 / (200 + 1)
+    assert line(table, "T5-Base", "EPT", "95% CI").cells[column].startswith("[")
+    assert cell(table, "T5-Base", "PT", "RTE Acc").p_value is None  # pt is a baseline, not a seed method
+    assert cell(table, "T5-Base", "EPT", "MNLI Acc").ours is None  # no run: missing, never 0
+    assert line(table, "T5-Base", "EPT", "ours").cells[table.header.index("GLUE avg")] == MISSING
+
+
+@pytest.mark.parametrize("invalid, diverged, threshold, dagger", [(20.0, None, 10.0, True), (20.0, None, 30.0, False),
+                                                                   (0.0, {"step": 5}, 10.0, True), (0.0, None, 0.0, False)])
+def test_dagger_marks_invalid_outputs_above_the_threshold_or_divergence(tmp_path, invalid, diverged, threshold, dagger):
+    results = tmp_path / "results"
+    write_run(results, "pt", "rte", {"0": labels(30, 50)}, GOLD, backbone="t5-base", invalid_rate=invalid,
+              diverged=diverged)
+    table = build_table(SPECS["seed003_table1"], index_of(results, ["pt"], threshold))
+    text = line(table, "T5-Base", "PT", "ours").cells[table.header.index("RTE Acc")]
+    assert text.startswith("60.0") and ("†" in text) is dagger and "‡" not in text
+
+
+def test_variant_and_config_filters_choose_the_row(tmp_path):
+    results = tmp_path / "results"
+    write_run(results, "superpos", "rte", {"0": labels(40, 50)}, GOLD, backbone="t5-base-lm-adapt", dropout=False)
+    write_run(results, "pt", "rte", {"0": labels(30, 50)}, GOLD, backbone="t5-base", config={"length": 100})
+    index = index_of(results, ["superpos", "pt"])
+    t004 = build_table(SPECS["seed004_table1"], index)
+    block = "T5v1.1 Base LM-Adapted"
+    assert cell(t004, block, "SuperPos PT (no_dropout)", "RTE Acc").ours.mean == 80.0
+    assert cell(t004, block, "SuperPos PT (dropout)", "RTE Acc").ours is None
+    assert cell(build_table(SPECS["seed003_table1"], index), "T5-Base", "PT", "RTE Acc").ours is None  # PT-10 only
+    assert cell(build_table(SPECS["seed003_table4"], index), "T5-Base", "PT", "WSC Acc").ours is None
+    assert build_table(SPECS["seed003_table4"], index).cells  # PT-100 fills Table 4 when its tasks exist
+
+
+def test_two_metric_cells_and_averages(tmp_path):
+    results = tmp_path / "results"
+    cb_gold = [["0"], ["1"], ["2"], ["0"]] * 10
+    write_run(results, "ept", "cb", {"0": ["0", "1", "1", "0"] * 10}, cb_gold, backbone="t5-base",
+              metrics=("accuracy", "macro_f1"))
+    for task, correct in (("boolq", 40), ("wic", 30), ("wsc", 20)):
+        write_run(results, "ept", task, {"0": labels(correct, 50)}, GOLD, backbone="t5-base")
+    write_run(results, "ept", "multirc", {"0": labels(25, 50)}, GOLD, backbone="t5-base", metrics=("binary_f1",))
+    table = build_table(SPECS["seed003_table1"], index_of(results, ["ept"]))
+    cb = cell(table, "T5-Base", "EPT", "CB F1/Acc").ours.mean
+    assert cb == pytest.approx((75.0 + (100 + 66.6667 + 0) / 3) / 2, abs=1e-3)
+    multirc = cell(table, "T5-Base", "EPT", "MultiRC F1").ours.mean
+    average = cell(table, "T5-Base", "EPT", "SuperGLUE avg").ours.mean
+    assert average == pytest.approx((80 + cb + 60 + 40 + multirc) / 5)
+
+
+def test_best_is_bold_second_underlined_and_fine_tuning_is_not_ranked(tmp_path):
+    results = tmp_path / "results"
+    for method, correct in (("ft", 50), ("pt", 30), ("ept", 45), ("ept_star", 40)):
+        write_run(results, method, "rte", {"0": labels(correct, 50)}, GOLD, backbone="t5-base")
+    table = build_table(SPECS["seed003_table1"], index_of(results, ["ft", "pt", "ept", "ept_star"]))
+    column = table.header.index("RTE Acc")
+    ranks = {m: line(table, "T5-Base", m, "ours").ranks[column] for m in ("FT", "PT", "EPT", "EPT*")}
+    assert ranks == {"FT": None, "PT": None, "EPT": 1, "EPT*": 2}
+    markdown, latex = to_markdown(table), to_latex(table)
+    assert "**90.0**" in markdown and "<u>80.0</u>" in markdown and "**100.0**" not in markdown
+    assert r"\textbf{90.0}" in latex and r"\underline{80.0}" in latex and r"\toprule" in latex
+    assert r"\textbf{76.3}" in latex  # the paper's own best (P-Tuning, T5-base RTE) in bold too
+
+
+def test_csv_has_one_line_per_cell_with_numbers(tmp_path):
+    results = tmp_path / "results"
+    write_run(results, "ept", "rte", {"0": labels(45, 50)}, GOLD, backbone="t5-base")
+    spec = SPECS["seed003_table1"]
+    records = list(csv.DictReader(io.StringIO(to_csv(build_table(spec, index_of(results, ["ept"]))))))
+    assert len(records) == len(spec["blocks"]) * len(spec["rows"]) * len(spec["columns"])
+    (ept,) = [r for r in records if (r["block"], r["row"], r["column"]) == ("T5-Base", "EPT", "RTE Acc")]
+    assert float(ept["ours_mean"]) == 90.0 and ept["paper"] == "68.8" and float(ept["delta"]) == pytest.approx(21.2)
+    assert float(ept["ci_low"]) <= 90.0 <= float(ept["ci_high"]) and ept["baseline"] == "pt" and ept["p_value"] == ""
+
+
+def test_the_grid_table_has_no_paper_lines(tmp_path):
+    results = tmp_path / "results"
+    write_run(results, "pt", "rte", {"0": labels(45, 50)}, GOLD, backbone="tiny-t5")
+    table = build_table(grid_table(["tiny-t5"], ["pt", "ept"], [("rte", "accuracy")]), index_of(results, ["pt"]))
+    assert [ln.kind for ln in table.lines] == ["ours", "ci", "ours"]
+    assert table.lines[0].cells == ["5.1K/5.1K", "90.0", "90.0"]
+
+
+@pytest.mark.parametrize("table_id", [t["id"] for t in TABLES if t["paper"] in ("003", "004")])
+def test_every_transcribed_value_of_a_laid_out_table_lands_in_a_cell(monkeypatch, table_id):
+    spec = SPECS[table_id]
+    found = set()
+
+    def recording(paper, table, key, metric=None, task=None):
+        value = lookup(paper, table, key, metric, task)
+        if value is not None:
+            found.add((paper, table, key.get("backbone") or "", key.get("method") or "", key.get("variant") or "",
+                       task or key.get("task"), metric or key.get("metric")))
+        return value
+
+    monkeypatch.setattr(tables_module, "lookup", recording)
+    monkeypatch.setattr(standardized_module, "lookup", recording)
+    build_table(spec, RunIndex([], 10.0))
+    transcribed = {key for key in paper_values() if key[:2] == (spec["paper"], spec["paper_table"])}
+    assert transcribed - found == set()

@@ -16,9 +16,14 @@ VOCAB, D, MAX_LENGTH = 64, 32, 24
 # Paper-sized knobs that do not fit a d = 32, m = 24, 64-token model.
 TINY = {"dept": {"length": 4, "rank": 4}, "dpt": {"length": 8, "rank": 4}, "residual": {"bottleneck": 8},
         "ept_msp": {"length": 8, "short_length": 4, "rank": 4}, "superpos": {"num_tokens": 16},
-        "spot": {"length": 4}, "attempt": {"length": 4, "sources": ["mnli"]}, "adapter_drop": {"drop_layers": 1}}
-# A frozen prompt "pre-trained" on a source task, for the transfer methods (others ignore it).
-SOURCE_PROMPTS = {"mnli": torch.randn(4, D, generator=torch.Generator().manual_seed(1))}
+        "spot": {"length": 4}, "attempt": {"length": 4, "sources": ["mnli"]}, "adapter_drop": {"drop_layers": 1},
+        "mpt": {"length": 4, "sources": ["mnli"]}}
+# A frozen prompt "pre-trained" on a source task, for the transfer methods (others ignore it), and
+# MPT's distilled state over that one source.
+_g = torch.Generator().manual_seed(1)
+SOURCE_PROMPTS = {"mnli": torch.randn(4, D, generator=_g)}
+SOURCE_STATES = {"mpt": {"shared": torch.randn(4, D, generator=_g), "cols": torch.ones(1, 4, 1),
+                         "rows": torch.ones(1, 1, D), "tasks": ["mnli"]}}
 
 
 def tiny_model(family: str):
@@ -40,7 +45,8 @@ def test_every_method_trains_on_both_architecture_families(method_name, family):
     runner = FAMILIES[family](model, DigitTokenizer())
     ctx = BackboneContext(d_model=D, word_embeddings=model.get_input_embeddings(), max_length=MAX_LENGTH,
                           generator=torch.Generator().manual_seed(0), vocab_sample_size=VOCAB,
-                          tokenize=lambda text: [3 + ord(ch) % 10 for ch in text], source_prompts=SOURCE_PROMPTS)
+                          tokenize=lambda text: [3 + ord(ch) % 10 for ch in text], source_prompts=SOURCE_PROMPTS,
+                          source_states=SOURCE_STATES)
     method = build_method(method_name, method_config(method_name, {**TINY.get(method_name, {}), "lr": 0.05}), ctx)
     method.attach(model)
     before = {k: v.clone() for k, v in method.state_dict().items()}

@@ -35,12 +35,12 @@ from ptbench.mirror.build import build_mirror
 
 pytestmark = pytest.mark.slow
 
-STAGES = (("stages/prepare_data.py", "--task", "rte"),
-          ("stages/train.py", "--method", "pt", "--task", "rte"),
-          ("stages/evaluate.py", "--method", "pt", "--task", "rte"))
-METRICS = Path("results/metrics/pt/rte.json")
-SPLITS = Path("data/prepared/rte/splits.json")
-RUN = Path("results/runs/pt/rte/seed0")
+STAGES = (("stages/prepare_data.py", "--backbone", "tiny-t5", "--task", "rte"),
+          ("stages/train.py", "--backbone", "tiny-t5", "--method", "pt", "--task", "rte"),
+          ("stages/evaluate.py", "--backbone", "tiny-t5", "--method", "pt", "--task", "rte"))
+METRICS = Path("results/metrics/tiny-t5/pt/rte.json")
+SPLITS = Path("data/prepared/tiny-t5/rte/splits.json")
+RUN = Path("results/runs/tiny-t5/pt/rte/seed0")
 
 
 def tiny_setting(raw: dict) -> dict:
@@ -64,7 +64,7 @@ def quick_mirror(repo_params_raw, tmp_path_factory) -> Path:
         raw["mirror"]["pretrain"]["rules"] = ["rte"]
     params = parse_params(raw)
     root = tmp_path_factory.mktemp("quick-mirror") / "mirror"
-    build_mirror(root, params.mirror, get_backbone(params.backbone).hub_id)
+    build_mirror(root, params.mirror, get_backbone("tiny-t5").hub_id)
     return root
 
 

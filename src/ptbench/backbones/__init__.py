@@ -20,7 +20,10 @@ class BackboneInfo:
     name: str
     hub_id: str
     family: str  # "seq2seq" (T5) or "causal" (Llama)
-    quantize_4bit: bool = False  # seed 001 loads >= 3B backbones in 4-bit NF4
+    # Seed 001 loads the >= 3B backbones in 4-bit NF4 with double quantization (bf16 compute on a GPU):
+    # hub.load_model(..., quantize_4bit=info.quantize_4bit), see ptbench.quantization. A property of
+    # the backbone, not of the machine: the same entry loads in 4-bit on a GPU and on the CPU.
+    quantize_4bit: bool = False
     mirror_only: bool = False  # exists only in the local mirror (the smoke backbone)
     original_t5: bool = False  # pre-trained on a GLUE/SuperGLUE mixture: not a clean measurement
 

@@ -95,7 +95,7 @@ def prepare_task(spec: TaskSpec, dataset: Any, tokenizer: Any, data_cfg, out_dir
     for role, part in plan.items():
         rows = dataset[part.source].select(part.indices) if part.indices else []
         texts, targets, references, groups = format_rows(spec, rows, part.source, role == "train", prefix)
-        inputs = tokenizer(texts, truncation=True, max_length=data_cfg.max_length).input_ids if texts else []
+        inputs = tokenizer(texts, truncation=True, max_length=data_cfg.input_length(spec.name)).input_ids if texts else []
         labels = tokenizer(targets, truncation=True, max_length=data_cfg.max_target_length).input_ids if texts else []
         PreparedSplit(inputs, labels, references, groups).save(out_dir / f"{role}.pt")
         summary["sizes"][role] = len(texts)

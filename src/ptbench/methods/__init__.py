@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ptbench.errors import require_choice
-from ptbench.methods import (adapter, attempt, bitfit, dept, dpt, ept, ept_msp, ft, ia3, lora, p_tuning, pt, residual,
-                             spot, superpos)
+from ptbench.methods import (adapter, attempt, bitfit, dept, dpt, ept, ept_msp, ft, ia3, lora, mpt, p_tuning, prefix,
+                             pt, residual, spot, superpos)
 from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod
 
 
@@ -36,12 +36,14 @@ register("dpt", dpt.DecomposedPromptTuning, dpt.DptConfig, "DPT: prompt as the p
 register("ept_msp", ept_msp.EptMsp, ept_msp.EptMspConfig, "EPT: SVD prompt decomposition, prompt fusion, multi-space projection (seed 001)")
 register("superpos", superpos.SuperPosPrompt, superpos.SuperPosConfig, "SuperPos-Prompt: prompts as superpositions of sampled token embeddings (seed 004)")
 register("spot", spot.SoftPromptTransfer, spot.SpotConfig, "SPoT: prompt tuning from a source-task prompt (Vu et al., 2022)")
+register("prefix", prefix.PrefixTuning, prefix.PrefixConfig, "Prefix-tuning through HF PEFT's PrefixEncoder: trained keys and values in every self-attention layer, T5's decoder (Li & Liang, 2021)")
 register("lora", lora.Lora, lora.LoraConfig, "LoRA through HF PEFT: low-rank updates of the attention's q, v (Hu et al., 2021)")
 register("ia3", ia3.Ia3, ia3.Ia3Config, "(IA)^3 through HF PEFT: learned rescaling of keys, values and the feed-forward (Liu et al., 2022)")
 register("bitfit", bitfit.BitFit, bitfit.BitFitConfig, "BitFit: zero-initialised biases on every linear layer, block norm and the LM head (Ben Zaken et al., 2022; Compacter's T5 variant)")
 register("adapter", adapter.BottleneckAdapters, adapter.AdapterConfig, "Houlsby bottleneck adapters after attention and feed-forward, as ATTEMPT's baseline (Houlsby et al., 2019)")
 register("adapter_drop", adapter.BottleneckAdapters, adapter.AdapterDropConfig, "AdapterDrop: the same adapters, none in the lowest drop_layers blocks of each stack (Rücklé et al., 2021)")
 register("ft", ft.FullFineTuning, ft.FtConfig, "full fine-tuning: every backbone parameter trained")
+register("mpt", mpt.MultitaskPrompt, mpt.MptConfig, "MPT: a distilled shared prompt times a per-task rank-1 update (Wang et al., 2023)")
 register("attempt", attempt.Attempt, attempt.AttemptConfig, "ATTEMPT: input-dependent attention over frozen source prompts + the target prompt (Asai et al., 2022)")
 
 

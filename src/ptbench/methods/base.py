@@ -27,8 +27,11 @@ class BackboneContext:
     vocab_sample_size: int = 5000  # "sampled vocabulary": the most frequent ids (seed 001)
     tokenize: Any = None  # str -> list[int]; needed only by text initialisation
     # Frozen prompts pre-trained on source tasks (task -> (l, d)), for transfer methods (SPoT,
-    # ATTEMPT, MPT); filled by the pipeline from the source_prompt stage's outputs.
+    # ATTEMPT); filled from the transfer_source stage's outputs (``transfer.load_transfer_sources``).
     source_prompts: dict[str, torch.Tensor] = dataclasses.field(default_factory=dict)
+    # Whole source-trained states a method starts from (MPT: its multitask-distilled shared prompt
+    # under "mpt"), filled from the transfer_source stage's outputs (``transfer.load_transfer_sources``).
+    source_states: dict[str, dict[str, torch.Tensor]] = dataclasses.field(default_factory=dict)
 
     def sample_vocab_ids(self, n: int, unique: bool = True) -> torch.Tensor:
         pool = min(self.vocab_sample_size, self.word_embeddings.num_embeddings)
@@ -60,6 +63,13 @@ class MethodConfig:
 
     def decay(self, default: float) -> float:
         return default if self.weight_decay is None else float(self.weight_decay)
+
+    # How the transfer_source stage builds what the method reads (transfer.SOURCE_BUILDERS):
+    # "prompts" collects pt's source prompts of ``sources``; MPT distils them ("distillation").
+    source_builder: ClassVar[str] = "prompts"
+    # Trains the backbone's own weights (ft): such a method needs a full-precision backbone even
+    # where the registry loads it in 4-bit.
+    trains_backbone: ClassVar[bool] = False
 
     def source_tasks(self) -> list[str]:
         """Source tasks whose pre-trained prompts the method reads (transfer methods' ``sources``)."""
@@ -97,6 +107,17 @@ class PeftMethod(nn.Module):
 
     def attach(self, model: nn.Module) -> None:
         """Hook for methods that change the backbone itself (adapters, LoRA); default none."""
+
+    def model_inputs(self, batch_size: int) -> dict[str, Any]:
+        """Extra keyword arguments for every backbone call (loss, generation, each rank candidate); default none.
+
+        ``past_key_values`` (prefix-tuning) is a transformers ``Cache`` of per-layer keys and values that
+        every position attends to, as ``get_seq_length()`` tokens before the input: the runners extend
+        the attention mask over them and number the input's positions after them (on an encoder-decoder
+        backbone it is the decoder's cache, an ``EncoderDecoderCache`` with an empty cross-attention
+        part). A call mutates the cache it is given, so this runs once per call and returns fresh objects.
+        """
+        return {}
 
     # -- what is trained and kept ---------------------------------------------------------------
     def param_groups(self, weight_decay: float) -> list[dict[str, Any]]:

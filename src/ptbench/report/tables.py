@@ -1,109 +1,185 @@
-"""Stage 6: results tables (Markdown, CSV, LaTeX booktabs) and figures from the metrics files.
+"""Tables in the seed papers' layouts (report/layouts.py), filled from the rows files.
 
-A cell is "mean ± std" of the task's primary metric over seeds; a run that never happened is
-shown as missing ("–"), never as 0; a diverged run is marked with a dagger.
+Each (block, row) of a table prints as up to five lines: ours (mean ± std over seeds, with † when
+a seed's invalid outputs exceed ``invalid_threshold`` or it diverged, and ‡ on an original-T5
+checkpoint), our 95% bootstrap interval, the paper's value, Δ = ours − paper, and for a seed
+method the paired-bootstrap p-value against its baseline. A run that does not exist is "–",
+never 0; the paper's values print whether or not we have a run.
 """
 from __future__ import annotations
 
-import json
-import statistics
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Any
 
-import pandas as pd
+import numpy as np
+
+from ptbench.report.cells import Cell, RunIndex, merge_keys, paired_test, replace_method
+from ptbench.report.layouts import BASELINES, LABELS
+from ptbench.report.paper import lookup
 
 MISSING = "–"
+DAGGER, ORIGINAL = "†", "‡"
 
 
-def collect(metrics_dir: Path) -> pd.DataFrame:
-    """One row per (method, task, seed) from results/metrics/<method>/<task>.json."""
-    rows = []
-    for path in sorted(metrics_dir.glob("*/*.json")):
-        record = json.loads(path.read_text())
-        primary = record["primary_metric"]
-        for seed, values in record["per_seed"].items():
-            rows.append({"method": record["method"], "task": record["task"], "seed": int(seed),
-                         "metric": primary, "score": values[primary], "invalid_rate": values["invalid_rate"],
-                         "diverged": bool(values.get("diverged")),
-                         "trainable_parameters": record["trainable_parameters"],
-                         "stored_parameters": record["stored_parameters"],
-                         "backbone": record["provenance"]["backbone"]})
-    return pd.DataFrame(rows, columns=["method", "task", "seed", "metric", "score", "invalid_rate", "diverged",
-                                       "trainable_parameters", "stored_parameters", "backbone"])
+@dataclass
+class Line:
+    block: str
+    row: str
+    kind: str  # ours | ci | paper | delta | p
+    cells: list[str]
+    values: list[float | None]  # what the bold/underline ranking compares
+    method: str | None = None  # the row's method (None when the columns are methods)
+    ranks: list[int | None] = field(default_factory=list)
 
 
-def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and sample std over seeds per (method, task)."""
-    def agg(group: pd.DataFrame) -> pd.Series:
-        scores = group["score"].tolist()
-        return pd.Series({"metric": group["metric"].iloc[0], "mean": statistics.fmean(scores),
-                          "std": statistics.stdev(scores) if len(scores) > 1 else float("nan"),
-                          "seeds": len(scores), "invalid_rate": group["invalid_rate"].mean(),
-                          "diverged": bool(group["diverged"].any()),
-                          "trainable_parameters": int(group["trainable_parameters"].iloc[0])})
-
-    if runs.empty:
-        return pd.DataFrame(columns=["method", "task", "metric", "mean", "std", "seeds", "invalid_rate", "diverged",
-                                     "trainable_parameters"])
-    return runs.groupby(["method", "task"]).apply(agg, include_groups=False).reset_index()
+@dataclass
+class BuiltTable:
+    spec: dict[str, Any]
+    header: list[str]
+    lines: list[Line]
+    cells: list[tuple[str, str, str, Cell]]  # block, row, column labels and the cell
+    notes: list[str]
 
 
-def _cell(row: pd.Series | None) -> str:
-    if row is None:
+def fmt(value: float | None, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
         return MISSING
-    text = f"{row['mean']:.1f}" + ("" if pd.isna(row["std"]) else f" ± {row['std']:.1f}")
-    return text + (" †" if row["diverged"] else "")
+    return f"{value:+.1f}" if signed else f"{value:.1f}"
 
 
-def main_table(summary: pd.DataFrame, methods: list[str], tasks: list[str]) -> pd.DataFrame:
-    """Methods x tasks (+ average over tasks that exist for every method row)."""
-    lookup = {(r["method"], r["task"]): r for _, r in summary.iterrows()}
-    table = []
-    for method in methods:
-        cells = [lookup.get((method, task)) for task in tasks]
-        present = [c["mean"] for c in cells if c is not None]
-        params = next((int(c["trainable_parameters"]) for c in cells if c is not None), None)
-        table.append({"method": method, "params": _count(params) if params else MISSING,
-                      **{task: _cell(c) for task, c in zip(tasks, cells)},
-                      "avg": f"{statistics.fmean(present):.1f}" if len(present) == len(tasks) else MISSING})
-    return pd.DataFrame(table)
+def fmt_p(p: float | None) -> str:
+    return "" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
-def _count(n: int) -> str:
+def count(n: int | None) -> str:
+    if not n:
+        return MISSING
     for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
         if n >= size:
             return f"{n / size:.1f}{unit}".replace(".0" + unit, unit)
     return str(n)
 
 
-def to_markdown(table: pd.DataFrame) -> str:
-    header = "| " + " | ".join(table.columns) + " |"
-    rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join([header, rule, *body]) + "\n"
+def baseline_key(spec: dict, parts: list[dict], baseline: str) -> dict:
+    """The same cell for the baseline: its own row (or column) of this table if it has one."""
+    i = next(i for i in range(len(parts) - 1, -1, -1) if parts[i].get("method"))  # the part naming the method
+    siblings = spec.get("rows", []) + spec.get("columns", [])
+    own = next((p for p in siblings if p.get("method") == baseline and p.get("variant") == parts[i].get("variant")), None)
+    if own is not None:
+        return merge_keys(*parts[:i], own, *parts[i + 1:])
+    return replace_method(merge_keys(*parts), baseline)
 
 
-def to_latex(table: pd.DataFrame, caption: str) -> str:
-    cols = "l" + "r" * (len(table.columns) - 1)
-    lines = [r"\begin{table}[t]", r"\centering", rf"\begin{{tabular}}{{{cols}}}", r"\toprule",
-             " & ".join(_tex(c) for c in table.columns) + r" \\", r"\midrule"]
-    lines += [" & ".join(_tex(str(v)) for v in row) + r" \\" for row in table.itertuples(index=False)]
-    lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{_tex(caption)}}}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+def resolve(spec: dict, parts: list[dict], index: RunIndex) -> Cell:
+    key = merge_keys(*parts)
+    cell = Cell(key)
+    if "params" in key:
+        return _params_cell(spec, parts, index, cell)
+    cell.ours = index.ours(key, cell.notes)
+    printed = lookup(spec.get("paper"), spec.get("paper_table"), key)
+    if printed is None and key.get("paper_fallback"):
+        printed = lookup(spec.get("paper"), spec.get("paper_table"), key, key["paper_fallback"])
+        if printed:
+            cell.notes.append(f"paper: one number for {key['task']}'s metrics (which, or their mean, unstated)")
+    if printed:
+        cell.paper_text, cell.paper_flag = printed
+        cell.paper = float(printed[0])
+    baseline = BASELINES.get(key.get("method"))
+    if baseline and cell.ours is not None:
+        cell.baseline = baseline
+        cell.p_value, why = paired_test(cell.ours, index.ours(baseline_key(spec, parts, baseline), []))
+        if why:
+            cell.notes.append(f"p vs {baseline}: {why}")
+    return cell
 
 
-def _tex(text: str) -> str:
-    return (str(text).replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%")
-            .replace("±", r"$\pm$").replace("†", r"$^\dagger$").replace("–", "--"))
+def _params_cell(spec: dict, parts: list[dict], index: RunIndex, cell: Cell) -> Cell:
+    kinds = cell.key["params"].split("/")
+    printed = [lookup(spec.get("paper"), spec.get("paper_table"), cell.key, f"{k}_params", "params") for k in kinds]
+    if any(printed):
+        cell.paper_text = "/".join(p[0] if p else "-" for p in printed)
+    for column in spec["columns"]:
+        if "task" in column and "members" not in column:
+            row = index.find(merge_keys(*parts[:-1], column))
+            if row is not None:
+                cell.params = "/".join(count(row.get(f"{k}_parameters")) for k in kinds)
+                break
+    return cell
 
 
-def write_tables(metrics_dir: Path, out_dir: Path, methods: list[str], tasks: list[str], backbone: str) -> pd.DataFrame:
-    runs = collect(metrics_dir)
-    summary = summarize(runs)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = main_table(summary, methods, tasks)
-    caption = f"Test scores ({backbone}; primary metric per task, mean ± std over seeds; † diverged)."
-    (out_dir / "main.md").write_text(f"{caption}\n\n" + to_markdown(table))
-    table.to_csv(out_dir / "main.csv", index=False)
-    (out_dir / "main.tex").write_text(to_latex(table, caption))
-    runs.to_csv(out_dir / "runs.csv", index=False)
-    return summary
+def build_table(spec: dict[str, Any], index: RunIndex) -> BuiltTable:
+    if spec.get("kind") == "standardized":
+        from ptbench.report.standardized import build_standardized
+
+        return build_standardized(spec, index)
+    header, lines, cells, notes = [c["label"] for c in spec["columns"]], [], [], list(spec.get("notes", []))
+    for block in spec["blocks"]:
+        for row in spec["rows"]:
+            row_cells = [resolve(spec, [spec.get("fixed", {}), block, row, column], index) for column in spec["columns"]]
+            cells += [(block["label"], row["label"], c["label"], cell) for c, cell in zip(spec["columns"], row_cells)]
+            method = row.get("method") or spec.get("fixed", {}).get("method")
+            lines += _lines(block["label"], row["label"], method, row_cells, with_paper=bool(spec.get("paper")))
+            notes += [f"{block['label']} / {row['label']}: {n}" for cell in row_cells for n in cell.notes]
+    table = BuiltTable(spec, header, lines, cells, sorted(set(notes), key=notes.index))
+    rank(table)
+    return table
+
+
+def ours_text(cell: Cell) -> str:
+    if cell.params is not None or "params" in cell.key:
+        return cell.params or MISSING
+    ours = cell.ours
+    if ours is None:
+        return MISSING
+    text = fmt(ours.mean) + ("" if ours.std is None else f" ± {ours.std:.1f}")
+    return text + (f" {DAGGER}" if ours.dagger else "") + (f" {ORIGINAL}" if ours.original_t5 else "")
+
+
+def _lines(block: str, label: str, method: str | None, cells: list[Cell], with_paper: bool = True) -> list[Line]:
+    def line(kind: str, text: str, texts: list[str], values: list[float | None]) -> Line:
+        return Line(block, text, kind, texts, values, method)
+
+    ci = [c.ours.ci if c.ours is not None else None for c in cells]
+    paper = [(c.paper_text or MISSING) + (f" {DAGGER}" if c.paper_flag else "") for c in cells]
+    out = [line("ours", f"{label} (ours)", [ours_text(c) for c in cells],
+                [c.ours.mean if c.ours is not None else None for c in cells]),
+           line("ci", f"{label} (95% CI)", [f"[{lo:.1f}, {hi:.1f}]" if lo is not None else "" for lo, hi in
+                                            (i or (None, None) for i in ci)], [None] * len(cells)),
+           line("paper", f"{label} (paper)", paper, [c.paper for c in cells]),
+           line("delta", f"{label} (Δ)", [fmt(c.delta, signed=True) if c.delta is not None else "" for c in cells],
+                [None] * len(cells))]
+    baselines = {c.baseline for c in cells if c.baseline}
+    if baselines:
+        names = ", ".join(LABELS.get(b, b) for b in sorted(baselines))
+        out.append(line("p", f"{label} (p vs {names})", [fmt_p(c.p_value) for c in cells], [None] * len(cells)))
+    return [ln for ln in out if (ln.kind == "ours" or (ln.kind == "paper" and with_paper)
+                                 or any(t not in ("", MISSING) for t in ln.cells))]
+
+
+def _unranked(spec: dict, line: Line, column: int | None = None) -> bool:
+    method = line.method
+    if column is not None and "method" in spec["columns"][column]:
+        method = spec["columns"][column]["method"]
+    return method in spec.get("unranked", [])
+
+
+def rank(table: BuiltTable) -> None:
+    """Best (1) and second best (2) per column within a block, or per line (spec rank: rows)."""
+    spec = table.spec
+    for line in table.lines:
+        line.ranks = [None] * len(line.cells)
+    skip = {i for i, c in enumerate(spec.get("columns", [])) if "params" in c}
+    for kind in ("ours", "paper"):
+        groups: list[list[tuple[Line, int]]] = []
+        lines = [ln for ln in table.lines if ln.kind == kind]
+        if spec.get("rank") == "rows":
+            groups = [[(ln, i) for i in range(len(ln.cells)) if i not in skip and not _unranked(spec, ln, i)] for ln in lines]
+        else:
+            for block in dict.fromkeys(ln.block for ln in lines):
+                members = [ln for ln in lines if ln.block == block and not _unranked(spec, ln)]
+                groups += [[(ln, i) for ln in members] for i in range(len(table.header)) if i not in skip]
+        for group in groups:  # ranked as printed (one decimal): equal-looking values share a rank
+            shown = [(ln, i, round(ln.values[i], 1)) for ln, i in group if ln.values[i] is not None]
+            best = sorted({value for _, _, value in shown}, reverse=True)[:2]
+            for ln, i, value in shown:
+                ln.ranks[i] = best.index(value) + 1 if value in best else None

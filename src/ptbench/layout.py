@@ -1,0 +1,53 @@
+"""Where every stage reads and writes, in one place (dvc.yaml spells the same paths).
+
+Everything a backbone produces sits under a ``<backbone>/`` level: tokenised data (each backbone
+its tokenizer), source prompts (each its d_model), runs, metrics, predictions and few-shot results.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+MIRROR = Path("mirror")
+CHECKPOINTS = Path("checkpoints")  # survive a killed stage; never a DVC output
+
+
+def data_dir(backbone: str, task: str) -> Path:
+    return Path("data/prepared") / backbone / task
+
+
+def data_root(backbone: str) -> Path:
+    return Path("data/prepared") / backbone
+
+
+def run_dir(backbone: str, method: str, task: str) -> Path:
+    return Path("results/runs") / backbone / method / task
+
+
+def metrics_path(backbone: str, method: str, task: str) -> Path:
+    return Path("results/metrics") / backbone / method / f"{task}.json"
+
+
+def predictions_path(backbone: str, method: str, task: str) -> Path:
+    return Path("results/predictions") / backbone / method / f"{task}.json"
+
+
+def source_root(backbone: str) -> Path:
+    """The source_prompt stage's outputs: ``<method>/<task>/seed<k>/state.pt``."""
+    return Path("results/source_prompts") / backbone
+
+
+def transfer_root(backbone: str) -> Path:
+    """The transfer_source stage's outputs: ``<method>/seed<k>/sources.pt``."""
+    return Path("results/transfer_sources") / backbone
+
+
+def fewshot_dir(backbone: str, method: str, task: str, k: int) -> Path:
+    return Path("results/fewshot") / backbone / method / task / f"k{k}"
+
+
+def variant_dir(backbone: str, task: str) -> Path:
+    return Path("results/variant") / backbone / task
+
+
+def checkpoint_dir(stage: str, *parts: str) -> Path:
+    return CHECKPOINTS.joinpath(stage, *parts)

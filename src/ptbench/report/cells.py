@@ -1,0 +1,184 @@
+"""One table cell: our runs that fill it, the paper's value, the difference, interval and test.
+
+Paper metric names (reference/paper_results.csv) map to ours: ``f1`` is binary F1 (MRPC, QQP,
+MultiRC), macro F1 on CB and token F1 on the QA tasks; ``em`` is MultiRC's per-question exact match
+or SQuAD EM; ``f1a`` is MultiRC F1a (binary F1 over answer rows: numerically the faithful
+``binary_f1``); ``mean_of_two`` averages a two-metric task's two metrics, per seed and per resample.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ptbench.report.bootstrap import paired_p_value, percentile_interval
+
+QA_TASKS = {"squad", "nq", "hotpotqa", "searchqa", "newsqa", "record"}
+PAIRS = {"cb": ("macro_f1", "accuracy"), "mrpc": ("binary_f1", "accuracy"), "qqp": ("binary_f1", "accuracy"),
+         "stsb": ("pearson", "spearman"), "multirc": ("multirc_f1a", "multirc_em")}
+OUR_METRICS = {"accuracy", "binary_f1", "macro_f1", "matthews", "multirc_f1a", "multirc_em", "pearson", "spearman",
+               "squad_em", "squad_f1"}
+
+
+def metric_alternatives(task: str, metric: str) -> list[list[str]]:
+    """Our metrics for a paper metric: alternatives in order, each a list of metrics to average."""
+    if metric in OUR_METRICS:
+        return [[metric]]
+    if metric == "f1":
+        return [["macro_f1" if task == "cb" else "squad_f1" if task in QA_TASKS else "binary_f1"]]
+    if metric == "f1a":
+        return [["multirc_f1a"], ["binary_f1"]]
+    if metric == "em":
+        return [["multirc_em" if task == "multirc" else "squad_em"]]
+    if metric == "mean_of_two":
+        return [list(PAIRS[task])] if task in PAIRS else []
+    return [[metric]]
+
+
+@dataclass
+class Ours:
+    """Our value of a cell, over seeds, with what the flags and the paired test need."""
+
+    mean: float
+    std: float | None
+    per_seed: list[float]
+    replicates: np.ndarray | None
+    confidence: float | None
+    dagger: bool
+    original_t5: bool
+    sources: list[str]
+    pairing: tuple | None  # (test-set hashes, bootstrap settings): replicates pair only when equal
+    invalid_rate: float | None = None
+    diverged: bool = False
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        if self.replicates is None or self.confidence is None:
+            return None
+        return percentile_interval(self.replicates, self.confidence)
+
+
+@dataclass
+class Cell:
+    key: dict[str, Any]
+    ours: Ours | None = None
+    paper: float | None = None
+    paper_text: str | None = None
+    paper_flag: str = ""
+    p_value: float | None = None
+    baseline: str | None = None
+    params: str | None = None  # a parameter-count column: our count(s)
+    ours_text: str | None = None  # a value computed elsewhere (standardized scores), as printed
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.ours is None or self.paper is None else self.ours.mean - self.paper
+
+
+def _sample_std(values: list[float]) -> float | None:
+    return statistics.stdev(values) if len(values) > 1 else None
+
+
+class RunIndex:
+    """Our results (rows files) looked up by cell key."""
+
+    def __init__(self, rows: list[dict[str, Any]], invalid_threshold: float) -> None:
+        self.invalid_threshold = invalid_threshold
+        self.by_key: dict[tuple, list[dict[str, Any]]] = {}
+        for row in rows:
+            self.by_key.setdefault((row.get("kind", "grid"), row["backbone"], row["method"], row["task"]), []).append(row)
+
+    def find(self, key: dict[str, Any], notes: list[str] | None = None) -> dict[str, Any] | None:
+        candidates = self.by_key.get((key.get("kind", "grid"), key.get("backbone"), key.get("method"), key.get("task")), [])
+        found = [row for row in candidates if _matches(row, key.get("where", {}))]
+        if len(found) > 1 and notes is not None:
+            notes.append(f"{len(found)} runs match {key.get('method')}/{key.get('task')}; shown: {found[0]['source']}")
+        return found[0] if found else None
+
+    def ours(self, key: dict[str, Any], notes: list[str]) -> Ours | None:
+        if "members" in key:
+            return self._average(key, notes)
+        row = self.find(key, notes)
+        if row is None:
+            return None
+        for names in metric_alternatives(key["task"], key["metric"]):
+            if all(row["metrics"].get(n, {}).get("mean") is not None for n in names):
+                return self._combine(row, names)
+        notes.append(f"{row['method']}/{row['task']}: no {key['metric']} in {row['source']} "
+                     f"(scoring {row.get('scoring')})")
+        return None
+
+    def _combine(self, row: dict[str, Any], names: list[str]) -> Ours:
+        summaries = [row["metrics"][n] for n in names]
+        same_seeds = len({len(s["per_seed"]) for s in summaries}) == 1
+        per_seed = list(np.mean([s["per_seed"] for s in summaries], axis=0)) if same_seeds else []
+        reps = [s.get("replicates") for s in summaries]
+        replicates = np.mean(reps, axis=0) if all(r is not None for r in reps) else None
+        boot = row.get("bootstrap") or {}
+        return Ours(mean=float(np.mean([s["mean"] for s in summaries])), std=_sample_std(per_seed),
+                    per_seed=per_seed, replicates=replicates, confidence=boot.get("confidence"),
+                    dagger=bool(row["diverged"]) or (row.get("max_invalid_rate") or 0.0) > self.invalid_threshold,
+                    original_t5=bool(row.get("original_t5_checkpoint")), sources=[row["source"]],
+                    pairing=((row.get("references_hash"),), tuple(sorted((k, v) for k, v in boot.items()
+                                                                         if k != "confidence"))),
+                    invalid_rate=row.get("invalid_rate"), diverged=bool(row["diverged"]))
+
+    def _average(self, key: dict[str, Any], notes: list[str]) -> Ours | None:
+        base = {k: v for k, v in key.items() if k not in ("members", "task", "metric")}
+        members, missing = [], []
+        for task, metric in key["members"]:
+            value = self.ours({**base, "task": task, "metric": metric}, [])
+            (members.append(value) if value is not None else missing.append(task))
+        if missing:
+            if len(missing) < len(key["members"]):
+                notes.append(f"{key.get('method')} {key['task']}: missing {', '.join(missing)}")
+            return None
+        same_seeds = len({len(m.per_seed) for m in members}) == 1
+        per_seed = list(np.mean([m.per_seed for m in members], axis=0)) if same_seeds else []
+        reps = [m.replicates for m in members]
+        paired = all(r is not None for r in reps) and len({len(r) for r in reps}) == 1
+        return Ours(mean=float(np.mean([m.mean for m in members])), std=_sample_std(per_seed), per_seed=per_seed,
+                    replicates=np.mean(reps, axis=0) if paired else None, confidence=members[0].confidence,
+                    dagger=any(m.dagger for m in members), original_t5=any(m.original_t5 for m in members),
+                    sources=[s for m in members for s in m.sources],
+                    pairing=(tuple(h for m in members for h in m.pairing[0]), members[0].pairing[1]),
+                    diverged=any(m.diverged for m in members))
+
+
+def _matches(row: dict[str, Any], where: dict[str, Any]) -> bool:
+    for name, want in where.items():
+        have = row.get("config", {}).get(name.removeprefix("config.")) if name.startswith("config.") else row.get(name)
+        if have != want:
+            return False
+    return True
+
+
+def paired_test(cell: Ours, baseline: Ours | None) -> tuple[float | None, str | None]:
+    """The p-value of cell vs baseline, or why there is none."""
+    if baseline is None:
+        return None, "no baseline run"
+    if cell.replicates is None or baseline.replicates is None:
+        return None, None  # no predictions: nothing to say beyond the missing interval
+    if cell.pairing != baseline.pairing or None in cell.pairing[0]:
+        return None, "baseline evaluated on another test set or bootstrap: not paired"
+    return paired_p_value(cell.mean, baseline.mean, cell.replicates, baseline.replicates), None
+
+
+def merge_keys(*parts: dict[str, Any]) -> dict[str, Any]:
+    key: dict[str, Any] = {}
+    for part in parts:
+        for name, value in part.items():
+            if name == "where":
+                key["where"] = {**key.get("where", {}), **value}
+            elif name != "label":
+                key[name] = value
+    return key
+
+
+def replace_method(key: dict[str, Any], method: str) -> dict[str, Any]:
+    """The key of the same cell for another method: method-specific config filters dropped."""
+    where = {k: v for k, v in key.get("where", {}).items() if not k.startswith("config.")}
+    return {**key, "method": method, "where": where}

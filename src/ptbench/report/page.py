@@ -1,0 +1,103 @@
+"""results/report/index.html: one static page with every table, figure, the audit and the provenance.
+
+Tables and figures are linked (and embedded) by paths relative to the page, and
+``missing_links`` checks that every one of them exists: the stage fails on a dangling link.
+"""
+from __future__ import annotations
+
+import html
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ptbench.report.figures import FigureResult
+from ptbench.report.render import LEGEND, to_html
+from ptbench.report.tables import BuiltTable
+
+STYLE = """body{font-family:sans-serif;margin:2em;max-width:110em}table{border-collapse:collapse;font-size:12px;margin:1em 0}
+td,th{border:1px solid #ccc;padding:2px 5px;text-align:right}th{text-align:left}tr.block th{background:#eee}
+tr.ci td,tr.delta td,tr.p td{color:#555;font-size:11px}img{max-width:100%;border:1px solid #ddd}.notes{font-size:12px}"""
+
+
+def _rel(target: Path, page_dir: Path) -> str:
+    return Path(os.path.relpath(Path(target).resolve(), Path(page_dir).resolve())).as_posix()
+
+
+def provenance_section(rows: list[dict[str, Any]], settings: dict[str, Any]) -> str:
+    values: dict[str, set] = {"git sha": set(), "profile": set(), "backbone": set(), "python": set(),
+                              "scoring": set(), "decoding": set(), "split protocol": set()}
+    packages: dict[str, set] = {}
+    for row in rows:
+        prov = row.get("provenance") or {}
+        git = prov.get("git") or {}
+        values["git sha"].add(f"{git.get('sha', 'unknown')}{' (dirty)' if git.get('dirty') else ''}")
+        for name, key in (("profile", "profile"), ("backbone", "backbone"), ("python", "python"),
+                          ("scoring", "scoring"), ("decoding", "decoding"), ("split protocol", "split_protocol")):
+            if prov.get(key) is not None:
+                values[name].add(str(prov[key]))
+        for package, version in (prov.get("packages") or {}).items():
+            packages.setdefault(package, set()).add(str(version))
+    items = [f"<li>{html.escape(k)}: {html.escape(', '.join(sorted(v)) or '–')}</li>" for k, v in values.items()]
+    items.append(f"<li>results: {len(rows)} (method, backbone, task, configuration) entries</li>")
+    items.append("<li>report settings: " + html.escape(", ".join(f"{k} = {v}" for k, v in settings.items())) + "</li>")
+    package_items = "".join(f"<li>{html.escape(p)} {html.escape(', '.join(sorted(v)))}</li>" for p, v in sorted(packages.items()))
+    return f"<h2 id=\"provenance\">Provenance</h2><ul>{''.join(items)}</ul><h3>Packages</h3><ul>{package_items}</ul>"
+
+
+def audit_section(audit_csv: Path, audit_md: Path, page_dir: Path) -> str:
+    if not audit_csv.is_file():
+        return "<h2 id=\"audit\">Parameter audit</h2><p>not written</p>"
+    frame = pd.read_csv(audit_csv, keep_default_na=False)
+    frame = frame[[c for c in ("paper", "table", "backbone", "method", "config", "trainable_printed", "trainable",
+                               "trainable_match", "stored_printed", "stored", "stored_match") if c in frame]]
+    return (f"<h2 id=\"audit\">Parameter audit</h2><p>Counts the seeds print beside ours "
+            f"(<a href=\"{_rel(audit_md, page_dir)}\">Markdown</a>, <a href=\"{_rel(audit_csv, page_dir)}\">CSV</a>)."
+            f"</p>{frame.to_html(index=False, escape=True, border=0)}")
+
+
+def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], figures: list[FigureResult],
+               rows: list[dict[str, Any]], settings: dict[str, Any], audit_csv: Path, audit_md: Path) -> Path:
+    page_dir = page.parent
+    page_dir.mkdir(parents=True, exist_ok=True)
+    toc = "".join(f'<li><a href="#{t.spec["id"]}">{html.escape(t.spec["title"])}</a></li>' for t, _ in tables)
+    body = [(f"<h1>ptbench report</h1><ul>{toc}<li><a href=\"#figures\">Figures</a></li>"
+             f"<li><a href=\"#audit\">Parameter audit</a></li><li><a href=\"#provenance\">Provenance</a></li></ul>"),
+            f"<p>{html.escape(LEGEND)}</p>"]
+    for table, files in tables:
+        links = " · ".join(f'<a href="{_rel(path, page_dir)}">{fmt}</a>' for fmt, path in files.items())
+        body.append(f'<h2 id="{table.spec["id"]}">{html.escape(table.spec["title"])}</h2><p>{links}</p>{to_html(table)}')
+    body.append('<h2 id="figures">Figures</h2>')
+    for figure in (f for f in figures if f.drawn):
+        png, pdf = figure.files
+        body.append(f'<h3>{html.escape(figure.title)} <small>({html.escape(figure.mirrors)})</small></h3>'
+                    f'<p><a href="{_rel(pdf, page_dir)}">PDF</a></p><img src="{_rel(png, page_dir)}" alt="{figure.name}">'
+                    + (f"<p class=\"notes\">{html.escape(figure.reason)}</p>" if figure.reason else ""))
+    missing = [f for f in figures if not f.drawn]
+    if missing:
+        body.append("<h3>Not drawn: the runs they need</h3><ul>" + "".join(
+            f"<li>{html.escape(f.title)} ({html.escape(f.mirrors)}): {html.escape(f.reason)}</li>" for f in missing)
+            + "</ul>")
+    body += [audit_section(audit_csv, audit_md, page_dir), provenance_section(rows, settings)]
+    page.write_text("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ptbench report</title>"
+                    f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n", encoding="utf-8")
+    return page
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.targets += [value for name, value in attrs if name in ("href", "src") and value]
+
+
+def missing_links(page: Path) -> list[str]:
+    """Every local file the page links or embeds that does not exist (anchors and URLs skipped)."""
+    parser = _Links()
+    parser.feed(Path(page).read_text(encoding="utf-8"))
+    local = [t for t in parser.targets if not t.startswith(("#", "http:", "https:", "mailto:", "data:"))]
+    return [t for t in local if not (Path(page).parent / t.split("#")[0]).exists()]

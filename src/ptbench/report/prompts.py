@@ -1,0 +1,79 @@
+"""Cosine similarity between the tokens of a learned soft prompt (seed 003, Fig. 3).
+
+The prompt a method feeds the backbone is what ``PeftMethod.prompt()`` returns after its state is
+loaded: for P-Tuning or Residual Prompt that is the reparameterised prompt, not the raw
+embedding. The method is rebuilt without its backbone: the context's word embeddings are a
+stand-in (initial values only; the loaded state replaces them) and the width comes from the
+backbone's config, so no weights are read. Methods without a prompt (LoRA, adapters) give None.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def backbone_width(provenance: dict[str, Any]) -> int | None:
+    """d_model of the run's backbone: its bundled config, else the hub mirror's config.json."""
+    import json
+
+    from ptbench.backbones import BACKBONES
+
+    info = BACKBONES.get(provenance.get("backbone"))
+    candidates = []
+    if info is not None and not info.mirror_only:
+        candidates.append(info.bundled_config())
+    if provenance.get("hub_mirror") and provenance.get("backbone_hub_id"):
+        path = Path(provenance["hub_mirror"]) / "models" / provenance["backbone_hub_id"] / "config.json"
+        if path.is_file():
+            candidates.append(json.loads(path.read_text()))
+    for config in candidates:
+        width = config.get("d_model") or config.get("hidden_size")
+        if width:
+            return int(width)
+    return None
+
+
+def learned_prompt(method: str, config: dict[str, Any], state: dict[str, torch.Tensor], d_model: int,
+                   max_length: int) -> torch.Tensor | None:
+    from ptbench.methods import build_method, method_config
+    from ptbench.methods.base import BackboneContext
+
+    cfg = method_config(method, {k: v for k, v in config.items() if v is not None})
+    # transfer methods read frozen source prompts at build time: zeros of the right shape do
+    length = getattr(cfg, "length", 1)
+    sources = {task: torch.zeros(length, d_model) for task in cfg.source_tasks()}
+    ctx = BackboneContext(d_model=d_model, word_embeddings=nn.Embedding(8192, d_model), max_length=max_length,
+                          generator=torch.Generator().manual_seed(0), tokenize=lambda text: [1, 2, 3],
+                          source_prompts=sources)
+    module = build_method(method, cfg, ctx)
+    module.load_state_dict(state, strict=False)
+    with torch.no_grad():
+        prompt = module.prompt()
+    return None if prompt is None else prompt.detach().float()
+
+
+def cosine_matrix(prompt: torch.Tensor) -> list[list[float]]:
+    unit = nn.functional.normalize(prompt, dim=-1)
+    return [[round(float(v), 4) for v in row] for row in unit @ unit.T]
+
+
+def prompt_similarity(state_path: Path, method: str, config: dict[str, Any], provenance: dict[str, Any],
+                      max_length: int) -> dict[str, Any]:
+    """``{"matrix": [[...]]}``, or ``{"reason": ...}`` saying why there is none. ``max_length`` is
+    data.max_length (DePT-style methods size a matrix by it; provenance does not record it)."""
+    if not Path(state_path).is_file():
+        return {"reason": f"no trained state at {state_path}"}
+    d_model = backbone_width(provenance)
+    if d_model is None:
+        return {"reason": f"width of backbone {provenance.get('backbone')!r} unknown (no config found)"}
+    try:
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        prompt = learned_prompt(method, config, state, d_model, max_length)
+    except Exception as exc:  # a state this code cannot rebuild: say so in the report, keep going
+        return {"reason": f"{method}: state not rebuildable ({type(exc).__name__}: {str(exc)[:120]})"}
+    if prompt is None:
+        return {"reason": f"{method} feeds no soft prompt"}
+    return {"matrix": cosine_matrix(prompt)}

@@ -1,0 +1,62 @@
+"""The seeds' one-knob figures as data, and the points our runs give for them.
+
+A sweep draws a method's test score against one knob of its configuration, from runs that differ
+in that knob only (same backbone, task, dropout and every other knob). The grid trains one
+configuration per method, so these figures appear only once such runs exist (e.g. ``dvc exp run
+-S methods.ept_msp.num_experts=2`` results kept side by side); until then the report lists them
+with the runs they need.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+SWEEPS: list[dict[str, Any]] = [
+    {"name": "number_of_spaces", "title": "Number of spaces of the multi-space projection", "mirrors": "seed 001 Fig. 5",
+     "knobs": {"ept_msp": "num_experts"}, "knob": "num_experts",
+     "needs": "ept_msp runs at num_experts in {1, 2, 4, 8}, other knobs equal"},
+    {"name": "short_prompt_length", "title": "Short-prompt length (score; time not recorded)", "mirrors": "seed 001 Fig. 4b",
+     "knobs": {"ept_msp": "short_length", "dept": "length"}, "knob": "short prompt length",
+     "needs": "ept_msp runs at several short_length and dept runs at several length; the time axis also needs "
+              "per-run wall-clock time, which train.json does not record"},
+    {"name": "prompt_length", "title": "Prompt length", "mirrors": "seed 001 Fig. 7",
+     "knobs": {"pt": "length", "ept_msp": "length"}, "knob": "prompt length",
+     "needs": "pt and ept_msp runs at several prompt lengths (CoLA, BoolQ)"},
+    {"name": "broadcast_length", "title": "EPT broadcast length", "mirrors": "seed 003 Fig. 7",
+     "knobs": {"ept": "broadcast_length", "ept_star": "broadcast_length"}, "knob": "broadcast_length",
+     "needs": "ept runs at broadcast_length 1..10 (MultiRC, CoLA)"},
+    {"name": "ept_hidden_size", "title": "EPT hidden size", "mirrors": "seed 003 Fig. 5, Fig. 12",
+     "knobs": {"ept": "hidden_size"}, "knob": "hidden_size", "xscale": "log",
+     "needs": "ept runs at hidden_size 1..1000 (BoolQ, RTE, WSC, CB, WiC)"},
+    {"name": "lr_robustness", "title": "Learning-rate robustness", "mirrors": "seed 003 Fig. 8",
+     "knobs": {m: "lr" for m in ("pt", "residual", "p_tuning", "ept", "ept_star")}, "knob": "lr", "xscale": "log",
+     "needs": "pt, residual, p_tuning, ept, ept_star runs at several lr on the 5 SuperGLUE tasks"},
+    {"name": "superpos_tokens", "title": "SuperPos sampled token count m", "mirrors": "seed 004 Fig. 2c",
+     "knobs": {"superpos": "num_tokens"}, "knob": "num_tokens", "xscale": "log",
+     "needs": "superpos runs at several num_tokens"},
+]
+
+
+def sweep_points(rows: list[dict[str, Any]], sweep: dict[str, Any]) -> dict[str, dict[str, list[tuple]]]:
+    """{panel "task (backbone)": {line label: [(knob value, score), ...]}} for every group of runs
+    that differ only in the sweep's knob and have at least two values of it."""
+    groups: dict[tuple, dict[Any, float]] = defaultdict(dict)
+    for row in rows:
+        knob = sweep["knobs"].get(row["method"])
+        summary = row["metrics"].get(row["primary_metric"], {})
+        if row.get("kind") != "grid" or knob is None or summary.get("mean") is None:
+            continue
+        value = row["config"].get(knob)
+        if value is None:
+            continue
+        rest = json.dumps({k: v for k, v in row["config"].items() if k != knob}, sort_keys=True, default=str)
+        groups[(row["task"], row["backbone"], row["method"], row.get("dropout"), rest)][value] = summary["mean"]
+    points: dict[str, dict[str, list[tuple]]] = defaultdict(dict)
+    for (task, backbone, method, dropout, rest), by_value in sorted(groups.items(), key=lambda g: str(g[0])):
+        if len(by_value) < 2:
+            continue
+        panel = points[f"{task} ({backbone})"]
+        label = method if method not in panel else f"{method} #{sum(k.startswith(method) for k in panel) + 1}"
+        panel[label] = sorted(by_value.items())
+    return dict(points)

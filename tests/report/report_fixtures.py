@@ -1,0 +1,67 @@
+"""A miniature results/ tree in the pipeline's formats (metrics, predictions, training records, k-shot)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ptbench.eval.metrics import compute_metric
+
+
+def write_run(results: Path, method: str, task: str, predictions: dict[str, list[str]], references: list[list[str]],
+              *, backbone: str = "t5-small", metrics: tuple[str, ...] = ("accuracy",), groups: list | None = None,
+              invalid_rate: float = 0.0, diverged=None, original: bool = False, dropout: bool = True,
+              config: dict | None = None, rel: str | None = None, history: list[dict] | None = None,
+              state: dict | None = None, with_predictions: bool = True) -> Path:
+    """One evaluated run: metrics scored from ``predictions`` with compute_metric, as evaluate does."""
+    rel = rel or f"{backbone}/{method}/{task}"
+    per_seed = {}
+    for seed, preds in predictions.items():
+        scores = {m: compute_metric(m, preds, references, groups) for m in metrics}
+        per_seed[seed] = {**scores, "invalid_rate": invalid_rate, "best_step": 10, "diverged": diverged}
+    means = {m: sum(v[m] for v in per_seed.values()) / len(per_seed) for m in metrics}
+    record = {"method": method, "task": task, "metrics": {**means, "invalid_rate": invalid_rate}, "per_seed": per_seed,
+              "primary_metric": metrics[0], "test_examples": len(references), "trainable_parameters": 5120,
+              "stored_parameters": 5120,
+              "provenance": {"backbone": backbone, "original_t5_checkpoint": original, "dropout": dropout,
+                             "profile": "test", "scoring": "faithful", "decoding": "generate", "seeds": list(predictions),
+                             "method_config": config or {}, "git": {"sha": "abc123", "dirty": False},
+                             "packages": {"torch": "2.x"}, "python": "3.11"}}
+    path = results / "metrics" / f"{rel}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+    if with_predictions:
+        out = results / "predictions" / f"{rel}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"method": method, "task": task, "metrics": list(metrics), "references": references,
+                                   "groups": groups, "per_seed": predictions}))
+    for seed in predictions:
+        seed_dir = results / "runs" / rel / f"seed{seed}"
+        if history is not None:
+            seed_dir.mkdir(parents=True, exist_ok=True)
+            (seed_dir / "train.json").write_text(json.dumps({"method": method, "task": task, "seed": int(seed),
+                                                             "history": history}))
+        if state is not None:
+            seed_dir.mkdir(parents=True, exist_ok=True)
+            torch.save(state, seed_dir / "state.pt")
+    return path
+
+
+def write_fewshot(results: Path, method: str, task: str, k: int, sample: int, scores: dict[str, float],
+                  backbone: str = "t5-base") -> Path:
+    per_seed = {seed: {"accuracy": s, "invalid_rate": 0.0, "best_step": 5, "diverged": None} for seed, s in scores.items()}
+    record = {"method": method, "task": task, "metrics": {"accuracy": sum(scores.values()) / len(scores)},
+              "per_seed": per_seed, "primary_metric": "accuracy", "test_examples": 10, "trainable_parameters": 1,
+              "stored_parameters": 1,
+              "provenance": {"backbone": backbone, "original_t5_checkpoint": True, "dropout": True, "method_config": {},
+                             "few_shot": {"k": k, "source_task": "mnli", "sampling_seed": sample, "steps": 5}}}
+    path = results / "fewshot" / backbone / method / task / f"k{k}" / f"sample{sample}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+    return path
+
+
+def labels(correct: int, total: int) -> list[str]:
+    """``total`` predictions of gold "1" of which the first ``correct`` are right."""
+    return ["1"] * correct + ["0"] * (total - correct)

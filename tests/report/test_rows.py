@@ -1,0 +1,81 @@
+import json
+
+import pytest
+import torch
+from report_fixtures import labels, write_fewshot, write_run
+
+from ptbench.report.rows import build_rows, read_rows, thin, write_rows
+from ptbench.report.settings import ReportSettings
+
+SETTINGS = ReportSettings(bootstrap_iterations=50, bootstrap_seed=0)
+GOLD = [["1"]] * 40
+HISTORY = [{"step": s, "loss": 1.0 / s, "prompt_norm": 10.0 + s} for s in (10, 20, 30)] + [
+    {"step": 30, "validation_accuracy": 70.0}]
+
+
+def test_a_rows_file_summarises_seeds_bootstraps_predictions_and_keeps_histories(tmp_path):
+    results = tmp_path / "results"
+    embedding = torch.randn(10, 512)  # t5-small: d = 512 (bundled config)
+    write_run(results, "pt", "rte", {"0": labels(30, 40), "1": labels(34, 40)}, GOLD, history=HISTORY,
+              state={"embedding": embedding}, config={"length": 10})
+    write_run(results, "ept", "rte", {"0": labels(20, 40)}, GOLD)  # another method: not in pt's rows
+    payload = build_rows(results, "pt", SETTINGS, max_length=64)
+    (row,) = payload["results"]
+    accuracy = row["metrics"]["accuracy"]
+    assert accuracy["per_seed"] == [75.0, 85.0] and accuracy["mean"] == 80.0
+    assert accuracy["std"] == pytest.approx(7.0711, abs=1e-4)
+    assert len(accuracy["replicates"]) == 50 and accuracy["ci"][0] < 80.0 < accuracy["ci"][1]
+    assert row["backbone"] == "t5-small" and row["config"]["length"] == 10 and row["config"]["init"] == "vocab"
+    assert row["references_hash"] and row["notes"] == []
+    assert row["history"]["0"]["prompt_norm"] == [[10, 20.0], [20, 30.0], [30, 40.0]]
+    assert row["history"]["1"]["validation_accuracy"] == [[30, 70.0]]
+    matrix = torch.tensor(row["prompt_similarity"]["matrix"])
+    assert matrix.shape == (10, 10) and torch.allclose(matrix.diagonal(), torch.ones(10), atol=1e-3)
+    unit = torch.nn.functional.normalize(embedding, dim=-1)
+    assert torch.allclose(matrix, unit @ unit.T, atol=1e-3)  # pt's prompt is its embedding
+
+
+def test_rows_follow_content_not_folders_and_flag_stale_predictions(tmp_path):
+    results = tmp_path / "results"
+    path = write_run(results, "pt", "rte", {"0": labels(30, 40)}, GOLD, rel="some/deeper/layout/pt-rte")
+    record = json.loads(path.read_text())
+    record["per_seed"]["0"]["accuracy"] = 50.0  # the metrics file no longer matches its predictions
+    path.write_text(json.dumps(record))
+    (row,) = build_rows(results, "pt", SETTINGS, 64)["results"]
+    assert row["source"].endswith("some/deeper/layout/pt-rte.json")
+    assert any("predictions score 75.0000" in note for note in row["notes"])
+    assert row["history"] == {} and "reason" in row["prompt_similarity"]
+
+
+def test_backbone_filter_and_missing_predictions_give_no_interval(tmp_path):
+    results = tmp_path / "results"
+    write_run(results, "pt", "rte", {"0": labels(30, 40)}, GOLD, backbone="t5-base", with_predictions=False)
+    write_run(results, "pt", "rte", {"0": labels(10, 40)}, GOLD, backbone="t5-small")
+    (row,) = build_rows(results, "pt", SETTINGS, 64, backbone="t5-base")["results"]
+    assert row["backbone"] == "t5-base" and "replicates" not in row["metrics"]["accuracy"]
+
+
+def test_fewshot_samples_pool_into_one_result_per_k(tmp_path):
+    results = tmp_path / "results"
+    write_fewshot(results, "pt", "rte", 4, 0, {"0": 50.0, "1": 60.0})
+    write_fewshot(results, "pt", "rte", 4, 1, {"0": 70.0})
+    write_fewshot(results, "pt", "rte", 16, 0, {"0": 80.0})
+    rows = build_rows(results, "pt", SETTINGS, 64, kind="fewshot")["results"]
+    by_k = {r["k"]: r for r in rows}
+    assert by_k[4]["metrics"]["accuracy"]["per_seed"] == [50.0, 60.0, 70.0] and by_k[4]["seeds"] == ["s0/0", "s0/1", "s1/0"]
+    assert by_k[16]["metrics"]["accuracy"]["mean"] == 80.0 and all(r["kind"] == "fewshot" for r in rows)
+
+
+def test_rows_files_round_trip_with_their_bootstrap_settings(tmp_path):
+    results = tmp_path / "results"
+    write_run(results, "pt", "rte", {"0": labels(30, 40)}, GOLD)
+    write_rows(build_rows(results, "pt", SETTINGS, 64), tmp_path / "rows" / "t5-small" / "pt.json")
+    (row,) = read_rows(tmp_path / "rows")
+    assert row["bootstrap"] == {"iterations": 50, "seed": 0, "confidence": 0.95}
+    assert not list((tmp_path / "rows").rglob("*.partial"))
+
+
+def test_thin_keeps_the_ends_and_bounds_the_length():
+    points = [[i, float(i)] for i in range(1001)]
+    thinned = thin(points, 100)
+    assert len(thinned) <= 101 and thinned[0] == [0, 0.0] and thinned[-1] == [1000, 1000.0]
