@@ -149,9 +149,8 @@ class TrainConfig:
             if getattr(self, key) is not None:
                 _positive_int(key, getattr(self, key))
         _positive_int("large_task_rows", self.large_task_rows)
-        require(self.mixed_precision is not False, "mixed_precision",
-                'got false: YAML reads a bare no as false; write "no" in quotes '
-                f"(allowed: {', '.join(MIXED_PRECISION)})")
+        if self.mixed_precision is False:  # YAML 1.1 reads a bare `no` as false, and `dvc exp run -S`
+            self.mixed_precision = "no"     # rewrites params.yaml without the quotes: both mean "no"
         require_choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
         for key in ("steps", "batch_size", "eval_interval", "eval_batch_size", "max_new_tokens", "log_interval",
                     "checkpoint_interval", "gradient_accumulation_steps"):

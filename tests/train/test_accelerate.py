@@ -139,12 +139,17 @@ def test_fp16_needs_a_gpu():
 
 @pytest.mark.parametrize("value, message", [
     ("fp8", "train.mixed_precision: unknown value 'fp8'; allowed: no, fp16, bf16"),
-    (False, 'train.mixed_precision: got false: YAML reads a bare no as false; write "no" in quotes'),
 ])
 def test_mixed_precision_is_validated(raw_params, value, message):
     raw_params["train"]["mixed_precision"] = value
     with pytest.raises(ConfigError, match=message):
         parse_params(raw_params)
+
+
+def test_a_bare_no_is_no(raw_params):
+    """YAML 1.1 reads `no` as false, and `dvc exp run -S` rewrites params.yaml without the quotes."""
+    raw_params["train"]["mixed_precision"] = False
+    assert parse_params(raw_params).train.mixed_precision == "no"
 
 
 @pytest.mark.parametrize("value, message", [
