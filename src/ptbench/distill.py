@@ -49,7 +49,7 @@ def distill_mpt(params, method_name: str, seed: int, source_root, data_root) -> 
     from ptbench.data.prepare import PreparedSplit
     from ptbench.experiment import load_backbone, method_context
     from ptbench.methods.mpt import DistillationStudent
-    from ptbench.train.loop import BatchSchedule, collate
+    from ptbench.train.loop import BatchSchedule, collate, model_device, to_device
     from ptbench.transfer import load_source_prompts
 
     config = params.method_config(method_name)
@@ -63,6 +63,10 @@ def distill_mpt(params, method_name: str, seed: int, source_root, data_root) -> 
     ctx = method_context(backbone, params, seed)
     student = DistillationStudent(config, ctx, [teachers[task] for task in tasks])
     teacher_methods = {task: _FrozenPrompt(teachers[task]) for task in tasks}
+    device = model_device(backbone.model)  # a GPU when there is one: the methods and batches go there
+    student.to(device)
+    for teacher in teacher_methods.values():
+        teacher.to(device)
     splits = [PreparedSplit.load(data_root / task / "train.pt") for task in tasks]
     streams = [BatchSchedule(len(split), params.train.batch_size, seed * 1009 + k) for k, split in enumerate(splits)]
     steps = config.distill_steps or params.source_prompts.steps
@@ -71,7 +75,7 @@ def distill_mpt(params, method_name: str, seed: int, source_root, data_root) -> 
     student.train()
     for step in range(1, steps + 1):
         k, turn = (step - 1) % len(tasks), (step - 1) // len(tasks) + 1
-        batch = collate(splits[k], streams[k].indices(turn), backbone.pad_id)
+        batch = to_device(collate(splits[k], streams[k].indices(turn), backbone.pad_id), device)
         student.select(k)
         with torch.no_grad():
             teacher = decoder_outputs(backbone, teacher_methods[tasks[k]], batch)

@@ -24,7 +24,8 @@ from ptbench.methods.base import BackboneContext, PeftMethod
 from ptbench.provenance import provenance
 from ptbench.tasks import get_task
 from ptbench.train.backbone import FAMILIES, freeze, remove_dropout
-from ptbench.train.loop import load_checkpoint, make_decoder, predict, process_state, save_checkpoint, score, train
+from ptbench.train.loop import (load_checkpoint, make_decoder, model_device, predict, process_state, save_checkpoint,
+                                score, train)
 
 SOURCE_ROOT = Path("results/source_prompts")  # the source_prompt stage's outputs: <method>/<task>/seed<k>/
 TRANSFER_ROOT = Path("results/transfer_sources")  # the transfer_source stage's outputs: <method>/seed<k>/
@@ -83,7 +84,7 @@ def build_for(backbone: LoadedBackbone, params: Params, method_name: str, seed: 
     torch.manual_seed(seed)
     method = build_method(method_name, config, method_context(backbone, params, seed, prompts, states, task))
     method.attach(backbone.model)
-    return method
+    return method.to(model_device(backbone.model))  # where the backbone is (a GPU when there is one)
 
 
 def write_json(path: Path, payload: dict) -> None:
