@@ -12,7 +12,8 @@ Grids (PTBENCH_DVC_GRIDS, comma-separated; default "smoke,synthetic:400"):
                  each `dvc status` ~11 min on the 2-core machine)
   synthetic:<N>  the smoke grid with its train and evaluate stages repeated over r = 0..R-1 replicas
                  until it holds about N stages (same per-stage dvc.lock entries, a bigger dvc.lock)
-PTBENCH_DVC_DIRTY (default 10): how many train stages are made dirty for `test_repro_dirty_stages`.
+PTBENCH_DVC_DIRTY (default 10): how many train stages are made dirty for `test_repro_dirty_stages`;
+PTBENCH_DVC_ROUNDS (default 3): timed rounds of each command.
 Timed commands run the DVC CLI (`python -m dvc`) in a subprocess, so start-up and dvc.yaml resolution
 are included, as a user would see them.
 """
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 GRIDS = os.environ.get("PTBENCH_DVC_GRIDS", "smoke,synthetic:400").split(",")
 DIRTY = int(os.environ.get("PTBENCH_DVC_DIRTY", "10"))
+ROUNDS = int(os.environ.get("PTBENCH_DVC_ROUNDS", "3"))  # timed rounds of each command (1 on the paper grid)
 ENV = {**os.environ, "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b",
        "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"}
 NOOP: dict[str, float] = {}  # grid -> median seconds of `dvc repro` with nothing to do
@@ -67,29 +69,38 @@ def write(entry: tuple[str, bool, str], content: str | None = None) -> None:
 
 def synthesise(root: Path, size: int) -> None:
     """Repeat the train and evaluate stages over a `replica` axis until the grid holds ~size stages."""
-    spec = yaml.safe_load((root / "dvc.yaml").read_text())
     params = yaml.safe_load((root / "params.yaml").read_text())
-    per_replica = 2 * len(params["backbones"]) * len(params["grid"]["methods"]) * len(params["tasks"])
+    methods = params["grid"]["methods"] + params["grid"]["transfer"]
+    per_replica = 2 * len(params["backbones"]) * len(methods) * len(params["tasks"])
     params["replicas"] = list(range(max(1, round(size / per_replica))))
-    for name in ("train", "evaluate"):
-        stage = spec["stages"][name]
-        stage["matrix"]["replica"] = "${replicas}"
-        text = json.dumps(stage).replace("/${item.task}", "/${item.task}/r${item.replica}")
-        stage = json.loads(text)  # .../${item.task}.json becomes .../${item.task}/r<r>.json
-        stage["cmd"] += " --replica ${item.replica}"
-        # evaluate still reads its replica's run; data/prepared/<backbone>/<task> is not per replica
-        fix = "data/prepared/${item.backbone}/${item.task}/r${item.replica}"
-        stage["deps"] = [d.replace(fix, "data/prepared/${item.backbone}/${item.task}")
-                         if isinstance(d, str) else d for d in stage["deps"]]
-        spec["stages"][name] = stage
-    (root / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    for path in (root / "pipelines").glob("*/*/dvc.yaml"):
+        spec = yaml.safe_load(path.read_text())
+        for name in ("train", "evaluate"):
+            if name not in spec["stages"]:
+                continue
+            stage = spec["stages"][name]
+            stage["matrix"]["replica"] = "${replicas}"
+            text = json.dumps(stage).replace("/${item.task}", "/${item.task}/r${item.replica}")
+            stage = json.loads(text)  # .../${item.task}.json becomes .../${item.task}/r<r>.json
+            stage["cmd"] += " --replica ${item.replica}"
+            # evaluate still reads its replica's run; data/prepared/<backbone>/<task> is not per replica
+            stage["deps"] = [d.split("/r${item.replica}")[0] if d.startswith("data/prepared/") else d
+                             for d in stage["deps"]]
+            spec["stages"][name] = stage
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def lock_sizes(root: Path) -> tuple[int, int, int]:
+    """(total bytes, largest file's bytes, number of files) of every dvc.lock of the grid."""
+    sizes = [path.stat().st_size for path in root.rglob("dvc.lock")]
+    return sum(sizes), max(sizes, default=0), len(sizes)
 
 
 def build_grid(root: Path, grid: str) -> dict:
     """Copy the pipeline to root, make every stage up to date on placeholders, return its facts."""
     root.mkdir(parents=True)
-    for item in ("dvc.yaml", "params.yaml", "profiles", "stages"):
+    for item in ("dvc.yaml", "pipelines", "params.yaml", "profiles", "stages"):
         (shutil.copytree if (ROOT / item).is_dir() else shutil.copy)(ROOT / item, root / item)
     (root / ".dvc").mkdir()
     shutil.copy(ROOT / ".dvc" / "config", root / ".dvc" / "config")
@@ -114,7 +125,7 @@ def build_grid(root: Path, grid: str) -> dict:
                     write(entry)
                 argv = shlex.split(stage.cmd)
                 stub[" ".join(argv[1:])] = entries
-                if stage.name.startswith("train@"):
+                if stage.name.startswith("train@") and stage.addressing.startswith("pipelines/"):
                     train.append((stage.addressing, entries))
         finally:
             os.chdir(cwd)
@@ -124,8 +135,9 @@ def build_grid(root: Path, grid: str) -> dict:
     (root / ".stub_outs.json").write_text(json.dumps(stub))
     start = time.perf_counter()
     dvc(root, "commit", "-f", "-q")
+    total, largest, files = lock_sizes(root)
     return {"root": root, "stages": len(stages), "train": train, "commit_s": time.perf_counter() - start,
-            "lock_bytes": (root / "dvc.lock").stat().st_size}
+            "lock_bytes": total, "largest_lock_bytes": largest, "lock_files": files}
 
 
 @pytest.fixture(scope="module", params=GRIDS)
@@ -138,22 +150,23 @@ def grid(request, tmp_path_factory):
 def describe(benchmark, grid, what: str) -> None:
     benchmark.group = f"dvc {what}"
     benchmark.extra_info.update(stages=grid["stages"], lock_bytes=grid["lock_bytes"],
+                                largest_lock_bytes=grid["largest_lock_bytes"], lock_files=grid["lock_files"],
                                 commit_f_s=round(grid["commit_s"], 1))
 
 
 def test_status_noop(benchmark, grid):
     """`dvc status` on a grid that is entirely up to date."""
     describe(benchmark, grid, "status, nothing changed")
-    out = benchmark.pedantic(dvc, args=(grid["root"], "status", "--json"), rounds=3, iterations=1)
+    out = benchmark.pedantic(dvc, args=(grid["root"], "status", "--json"), rounds=ROUNDS, iterations=1)
     assert json.loads(out) == {}
 
 
 def test_repro_noop(benchmark, grid):
     """`dvc repro` with nothing to do (every stage's status checked, nothing run, dvc.lock untouched)."""
     describe(benchmark, grid, "repro, nothing to do")
-    lock = (grid["root"] / "dvc.lock").read_bytes()
-    benchmark.pedantic(dvc, args=(grid["root"], "repro"), rounds=3, iterations=1)
-    assert (grid["root"] / "dvc.lock").read_bytes() == lock
+    locks = {path: path.read_bytes() for path in grid["root"].rglob("dvc.lock")}
+    benchmark.pedantic(dvc, args=(grid["root"], "repro"), rounds=ROUNDS, iterations=1)
+    assert {path: path.read_bytes() for path in grid["root"].rglob("dvc.lock")} == locks
     if benchmark.stats:
         NOOP[grid["name"]] = benchmark.stats.stats.median
 
@@ -171,7 +184,7 @@ def test_repro_dirty_stages(benchmark, grid):
             for entry in entries:
                 write((str(root / entry[0]), entry[1], entry[2]), "modified\n")
 
-    benchmark.pedantic(dvc, args=(root, "repro", "--no-run-cache"), setup=dirty, rounds=2, iterations=1)
+    benchmark.pedantic(dvc, args=(root, "repro", "--no-run-cache"), setup=dirty, rounds=min(ROUNDS, 2), iterations=1)
     assert json.loads(dvc(root, "status", "--json")) == {}
     benchmark.extra_info["dirty"] = len(chosen)
     if grid["name"] in NOOP and benchmark.stats:
@@ -185,6 +198,6 @@ def test_lock_rewrite(benchmark, grid):
 
     describe(benchmark, grid, "dvc.lock rewrite for one stage (in-process)")
     with Repo(str(grid["root"])) as repo:
-        stage = next(s for s in repo.index.stages if s.name.startswith("train@"))
+        stage = next(s for s in repo.index.stages if s.name.startswith("train@") and s.addressing.startswith("pipelines/"))
         stage.save(run_cache=False)
-        benchmark.pedantic(stage.dump, kwargs={"update_pipeline": False}, rounds=3, iterations=1)
+        benchmark.pedantic(stage.dump, kwargs={"update_pipeline": False}, rounds=ROUNDS, iterations=1)

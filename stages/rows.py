@@ -14,14 +14,12 @@ from ptbench.stagekit import check_writable, run_stage
 def main(args, params):
     from ptbench.methods import get_method
     from ptbench.report.rows import build_rows, write_rows
-    from ptbench.report.settings import report_settings
 
     get_method(args.method)
-    settings = report_settings(params)  # params.report once params.yaml has the section, else the defaults
     folder = Path(args.rows_dir) / ("fewshot" if args.fewshot else "") / (args.backbone or "")
     out = Path(args.out) if args.out else folder / f"{args.method}.json"
     check_writable(out.parent)
-    payload = build_rows(Path(args.results), args.method, settings, params.data.max_length,
+    payload = build_rows(Path(args.results), args.method, params.report, params.data.max_length,
                          "fewshot" if args.fewshot else "grid", args.backbone)
     write_rows(payload, out)
     with_ci = sum(any("replicates" in m for m in r["metrics"].values()) for r in payload["results"])

@@ -8,13 +8,15 @@ from ptbench.stagekit import run_stage
 
 
 def main(args, params):
+    from ptbench.pipelines import require_current
     from ptbench.report.build import write_report
-    from ptbench.report.settings import report_settings
+
+    require_current(params)  # a grid list changed without `ptbench pipelines`: rows would be missing
 
     outputs = [Path(args.tables), Path(args.figures), Path(args.report)]
     for folder in outputs + [Path(args.plots)]:  # no stale table or figure may survive into the page
         shutil.rmtree(folder, ignore_errors=True)
-    result = write_report(Path(args.rows), *outputs, report_settings(params),
+    result = write_report(Path(args.rows), *outputs, params.report,
                           params.grid.methods + params.grid.transfer, params.tasks, plots_dir=Path(args.plots))
     drawn = sum(f.drawn for f in result["figures"])
     print(f"{result['rows']} results -> {len(result['tables'])} tables in {outputs[0]}, "

@@ -20,7 +20,7 @@ FEW_SHOT_TABLES = {("003", "Table 3")}  # k-shot rows: variant "k=<k>"
 @pytest.fixture(scope="module")
 def paper_stages(tmp_path_factory) -> set[str]:
     work = tmp_path_factory.mktemp("paper-grid")
-    for name in ("dvc.yaml", "params.yaml", "profiles"):
+    for name in ("dvc.yaml", "pipelines", "params.yaml", "profiles"):
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
     (work / ".dvc").mkdir()
@@ -29,7 +29,7 @@ def paper_stages(tmp_path_factory) -> set[str]:
     run = dict(cwd=work, capture_output=True, text=True, timeout=600)
     assert subprocess.run([sys.executable, "-m", "ptbench.cli", "profile", "paper"], **run).returncode == 0
     dvc = Path(sys.executable).with_name("dvc")
-    listed = subprocess.run([str(dvc), "stage", "list"], **run, env={"DVC_NO_ANALYTICS": "1", "PATH": str(dvc.parent)})
+    listed = subprocess.run([str(dvc), "stage", "list", "--all"], **run, env={"DVC_NO_ANALYTICS": "1", "PATH": str(dvc.parent)})
     assert listed.returncode == 0, listed.stderr[-2000:]
     return {line.split()[0] for line in listed.stdout.splitlines() if line.strip()}
 
@@ -41,13 +41,14 @@ def reported_cells() -> pd.DataFrame:
         ["paper", "table", "backbone", "method", "task", "variant"])
 
 
+def stage_address(backbone: str, method: str, name: str) -> str:
+    return f"pipelines/{backbone}/{method}/dvc.yaml:{name}"
+
+
 def expected_stage(row) -> str:
     if (row.paper.zfill(3), row.table) in FEW_SHOT_TABLES:
-        k = row.variant.split("=")[1]
-        kind = "fewshot_transfer" if METHODS[row.method].config().source_tasks() else "fewshot"
-        return f"{kind}@{row.backbone}-{row.method}-{row.task}-{k}"
-    kind = "train_transfer" if METHODS[row.method].config().source_tasks() else "train"
-    return f"{kind}@{row.backbone}-{row.method}-{row.task}"
+        return stage_address(row.backbone, row.method, f"fewshot@{row.task}-{row.variant.split('=')[1]}")
+    return stage_address(row.backbone, row.method, f"train@{row.task}")
 
 
 def test_every_reported_cell_has_a_stage(paper_stages):
@@ -58,15 +59,14 @@ def test_every_reported_cell_has_a_stage(paper_stages):
 
 
 def test_every_cell_trains_and_is_evaluated(paper_stages):
-    for name in [s for s in paper_stages if s.startswith(("train@", "train_transfer@"))]:
-        assert name.replace("train", "evaluate", 1) in paper_stages, name
+    for name in [s for s in paper_stages if ":train@" in s]:
+        assert name.replace(":train@", ":evaluate@") in paper_stages, name
 
 
 def test_the_grid_covers_every_stage_kind_and_backbone(paper_stages):
-    kinds = {name.split("@")[0] for name in paper_stages}
-    assert kinds == {"mirror", "data", "source_prompt", "transfer_source", "train", "evaluate", "train_transfer",
-                     "evaluate_transfer", "fewshot", "fewshot_transfer", "variant", "rows", "rows_transfer", "rows_fewshot",
-                     "rows_fewshot_transfer", "tables"}
+    kinds = {name.split(":")[-1].split("@")[0] for name in paper_stages}
+    assert kinds == {"mirror", "data", "source_prompt", "transfer_source", "train", "evaluate", "knob", "fewshot",
+                     "variant", "rows", "rows_fewshot", "tables"}
     for backbone in ("t5-small", "t5-base", "t5-large", "t5-small-lm-adapt", "t5-base-lm-adapt", "t5-3b", "t5-11b",
                      "llama-2-7b"):
-        assert f"evaluate@{backbone}-pt-rte" in paper_stages
+        assert stage_address(backbone, "pt", "evaluate@rte") in paper_stages

@@ -36,7 +36,7 @@ def test_commands_are_one_queued_grid_per_method():
 
 def test_sweep_queues_the_cross_product_as_dvc_experiments(tmp_path):
     """The real `dvc exp run --queue`: 2 x 2 points of dept's grid become 4 queued experiments."""
-    for name in ("dvc.yaml", "params.yaml", "profiles", "stages"):
+    for name in ("dvc.yaml", "pipelines", "params.yaml", "profiles", "stages"):
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
     (tmp_path / ".dvc").mkdir()

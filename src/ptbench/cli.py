@@ -1,4 +1,4 @@
-"""The ``ptbench`` command: registries, parameter counts, params validation, profiles, sweeps."""
+"""The ``ptbench`` command: registries, parameter counts, params validation, profiles, pipelines, sweeps."""
 from __future__ import annotations
 
 import argparse
@@ -70,17 +70,32 @@ def _params(args) -> None:
 
 def _validate(args) -> None:
     from ptbench.config import load_params
+    from ptbench.pipelines import require_current
 
     params = load_params(args.params)
+    require_current(params, Path(args.params).parent)
     print(f"{args.params}: ok (profile {params.profile}; {len(params.grid.methods) + len(params.grid.transfer)} methods x {len(params.tasks)} tasks "
           f"x {len(params.seeds)} seeds on {', '.join(params.backbones)})")
 
 
 def _profile(args) -> None:
+    from ptbench.config import load_params
+    from ptbench.pipelines import write_pipelines
     from ptbench.profiles import apply_profile
 
     changed = apply_profile(args.name, Path(args.params))
-    print(f"{args.params}: profile {args.name} applied ({', '.join(changed)})")
+    written = write_pipelines(load_params(args.params), Path(args.params).parent)
+    print(f"{args.params}: profile {args.name} applied ({', '.join(changed)}); {len(written)} pipeline files written")
+
+
+def _pipelines(args) -> None:
+    from ptbench.config import load_params
+    from ptbench.pipelines import expected_files, write_pipelines
+
+    params = load_params(args.params)
+    written = write_pipelines(params, Path(args.params).parent)
+    print(f"pipelines/: {len(expected_files(params))} files for {len(params.backbones)} backbone(s), "
+          f"{len(written)} written")
 
 
 def _sweep(args) -> None:
@@ -120,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--params", default="params.yaml")
     p.set_defaults(func=_profile)
+    p = sub.add_parser("pipelines", help="write pipelines/**/dvc.yaml for params.yaml's backbones and methods")
+    p.add_argument("--params", default="params.yaml")
+    p.set_defaults(func=_pipelines)
     p = sub.add_parser("sweep", help="the params.yaml sweep as `dvc exp run --queue` commands")
     p.add_argument("--queue", action="store_true", help="queue them (else print only)")
     p.add_argument("--params", default="params.yaml")

@@ -235,6 +235,7 @@ class Params:
     grid: GridConfig
     few_shot: FewShotConfig
     sweep: dict[str, dict[str, list]]  # knob grids queued as DVC experiments (ptbench sweep)
+    knob_runs: dict[str, Any]  # {backbones, methods: {m: {tasks, points}}}: the knob figures' runs (ptbench.knobs)
     report: ReportSettings  # bootstrap and table settings (docs/report.md)
     launcher: str  # the training stages' command prefix: python | accelerate launch ... (README: Scale)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
@@ -263,6 +264,7 @@ class Params:
 def parse_params(raw: dict[str, Any]) -> Params:
     """Validate the whole of params.yaml; the first problem raises a ConfigError."""
     from ptbench.backbones import get_backbone
+    from ptbench.knobs import check_knob_runs
     from ptbench.methods import METHODS, method_config
     from ptbench.sweep import check_sweep
     from ptbench.tasks import get_task
@@ -310,11 +312,14 @@ def parse_params(raw: dict[str, Any]) -> Params:
         grid=_section(GridConfig, "grid", raw["grid"]),
         few_shot=_section(FewShotConfig, "few_shot", raw["few_shot"]),
         sweep=check_sweep(raw["sweep"] if raw["sweep"] is not None else {}, raw["methods"]),
+        knob_runs={},  # checked below, against the grid
         report=_section(ReportSettings, "report", raw["report"]),
         launcher=raw["launcher"],
         raw=raw,
     )
     _check_transfer(params)
+    params.knob_runs = check_knob_runs(raw["knob_runs"], params.methods, params.grid.methods, params.tasks,
+                                       params.backbones)
     for name in params.backbones:
         if get_backbone(name).mirror_only:
             require(params.hub.mirror is not None, "backbones",

@@ -24,6 +24,7 @@ from ptbench.methods.base import BackboneContext, PeftMethod
 from ptbench.provenance import provenance
 from ptbench.tasks import get_task
 from ptbench.train.backbone import FAMILIES, freeze, remove_dropout
+from ptbench.train.live import LIVE_DIR, RunLog
 from ptbench.train.loop import (load_checkpoint, make_decoder, model_device, predict, process_state, save_checkpoint,
                                 score, train)
 
@@ -110,7 +111,9 @@ def run_fingerprint(params: Params, method_name: str, cfg, seed: int, data_dir: 
 
 def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, out_dir: Path,
               steps: int | None = None, checkpoint_dir: Path | None = None, transfer_root: Path = TRANSFER_ROOT) -> dict:
-    """Train every seed; ``out_dir/seed<k>/state.pt`` + ``train.json`` per seed.
+    """Train every seed; ``out_dir/seed<k>/state.pt`` + ``train.json`` (+ ``timing.json``, wall-clock
+    seconds, apart so that train.json is byte-identical across machines) per seed, and the training
+    history as dvclive files in ``out_dir/seed<k>/dvclive`` (written as the seed trains: ``live.RunLog``).
 
     With ``checkpoint_dir``, each seed checkpoints as it trains and keeps its finished result
     there, so a killed stage re-run resumes mid-seed and skips finished seeds. The caller removes
@@ -124,38 +127,47 @@ def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, 
     for seed in params.seeds:
         fingerprint = run_fingerprint(params, method_name, cfg, seed, data_dir, transfer_root)
         finished = checkpoint_dir / f"seed{seed}.done.pt" if checkpoint_dir else None
+        live_dir = out_dir / f"seed{seed}" / LIVE_DIR  # inside out_dir: the stage's atomic output
         done = load_checkpoint(finished, fingerprint)
         if done is None:
             done = train_seed(params, method_name, task_name, train_split, val_split, cfg, seed, fingerprint,
-                              checkpoint_dir / f"seed{seed}.pt" if checkpoint_dir else None, transfer_root)
+                              checkpoint_dir / f"seed{seed}.pt" if checkpoint_dir else None, transfer_root,
+                              live_dir=live_dir)
             if finished is not None and process_state().is_main_process:
                 save_checkpoint(finished, done)
+        else:  # finished before the stage was re-run into a fresh out_dir: its logs from its history
+            RunLog(live_dir, done["record"]["history"])
         if process_state().is_main_process:  # under `accelerate launch`, one writer
             seed_dir = out_dir / f"seed{seed}"
             seed_dir.mkdir(parents=True, exist_ok=True)
             torch.save(done["best_state"], seed_dir / "state.pt")
             write_json(seed_dir / "train.json", done["record"])
+            if "train_seconds" in done:  # absent from a finished seed checkpointed by an older version
+                write_json(seed_dir / "timing.json", {"train_seconds": round(done["train_seconds"], 2)})
         summary[seed] = done["record"]
     return summary
 
 
 def train_seed(params: Params, method_name: str, task_name: str, train_split: PreparedSplit,
                val_split: PreparedSplit, cfg, seed: int, fingerprint: str, checkpoint: Path | None,
-               transfer_root: Path = TRANSFER_ROOT, init_state: dict | None = None) -> dict:
+               transfer_root: Path = TRANSFER_ROOT, init_state: dict | None = None,
+               live_dir: Path | None = None) -> dict:
     """One training run on a freshly loaded backbone; ``init_state`` (few-shot transfer) is a
-    source-trained state of the same method to start from. Returns the run's record and best state."""
+    source-trained state of the same method to start from; ``live_dir``: where the run's history goes
+    as dvclive files (None: nowhere). Returns the run's record and best state."""
     spec = get_task(task_name, params.data.scoring)
     backbone = load_backbone(params, params.method_config(method_name).trains_backbone)
     method = build_for(backbone, params, method_name, seed, transfer_root, task_name)
     if init_state is not None:
         method.load_state_dict(init_state)
     result = train(backbone.runner, method, spec, train_split, val_split, cfg, seed, backbone.pad_id,
-                   checkpoint, fingerprint, make_decoder(spec, cfg, backbone.tokenizer))
+                   checkpoint, fingerprint, make_decoder(spec, cfg, backbone.tokenizer), live_dir=live_dir)
     record = {"method": method_name, "task": task_name, "seed": seed, "best_step": result.best_step,
               "best_validation": result.best_validation, "diverged": result.diverged,
               "trainable_parameters": method.trainable_parameter_count(),
               "stored_parameters": method.stored_parameter_count(), "history": result.history}
-    return {"fingerprint": fingerprint, "record": record, "best_state": result.best_state}
+    return {"fingerprint": fingerprint, "record": record, "best_state": result.best_state,
+            "train_seconds": result.train_seconds}
 
 
 def score_state(params: Params, method_name: str, spec, state: dict, test_split: PreparedSplit, seed: int,

@@ -45,6 +45,27 @@ def fewshot_dir(backbone: str, method: str, task: str, k: int) -> Path:
     return Path("results/fewshot") / backbone / method / task / f"k{k}"
 
 
+KNOBS = Path("results/knobs")  # one-knob runs: runs/, metrics/, predictions/ as under results/
+
+
+def knob_run_dir(backbone: str, method: str, point: str, task: str) -> Path:
+    return KNOBS / "runs" / backbone / method / point / task
+
+
+def knob_metrics_path(backbone: str, method: str, point: str, task: str) -> Path:
+    return KNOBS / "metrics" / backbone / method / point / f"{task}.json"
+
+
+def knob_predictions_path(backbone: str, method: str, point: str, task: str) -> Path:
+    return KNOBS / "predictions" / backbone / method / point / f"{task}.json"
+
+
+def fewshot_predictions_path(result_path: Path) -> Path:
+    """``.../k<k>/sample<s>.json`` -> ``predictions_sample<s>.json`` beside it: the test predictions the
+    report bootstraps."""
+    return Path(result_path).with_name(f"predictions_{Path(result_path).name}")
+
+
 def variant_dir(backbone: str, task: str) -> Path:
     return Path("results/variant") / backbone / task
 

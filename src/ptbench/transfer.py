@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from ptbench import layout
 from ptbench.config import Params
 from ptbench.data.prepare import PreparedSplit
 from ptbench.data.splits import few_shot_indices
@@ -135,7 +136,7 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
     its build from them (``transfer_root``); any other from its own state pre-trained on the source
     task ``pick_source`` names (``source_root``), or from scratch."""
     from ptbench.experiment import (result_payload, run_fingerprint, score_state, seed_result, train_seed,
-                                    with_steps, write_json)
+                                    with_steps, write_json, write_predictions)
     from ptbench.train.loop import process_state
 
     few = params.few_shot
@@ -144,7 +145,7 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
     val_split = PreparedSplit.load(data_dir / "validation.pt")  # the full validation split, as ATTEMPT
     test_split = PreparedSplit.load(data_dir / "test.pt")
     cfg = dataclasses.replace(with_steps(params.train, few.steps), batch_size=min(params.train.batch_size, k))
-    per_seed, chosen = {}, {}
+    per_seed, chosen, outputs = {}, {}, {}
     transfer = bool(params.method_config(method_name).source_tasks())
     for seed in params.seeds:
         if transfer:  # its build over its transfer sources is the start
@@ -156,7 +157,8 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
         done = train_seed(params, method_name, task_name, train_split, val_split, cfg, seed,
                           run_fingerprint(params, method_name, cfg, seed, data_dir, transfer_root), None, transfer_root,
                           init)
-        scores, decoding, _ = score_state(params, method_name, spec, done["best_state"], test_split, seed, transfer_root)
+        scores, decoding, outputs[str(seed)] = score_state(params, method_name, spec, done["best_state"], test_split,
+                                                           seed, transfer_root)
         record = done["record"]
         per_seed[str(seed)] = seed_result(scores, record)
     sample_hash = hashlib.sha256(json.dumps(indices).encode()).hexdigest()[:16]
@@ -165,5 +167,6 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
                                        "source_task_per_seed": chosen, "sampling_seed": sampling_seed,
                                        "sample_hash": sample_hash, "steps": few.steps})
     if process_state().is_main_process:  # under `accelerate launch`, one writer
+        write_predictions(layout.fewshot_predictions_path(out_path), method_name, spec, test_split, outputs)
         write_json(out_path, payload)
     return payload

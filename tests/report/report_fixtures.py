@@ -4,9 +4,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import dataclasses
+
 import torch
 
 from ptbench.eval.metrics import compute_metric
+from ptbench.report.settings import ReportSettings
+
+NO_STAND_IN: dict[str, list[str]] = {}
+
+
+def report_settings(bootstrap_iterations: int, **overrides) -> ReportSettings:
+    """The committed params.yaml's report settings, smaller bootstrap, no stand-in backbone unless given."""
+    import yaml
+
+    section = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())["report"]
+    settings = ReportSettings(**{**section, "stand_in": NO_STAND_IN})
+    return dataclasses.replace(settings, bootstrap_iterations=bootstrap_iterations, **overrides)
 
 
 def write_run(results: Path, method: str, task: str, predictions: dict[str, list[str]], references: list[list[str]],
@@ -49,7 +63,12 @@ def write_run(results: Path, method: str, task: str, predictions: dict[str, list
 
 
 def write_fewshot(results: Path, method: str, task: str, k: int, sample: int, scores: dict[str, float],
-                  backbone: str = "t5-base") -> Path:
+                  backbone: str = "t5-base", predictions: dict[str, list[str]] | None = None,
+                  references: list[list[str]] | None = None) -> Path:
+    """A k-shot result; with ``predictions`` (per seed), also its predictions file (scores are then
+    recomputed from them, as the pipeline's would be)."""
+    if predictions is not None:
+        scores = {seed: compute_metric("accuracy", p, references) for seed, p in predictions.items()}
     per_seed = {seed: {"accuracy": s, "invalid_rate": 0.0, "best_step": 5, "diverged": None} for seed, s in scores.items()}
     record = {"method": method, "task": task, "metrics": {"accuracy": sum(scores.values()) / len(scores)},
               "per_seed": per_seed, "primary_metric": "accuracy", "test_examples": 10, "trainable_parameters": 1,
@@ -59,6 +78,10 @@ def write_fewshot(results: Path, method: str, task: str, k: int, sample: int, sc
     path = results / "fewshot" / backbone / method / task / f"k{k}" / f"sample{sample}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record))
+    if predictions is not None:
+        (path.parent / f"predictions_{path.name}").write_text(json.dumps(
+            {"method": method, "task": task, "metrics": ["accuracy"], "references": references, "groups": None,
+             "per_seed": predictions}))
     return path
 
 

@@ -1,20 +1,16 @@
 """The table step end to end: rows files in, tables + figures + index.html out, every link checked."""
-import dataclasses
-import types
-
 import pytest
 import torch
-from report_fixtures import labels, write_fewshot, write_run
+from report_fixtures import labels, report_settings, write_fewshot, write_run
 
 from ptbench.errors import ConfigError
 from ptbench.report.build import write_report
 from ptbench.report.layouts import TABLES
 from ptbench.report.page import missing_links
 from ptbench.report.rows import build_rows, write_rows
-from ptbench.report.settings import ReportSettings, report_settings
 from ptbench.report.sweeps import SWEEPS, sweep_points
 
-SETTINGS = ReportSettings(bootstrap_iterations=30)
+SETTINGS = report_settings(30)
 GOLD = [["1"]] * 20
 HISTORY = [{"step": s, "loss": 1.0 / s, "prompt_norm": 5.0 + s, "gate_mean_0": 0.3, "gate_mean_1": 0.7}
            for s in (10, 20)] + [{"step": 20, "validation_accuracy": 60.0}]
@@ -76,14 +72,58 @@ def test_sweeps_draw_only_runs_that_differ_in_the_knob_alone(tmp_path):
     assert sweep_points(rows, spaces) == {}
 
 
-def test_settings_come_from_params_a_mapping_or_the_defaults():
-    assert report_settings(None) == ReportSettings()
-    assert report_settings({"bootstrap_iterations": 10}).bootstrap_iterations == 10
-    params = types.SimpleNamespace(report=None, raw={"report": {"invalid_threshold": 5.0}})
-    assert report_settings(params).invalid_threshold == 5.0
-    loader_section = dataclasses.make_dataclass("ReportConfig", ["bootstrap_iterations", "bootstrap_seed", "confidence",
-                                                                 "invalid_threshold"])(7, 1, 0.9, 1.0)
-    assert report_settings(types.SimpleNamespace(report=loader_section)) == ReportSettings(7, 1, 0.9, 1.0)
-    for bad in ({"bootstrap_iterations": 0}, {"confidence": 1.5}, {"invalid_threshold": 120}, {"unknown": 1}):
-        with pytest.raises(ConfigError):
-            report_settings(bad)
+def test_knob_runs_join_the_grid_run_in_a_sweep_with_their_training_time(tmp_path):
+    """results/knobs/ holds the knob_runs points in the grid's layout; their rows are kind knob, drawn
+    by the sweeps beside the grid run and left out of the tables."""
+    from ptbench.report.figures import sweep_figures
+    from ptbench.report.sweeps import training_time
+
+    results = tmp_path / "results"
+    config = {"length": 100, "short_length": 60, "rank": 30}
+    write_run(results, "ept_msp", "rte", {"0": labels(10, 20)}, GOLD, config=config, history=HISTORY)
+    for short, correct in ((20, 12), (40, 14)):
+        write_run(results / "knobs", "ept_msp", "rte", {"0": labels(correct, 20)}, GOLD,
+                  rel=f"t5-small/ept_msp/short_length={short}/rte", config={**config, "short_length": short},
+                  history=HISTORY)
+    for run_dir, seconds in ((results / "runs/t5-small/ept_msp/rte", 30.0),
+                             (results / "knobs/runs/t5-small/ept_msp/short_length=20/rte", 10.0)):
+        (run_dir / "seed0" / "timing.json").write_text('{"train_seconds": %s}' % seconds)
+    rows = build_rows(results, "ept_msp", SETTINGS, 64)["results"]
+    assert sorted(r["kind"] for r in rows) == ["grid", "knob", "knob"]
+    short = next(s for s in SWEEPS if s["name"] == "short_prompt_length")
+    assert sweep_points(rows, short) == {"rte (t5-small)": {"ept_msp": [(20, 60.0), (40, 70.0), (60, 50.0)]}}
+    assert sweep_points(rows, short, training_time) == {"rte (t5-small)": {"ept_msp": [(20, 10.0), (60, 30.0)]}}
+    (tmp_path / "figures").mkdir()
+    drawn = {f.name: f for f in sweep_figures(rows, tmp_path / "figures")}
+    assert drawn["short_prompt_length"].drawn and not drawn["number_of_spaces"].drawn
+
+
+def test_report_settings_are_validated_naming_the_key(raw_params):
+    from ptbench.config import parse_params
+
+    for key, value, message in (("bootstrap_iterations", 0, "report.bootstrap_iterations: must be an integer >= 1"),
+                                ("confidence", 1.5, "report.confidence: must be a number strictly between 0 and 1"),
+                                ("invalid_threshold", 120, "report.invalid_threshold: must be a percentage"),
+                                ("stand_in", {"tiny-t5": ["t5-huge"]}, "backbone"),
+                                ("stand_in", {"tiny-t5": ["tiny-t5"]}, "report.stand_in: 'tiny-t5' cannot stand in")):
+        bad = {**raw_params, "report": {**raw_params["report"], key: value}}
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+            parse_params(bad)
+    del raw_params["report"]["confidence"]
+    with pytest.raises(ConfigError, match="report: missing key"):
+        parse_params(raw_params)
+
+
+def test_a_stand_in_backbone_fills_paper_cells_marked_and_never_over_a_real_run(tmp_path):
+    from ptbench.report.cells import RunIndex, with_stand_ins
+
+    results = tmp_path / "results"
+    write_run(results, "pt", "rte", {"0": labels(12, 20)}, GOLD)  # backbone t5-small (report_fixtures)
+    rows = build_rows(results, "pt", SETTINGS, 64)["results"]
+    tiny = [{**row, "backbone": "tiny-t5"} for row in rows]
+    index = RunIndex(with_stand_ins(tiny + rows, {"tiny-t5": ["t5-base", "t5-small"]}), 10.0)
+    key = {"method": "pt", "task": "rte", "metric": "accuracy"}
+    base = index.ours({**key, "backbone": "t5-base"}, [])
+    assert base.mean == 60.0 and base.stand_in == "tiny-t5"
+    assert index.ours({**key, "backbone": "t5-small"}, []).stand_in is None  # the real t5-small run wins
+    assert index.ours({**key, "backbone": "t5-large"}, []) is None

@@ -2,12 +2,11 @@ import json
 
 import pytest
 import torch
-from report_fixtures import labels, write_fewshot, write_run
+from report_fixtures import labels, report_settings, write_fewshot, write_run
 
 from ptbench.report.rows import build_rows, read_rows, thin, write_rows
-from ptbench.report.settings import ReportSettings
 
-SETTINGS = ReportSettings(bootstrap_iterations=50, bootstrap_seed=0)
+SETTINGS = report_settings(50)
 GOLD = [["1"]] * 40
 HISTORY = [{"step": s, "loss": 1.0 / s, "prompt_norm": 10.0 + s} for s in (10, 20, 30)] + [
     {"step": 30, "validation_accuracy": 70.0}]
@@ -79,3 +78,46 @@ def test_thin_keeps_the_ends_and_bounds_the_length():
     points = [[i, float(i)] for i in range(1001)]
     thinned = thin(points, 100)
     assert len(thinned) <= 101 and thinned[0] == [0, 0.0] and thinned[-1] == [1000, 1000.0]
+
+
+def test_fewshot_intervals_bootstrap_the_pooled_predictions_of_every_sample(tmp_path):
+    results = tmp_path / "results"
+    write_fewshot(results, "pt", "rte", 4, 0, {}, predictions={"0": labels(20, 40)}, references=GOLD)
+    write_fewshot(results, "pt", "rte", 4, 1, {}, predictions={"0": labels(30, 40)}, references=GOLD)
+    (row,) = build_rows(results, "pt", SETTINGS, 64, kind="fewshot")["results"]
+    summary = row["metrics"]["accuracy"]
+    assert row["seeds"] == ["s0/0", "s1/0"] and summary["mean"] == 62.5
+    assert len(summary["replicates"]) == 50 and summary["ci"][0] < 62.5 < summary["ci"][1]
+    assert row["references_hash"] and not row["notes"]
+    # one sample without predictions: no interval, and the row says why
+    (results / "fewshot/t5-base/pt/rte/k4/predictions_sample1.json").unlink()
+    (row,) = build_rows(results, "pt", SETTINGS, 64, kind="fewshot")["results"]
+    assert "replicates" not in row["metrics"]["accuracy"] and row["notes"]
+
+
+def test_training_time_is_the_seed_mean_of_timing_files(tmp_path):
+    results = tmp_path / "results"
+    write_run(results, "pt", "rte", {"0": labels(30, 40), "1": labels(30, 40)}, GOLD, history=HISTORY)
+    run_dir = results / "runs" / "t5-small" / "pt" / "rte"
+    assert build_rows(results, "pt", SETTINGS, 64)["results"][0]["train_seconds"] is None
+    for seed, seconds in (("0", 10.0), ("1", 14.0)):
+        (run_dir / f"seed{seed}" / "timing.json").write_text(json.dumps({"train_seconds": seconds}))
+    assert build_rows(results, "pt", SETTINGS, 64)["results"][0]["train_seconds"] == 12.0
+
+
+def test_an_ept_msp_row_carries_its_gate_weight_per_prompt_token(tmp_path):
+    """Seed 001 Fig. 8 reads the gate of the trained state: one softmax over the spaces per token."""
+    from ptbench.report.figures import gate_weights_per_token
+    from ptbench.report.prompts import rebuilt_method
+
+    config = {"length": 20, "short_length": 12, "rank": 4, "num_experts": 3}
+    state = {k: v.clone() for k, v in rebuilt_method("ept_msp", config, {}, 512, 64).state_dict().items()}
+    results = tmp_path / "results"
+    write_run(results, "ept_msp", "rte", {"0": labels(30, 40)}, GOLD, config=config, state=state, history=HISTORY)
+    (row,) = build_rows(results, "ept_msp", SETTINGS, 64)["results"]
+    gates = row["gate_weights"]
+    assert len(gates) == 12 and all(len(g) == 3 and abs(sum(g) - 1) < 1e-3 for g in gates)
+    (tmp_path / "figures").mkdir()
+    assert gate_weights_per_token([row], tmp_path / "figures").drawn
+    write_run(results, "pt", "rte", {"0": labels(30, 40)}, GOLD, state={"embedding": torch.randn(10, 512)})
+    assert build_rows(results, "pt", SETTINGS, 64)["results"][0]["gate_weights"] is None

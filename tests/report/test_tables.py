@@ -2,7 +2,7 @@ import csv
 import io
 
 import pytest
-from report_fixtures import labels, write_run
+from report_fixtures import labels, report_settings, write_run
 
 import ptbench.report.standardized as standardized_module
 import ptbench.report.tables as tables_module
@@ -11,10 +11,9 @@ from ptbench.report.layouts import TABLES, grid_table
 from ptbench.report.paper import lookup, paper_values
 from ptbench.report.render import to_csv, to_latex, to_markdown
 from ptbench.report.rows import build_rows
-from ptbench.report.settings import ReportSettings
 from ptbench.report.tables import MISSING, build_table
 
-SETTINGS = ReportSettings(bootstrap_iterations=200, bootstrap_seed=0)
+SETTINGS = report_settings(200)
 SPECS = {spec["id"]: spec for spec in TABLES}
 GOLD = [["1"]] * 50
 

@@ -55,11 +55,16 @@ def test_killed_run_resumes_to_the_uninterrupted_result(smoke_params, rte_data, 
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert not (checkpoints / "seed0.done.pt").exists(), "the run finished before it could be killed"
-    killed_at = torch.load(checkpoints / "seed0.pt", weights_only=False)["step"]
-    assert 0 < killed_at < smoke_params.train.steps
+    saved = torch.load(checkpoints / "seed0.pt", weights_only=False)
+    killed_at = saved["step"]
+    assert 0 < killed_at < smoke_params.train.steps and saved["train_seconds"] > 0
 
     resumed = train_run(smoke_params, "pt", "rte", rte_data, tmp_path / "resumed", checkpoint_dir=checkpoints)[0]
     assert resumed == reference
+    # wall-clock time: the killed part counts too; it lives beside train.json, never in it
+    timing = json.loads((tmp_path / "resumed" / "seed0" / "timing.json").read_text())
+    assert timing["train_seconds"] >= saved["train_seconds"]
+    assert "train_seconds" not in (tmp_path / "resumed" / "seed0" / "train.json").read_text()
     assert torch.equal(torch.load(tmp_path / "resumed" / "seed0" / "state.pt")["embedding"],
                        torch.load(tmp_path / "reference" / "seed0" / "state.pt")["embedding"])
 

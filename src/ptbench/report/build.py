@@ -9,7 +9,7 @@ import pandas as pd
 
 from ptbench.errors import PtbenchError
 from ptbench.provenance import git_state
-from ptbench.report.cells import RunIndex
+from ptbench.report.cells import RunIndex, with_stand_ins
 from ptbench.report.figures import FigureResult, draw_all
 from ptbench.report.layouts import TABLES, grid_table
 from ptbench.report.page import missing_links, write_page
@@ -51,7 +51,7 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
                  methods: list[str], tasks: list[str], audit: bool = True, plots_dir: Path | None = None) -> dict[str, Any]:
     """Everything the ``tables`` stage writes; raises if the page links a file that is not there."""
     rows = read_rows(rows_dir)
-    index = RunIndex(rows, settings.invalid_threshold)
+    index = RunIndex(with_stand_ins(rows, settings.stand_in), settings.invalid_threshold)
     for folder in (tables_dir, figures_dir, report_dir):
         folder.mkdir(parents=True, exist_ok=True)
     backbones = sorted({r["backbone"] for r in rows if r["kind"] == "grid"})

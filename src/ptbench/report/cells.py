@@ -52,6 +52,7 @@ class Ours:
     pairing: tuple | None  # (test-set hashes, bootstrap settings): replicates pair only when equal
     invalid_rate: float | None = None
     diverged: bool = False
+    stand_in: str | None = None  # our backbone whose run fills a paper backbone's cell (report.stand_in)
 
     @property
     def ci(self) -> tuple[float, float] | None:
@@ -80,6 +81,14 @@ class Cell:
 
 def _sample_std(values: list[float]) -> float | None:
     return statistics.stdev(values) if len(values) > 1 else None
+
+
+def with_stand_ins(rows: list[dict[str, Any]], stand_in: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The rows, then for each row of a standing-in backbone a copy under every paper backbone it
+    stands in for, marked with its own backbone. Copies come last: a real run of that backbone wins."""
+    copies = [{**row, "backbone": target, "stand_in": row["backbone"]}
+              for row in rows for target in stand_in.get(row["backbone"], [])]
+    return list(rows) + copies
 
 
 class RunIndex:
@@ -124,7 +133,7 @@ class RunIndex:
                     original_t5=bool(row.get("original_t5_checkpoint")), sources=[row["source"]],
                     pairing=((row.get("references_hash"),), tuple(sorted((k, v) for k, v in boot.items()
                                                                          if k != "confidence"))),
-                    invalid_rate=row.get("invalid_rate"), diverged=bool(row["diverged"]))
+                    invalid_rate=row.get("invalid_rate"), diverged=bool(row["diverged"]), stand_in=row.get("stand_in"))
 
     def _average(self, key: dict[str, Any], notes: list[str]) -> Ours | None:
         base = {k: v for k, v in key.items() if k not in ("members", "task", "metric")}
@@ -145,7 +154,8 @@ class RunIndex:
                     dagger=any(m.dagger for m in members), original_t5=any(m.original_t5 for m in members),
                     sources=[s for m in members for s in m.sources],
                     pairing=(tuple(h for m in members for h in m.pairing[0]), members[0].pairing[1]),
-                    diverged=any(m.diverged for m in members))
+                    diverged=any(m.diverged for m in members),
+                    stand_in=next((m.stand_in for m in members if m.stand_in), None))
 
 
 def _matches(row: dict[str, Any], where: dict[str, Any]) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptbench.report.sweeps import SWEEPS, sweep_points
+from ptbench.report.sweeps import SWEEPS, sweep_points, training_time
 
 
 @dataclass
@@ -147,6 +147,24 @@ def gate_weights(rows, out_dir: Path) -> FigureResult:
     return result
 
 
+def gate_weights_per_token(rows, out_dir: Path) -> FigureResult:
+    """Seed 001 Fig. 8: the gate's weight of each space for each token of the learned short prompt."""
+    result = FigureResult("gate_weights_per_token", "Multi-space projection gate weight per prompt token",
+                          "seed 001 Fig. 8", reason="needs trained ept_msp states (projection on)")
+    gated = [r for r in rows if r["kind"] == "grid" and r.get("gate_weights")]
+    if not gated:
+        return result
+    plt, fig, axes = _panels(len(gated), 4.2, 2.4)
+    for ax, r in zip(axes, gated):
+        image = ax.imshow([list(column) for column in zip(*r["gate_weights"])], vmin=0, vmax=1, aspect="auto",
+                          cmap="viridis")  # spaces x tokens
+        ax.set(title=f"{r['method']} {r['task']} ({r['backbone']})", xlabel="prompt token", ylabel="space")
+    fig.colorbar(image, ax=axes, shrink=0.8, label="gate weight")
+    result.files = _save(plt, fig, out_dir, result.name)
+    result.reason = ""
+    return result
+
+
 def fewshot_curves(rows, out_dir: Path) -> FigureResult:
     result = FigureResult("fewshot_curves", "k-shot score", "seed 001 Fig. 4a, seed 003 Table 3",
                           reason="needs k-shot runs (results/fewshot) at two or more k")
@@ -202,6 +220,7 @@ def sweep_figures(rows, out_dir: Path) -> list[FigureResult]:
     for sweep in SWEEPS:
         result = FigureResult(sweep["name"], sweep["title"], sweep["mirrors"], reason=sweep["needs"])
         points = sweep_points(rows, sweep)
+        times = sweep_points(rows, sweep, training_time) if sweep.get("time") else {}
         if points:
             plt, fig, axes = _panels(len(points))
             for ax, (panel, lines) in zip(axes, sorted(points.items())):
@@ -209,6 +228,11 @@ def sweep_figures(rows, out_dir: Path) -> list[FigureResult]:
                     ax.plot(*zip(*sorted(xy)), marker="o", label=label)
                 ax.set(title=panel, xlabel=sweep["knob"], ylabel="test score", xscale=sweep.get("xscale", "linear"))
                 ax.legend(fontsize=6)
+                if times.get(panel):  # seed 001 Fig. 4b: training time on a second axis, dashed
+                    twin = ax.twinx()
+                    for label, xy in sorted(times[panel].items()):
+                        twin.plot(*zip(*sorted(xy)), linestyle="--", marker="x", label=f"{label} time")
+                    twin.set_ylabel("training time (s)")
             result.files = _save(plt, fig, out_dir, result.name)
         out.append(result)
     return out
@@ -218,4 +242,5 @@ def draw_all(rows: list[dict[str, Any]], out_dir: Path) -> list[FigureResult]:
     out_dir.mkdir(parents=True, exist_ok=True)
     return [params_vs_score(rows, out_dir), fewshot_curves(rows, out_dir), prompt_norm(rows, out_dir),
             learning_curves(rows, out_dir), validation_curves(rows, out_dir), gate_weights(rows, out_dir),
+            gate_weights_per_token(rows, out_dir),
             prompt_similarity(rows, out_dir), *sweep_figures(rows, out_dir)]

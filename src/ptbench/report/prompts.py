@@ -1,4 +1,5 @@
-"""Cosine similarity between the tokens of a learned soft prompt (seed 003, Fig. 3).
+"""What the figures read from a learned state: the cosine similarity between the tokens of the soft
+prompt (seed 003, Fig. 3) and the multi-space projection's gate weight per prompt token (seed 001 Fig. 8).
 
 The prompt a method feeds the backbone is what ``PeftMethod.prompt()`` returns after its state is
 loaded: for P-Tuning or Residual Prompt that is the reparameterised prompt, not the raw
@@ -36,8 +37,8 @@ def backbone_width(provenance: dict[str, Any]) -> int | None:
     return None
 
 
-def learned_prompt(method: str, config: dict[str, Any], state: dict[str, torch.Tensor], d_model: int,
-                   max_length: int) -> torch.Tensor | None:
+def rebuilt_method(method: str, config: dict[str, Any], state: dict[str, torch.Tensor], d_model: int,
+                   max_length: int) -> nn.Module:
     from ptbench.methods import build_method, method_config
     from ptbench.methods.base import BackboneContext
 
@@ -50,8 +51,13 @@ def learned_prompt(method: str, config: dict[str, Any], state: dict[str, torch.T
                           source_prompts=sources)
     module = build_method(method, cfg, ctx)
     module.load_state_dict(state, strict=False)
+    return module
+
+
+def learned_prompt(method: str, config: dict[str, Any], state: dict[str, torch.Tensor], d_model: int,
+                   max_length: int) -> torch.Tensor | None:
     with torch.no_grad():
-        prompt = module.prompt()
+        prompt = rebuilt_method(method, config, state, d_model, max_length).prompt()
     return None if prompt is None else prompt.detach().float()
 
 
@@ -60,20 +66,28 @@ def cosine_matrix(prompt: torch.Tensor) -> list[list[float]]:
     return [[round(float(v), 4) for v in row] for row in unit @ unit.T]
 
 
-def prompt_similarity(state_path: Path, method: str, config: dict[str, Any], provenance: dict[str, Any],
-                      max_length: int) -> dict[str, Any]:
-    """``{"matrix": [[...]]}``, or ``{"reason": ...}`` saying why there is none. ``max_length`` is
-    data.max_length (DePT-style methods size a matrix by it; provenance does not record it)."""
+def learned_views(state_path: Path, method: str, config: dict[str, Any], provenance: dict[str, Any],
+                  max_length: int) -> dict[str, Any]:
+    """What the figures read from a trained state: ``{"similarity": {"matrix": [[...]]} or {"reason": ...},
+    "gate_weights": [[...]] (tokens x spaces) or None}``. ``max_length`` is data.max_length (DePT-style
+    methods size a matrix by it; provenance does not record it). A module exposing ``gate_weights()``
+    (the multi-space projection's per-token gate, seed 001 Fig. 8) has its matrix read too."""
     if not Path(state_path).is_file():
-        return {"reason": f"no trained state at {state_path}"}
+        return {"similarity": {"reason": f"no trained state at {state_path}"}, "gate_weights": None}
     d_model = backbone_width(provenance)
     if d_model is None:
-        return {"reason": f"width of backbone {provenance.get('backbone')!r} unknown (no config found)"}
+        return {"similarity": {"reason": f"width of backbone {provenance.get('backbone')!r} unknown (no config found)"},
+                "gate_weights": None}
     try:
         state = torch.load(state_path, map_location="cpu", weights_only=True)
-        prompt = learned_prompt(method, config, state, d_model, max_length)
+        module = rebuilt_method(method, config, state, d_model, max_length)
+        with torch.no_grad():
+            prompt = module.prompt()
+            gates = module.gate_weights() if callable(getattr(module, "gate_weights", None)) else None
     except Exception as exc:  # a state this code cannot rebuild: say so in the report, keep going
-        return {"reason": f"{method}: state not rebuildable ({type(exc).__name__}: {str(exc)[:120]})"}
-    if prompt is None:
-        return {"reason": f"{method} feeds no soft prompt"}
-    return {"matrix": cosine_matrix(prompt)}
+        return {"similarity": {"reason": f"{method}: state not rebuildable ({type(exc).__name__}: {str(exc)[:120]})"},
+                "gate_weights": None}
+    similarity = ({"reason": f"{method} feeds no soft prompt"} if prompt is None
+                  else {"matrix": cosine_matrix(prompt.detach().float())})
+    gate_matrix = None if gates is None else [[round(float(v), 4) for v in row] for row in gates.float()]
+    return {"similarity": similarity, "gate_weights": gate_matrix}

@@ -10,13 +10,15 @@ import html
 import io
 import json
 
-from ptbench.report.tables import DAGGER, ORIGINAL, BuiltTable, Line, ours_text
+from ptbench.report.tables import DAGGER, ORIGINAL, STAND_IN, BuiltTable, Line, ours_text
 
 LEGEND = (f"Lines per method: ours = mean ± std over seeds; 95% CI = percentile bootstrap over test examples "
           f"(MultiRC: over questions); paper = the seed's printed value; Δ = ours − paper; p = two-sided paired "
           f"bootstrap test against the method's baseline. {DAGGER}: a seed's invalid outputs exceeded the "
           f"threshold or it diverged (paper: invalid labels, scored 0); {ORIGINAL}: original T5 checkpoint "
-          f"(pre-trained on a GLUE/SuperGLUE mixture). – : no run / not printed, never 0.")
+          f"(pre-trained on a GLUE/SuperGLUE mixture); {STAND_IN}: a stand-in run on another backbone "
+          f"(report.stand_in, e.g. the smoke's tiny T5 on synthetic data: exercises the table, not comparable "
+          f"to the paper). – : no run / not printed, never 0.")
 
 
 def caption(table: BuiltTable) -> str:
@@ -45,7 +47,7 @@ def to_markdown(table: BuiltTable) -> str:
 def tex(text: str) -> str:
     text = str(text)
     for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
-                       ("±", r"$\pm$"), (DAGGER, r"$^\dagger$"), (ORIGINAL, r"$^\ddagger$"), ("Δ", r"$\Delta$"),
+                       ("±", r"$\pm$"), (DAGGER, r"$^\dagger$"), (ORIGINAL, r"$^\ddagger$"), (STAND_IN, r"$^\S$"), ("Δ", r"$\Delta$"),
                        ("–", "--"), ("ρ", r"$\rho$"), ("<u>", ""), ("</u>", "")):
         text = text.replace(char, repl)
     return text
@@ -77,7 +79,7 @@ def to_latex(table: BuiltTable) -> str:
 
 CSV_FIELDS = ["table", "block", "row", "column", "backbone", "method", "task", "metric", "variant", "where",
               "ours", "ours_mean", "ours_std", "seeds", "ci_low", "ci_high", "paper", "paper_flag", "delta", "p_value",
-              "baseline", "dagger", "original_t5", "invalid_rate", "diverged", "sources", "notes"]
+              "baseline", "dagger", "original_t5", "stand_in", "invalid_rate", "diverged", "sources", "notes"]
 
 
 def to_csv(table: BuiltTable) -> str:
@@ -100,6 +102,7 @@ def to_csv(table: BuiltTable) -> str:
             "delta": "" if cell.delta is None else f"{cell.delta:.4f}",
             "p_value": "" if cell.p_value is None else f"{cell.p_value:.4f}", "baseline": cell.baseline or "",
             "dagger": "" if ours is None else ours.dagger, "original_t5": "" if ours is None else ours.original_t5,
+            "stand_in": "" if ours is None else ours.stand_in or "",
             "invalid_rate": "" if ours is None or ours.invalid_rate is None else f"{ours.invalid_rate:.2f}",
             "diverged": "" if ours is None else ours.diverged, "sources": ";".join(ours.sources) if ours else "",
             "notes": "; ".join(cell.notes)})

@@ -19,7 +19,7 @@ from typing import Any
 from ptbench.report.bootstrap import percentile_interval, replicate_scores
 from ptbench.report.inputs import (RunFiles, fewshot_files, load_predictions, metrics_runs, provenance_summary,
                                    read_json, run_identity)
-from ptbench.report.prompts import prompt_similarity
+from ptbench.report.prompts import learned_views
 from ptbench.report.settings import ReportSettings
 
 HISTORY_POINTS = 400  # per series: enough for a curve, small enough for a JSON file
@@ -56,13 +56,13 @@ def references_hash(references: list, groups: list | None) -> str:
     return hashlib.sha256(json.dumps([references, groups], sort_keys=True).encode()).hexdigest()[:16]
 
 
-def add_bootstrap(row: dict[str, Any], predictions_path: Path, settings: ReportSettings) -> None:
+def add_bootstrap(row: dict[str, Any], data: dict[str, Any], source: str, settings: ReportSettings) -> None:
+    """The interval and replicates of every metric, from predictions ``data`` (``load_predictions``)."""
     from ptbench.eval.metrics import compute_metric
 
-    data = load_predictions(predictions_path)
     seeds = [s for s in row["seeds"] if s in data["per_seed"]]
     if not seeds:
-        row["notes"].append(f"{predictions_path}: no predictions for seeds {row['seeds']}")
+        row["notes"].append(f"{source}: no predictions for seeds {row['seeds']}")
         return
     predictions = [data["per_seed"][s] for s in seeds]
     refs, groups = data["references"], data.get("groups")
@@ -102,6 +102,14 @@ def histories(run_dir: Path | None) -> dict[str, dict[str, list[list[float]]]]:
     return out
 
 
+def train_seconds(run_dir: Path | None) -> float | None:
+    """Mean wall-clock training time over the seeds that recorded one (``seed<k>/timing.json``)."""
+    values = [(read_json(path) or {}).get("train_seconds") for path in sorted(run_dir.glob("seed*/timing.json"))] \
+        if run_dir else []
+    values = [v for v in values if isinstance(v, (int, float))]
+    return statistics.fmean(values) if values else None
+
+
 def base_row(record: dict[str, Any], source: str) -> dict[str, Any]:
     return {"source": source, "method": record["method"], "task": record["task"], **run_identity(record),
             "primary_metric": record["primary_metric"], "test_examples": record.get("test_examples"),
@@ -114,29 +122,54 @@ def base_row(record: dict[str, Any], source: str) -> dict[str, Any]:
 def run_row(run: RunFiles, settings: ReportSettings, max_length: int) -> dict[str, Any]:
     row = base_row(run.record, str(run.metrics_path))
     if run.predictions_path is not None:
-        add_bootstrap(row, run.predictions_path, settings)
+        add_bootstrap(row, load_predictions(run.predictions_path), str(run.predictions_path), settings)
     row["history"] = histories(run.run_dir)
+    row["train_seconds"] = train_seconds(run.run_dir)
     first_state = run.run_dir / f"seed{row['seeds'][0]}" / "state.pt" if run.run_dir and row["seeds"] else None
-    row["prompt_similarity"] = (prompt_similarity(first_state, row["method"], row["config"],
-                                                  run.record["provenance"], max_length)
-                                if first_state else {"reason": "no training records next to the metrics file"})
+    views = (learned_views(first_state, row["method"], row["config"], run.record["provenance"], max_length)
+             if first_state else {"similarity": {"reason": "no training records next to the metrics file"},
+                                  "gate_weights": None})
+    row["prompt_similarity"], row["gate_weights"] = views["similarity"], views["gate_weights"]
     return row
 
 
-def fewshot_rows(files: list[tuple[Path, dict[str, Any]]]) -> list[dict[str, Any]]:
+def pooled_predictions(paths: dict[str, Path]) -> dict[str, Any] | None:
+    """The test predictions of every sample's runs as one predictions payload (keys ``s<sample>/<seed>``),
+    or None when a sample has none or the samples were scored on different test sets."""
+    if not paths or not all(path.is_file() for path in paths.values()):
+        return None
+    loaded = {sample: load_predictions(path) for sample, path in paths.items()}
+    first = next(iter(loaded.values()))
+    if len({references_hash(d["references"], d.get("groups")) for d in loaded.values()}) != 1:
+        return None
+    per_seed = {f"s{sample}/{seed}": predictions for sample, data in loaded.items()
+                for seed, predictions in data["per_seed"].items()}
+    return {**first, "per_seed": per_seed}
+
+
+def fewshot_rows(files: list[tuple[Path, dict[str, Any]]], settings: ReportSettings) -> list[dict[str, Any]]:
     """k-shot results: the sampling seeds of one (backbone, task, k, configuration) pooled, each
-    (sample, training seed) one run, as seed 003 averages its 6 runs."""
-    pooled: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]], list[str]]] = {}
+    (sample, training seed) one run, as seed 003 averages its 6 runs; the bootstrap interval over the
+    test set from the pooled predictions (``predictions_sample<s>.json`` beside each result)."""
+    from ptbench.layout import fewshot_predictions_path
+
+    pooled: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]], list[str], dict[str, Path]]] = {}
     for path, record in files:
         identity = json.dumps({"task": record["task"], **run_identity(record)}, sort_keys=True, default=str)
         sample = record["provenance"]["few_shot"].get("sampling_seed")
-        _, per_seed, sources = pooled.setdefault(identity, (record, {}, []))
+        _, per_seed, sources, predictions = pooled.setdefault(identity, (record, {}, [], {}))
         per_seed.update({f"s{sample}/{seed}": values for seed, values in record["per_seed"].items()})
         sources.append(str(path))
+        predictions[str(sample)] = fewshot_predictions_path(path)
     rows = []
-    for record, per_seed, sources in pooled.values():
+    for record, per_seed, sources, predictions in pooled.values():
         row = base_row({**record, "per_seed": per_seed}, ";".join(sources))
         row.update(kind="fewshot", history={}, prompt_similarity={"reason": "k-shot runs keep no training records"})
+        data = pooled_predictions(predictions)
+        if data is not None:
+            add_bootstrap(row, data, sources[0], settings)
+        else:
+            row["notes"].append("no pooled test predictions: no bootstrap interval")
         rows.append(row)
     return rows
 
@@ -148,10 +181,13 @@ def build_rows(results: Path, method: str, settings: ReportSettings, max_length:
         return backbone is None or record["provenance"].get("backbone") == backbone
 
     if kind == "fewshot":
-        rows = fewshot_rows([(path, record) for path, record in fewshot_files(results, method) if wanted(record)])
+        rows = fewshot_rows([(path, record) for path, record in fewshot_files(results, method) if wanted(record)],
+                            settings)
     else:
-        rows = [{**run_row(run, settings, max_length), "kind": "grid"} for run in metrics_runs(results, method)
-                if wanted(run.record)]
+        # the grid's runs, then the one-knob runs (results/knobs/, same layout) the knob figures draw
+        rows = [{**run_row(run, settings, max_length), "kind": row_kind}
+                for row_kind, root in (("grid", results), ("knob", results / "knobs"))
+                for run in metrics_runs(root, method) if wanted(run.record)]
     return {"method": method, "backbone": backbone, "kind": kind,
             "bootstrap": {**settings.bootstrap_key(), "confidence": settings.confidence}, "results": rows}
 

@@ -1,10 +1,9 @@
 """The seeds' one-knob figures as data, and the points our runs give for them.
 
 A sweep draws a method's test score against one knob of its configuration, from runs that differ
-in that knob only (same backbone, task, dropout and every other knob). The grid trains one
-configuration per method, so these figures appear only once such runs exist (e.g. ``dvc exp run
--S methods.ept_msp.num_experts=2`` results kept side by side); until then the report lists them
-with the runs they need.
+in that knob only (same backbone, task, dropout and every other knob): the grid's run and the
+``knob_runs`` points of params.yaml (kind ``knob`` rows, src/ptbench/knobs.py). A figure whose runs
+do not exist is listed in the report with the runs it needs.
 """
 from __future__ import annotations
 
@@ -16,10 +15,9 @@ SWEEPS: list[dict[str, Any]] = [
     {"name": "number_of_spaces", "title": "Number of spaces of the multi-space projection", "mirrors": "seed 001 Fig. 5",
      "knobs": {"ept_msp": "num_experts"}, "knob": "num_experts",
      "needs": "ept_msp runs at num_experts in {1, 2, 4, 8}, other knobs equal"},
-    {"name": "short_prompt_length", "title": "Short-prompt length (score; time not recorded)", "mirrors": "seed 001 Fig. 4b",
-     "knobs": {"ept_msp": "short_length", "dept": "length"}, "knob": "short prompt length",
-     "needs": "ept_msp runs at several short_length and dept runs at several length; the time axis also needs "
-              "per-run wall-clock time, which train.json does not record"},
+    {"name": "short_prompt_length", "title": "Short-prompt length: score and training time", "mirrors": "seed 001 Fig. 4b",
+     "knobs": {"ept_msp": "short_length", "dept": "length"}, "knob": "short prompt length", "time": True,
+     "needs": "ept_msp runs at several short_length and dept runs at several length"},
     {"name": "prompt_length", "title": "Prompt length", "mirrors": "seed 001 Fig. 7",
      "knobs": {"pt": "length", "ept_msp": "length"}, "knob": "prompt length",
      "needs": "pt and ept_msp runs at several prompt lengths (CoLA, BoolQ)"},
@@ -38,20 +36,29 @@ SWEEPS: list[dict[str, Any]] = [
 ]
 
 
-def sweep_points(rows: list[dict[str, Any]], sweep: dict[str, Any]) -> dict[str, dict[str, list[tuple]]]:
-    """{panel "task (backbone)": {line label: [(knob value, score), ...]}} for every group of runs
+def primary_score(row: dict[str, Any]) -> float | None:
+    return row["metrics"].get(row["primary_metric"], {}).get("mean")
+
+
+def training_time(row: dict[str, Any]) -> float | None:
+    return row.get("train_seconds")  # mean wall-clock seconds over seeds (rows.train_seconds)
+
+
+def sweep_points(rows: list[dict[str, Any]], sweep: dict[str, Any],
+                 measure=primary_score) -> dict[str, dict[str, list[tuple]]]:
+    """{panel "task (backbone)": {line label: [(knob value, measure), ...]}} for every group of runs
     that differ only in the sweep's knob and have at least two values of it."""
     groups: dict[tuple, dict[Any, float]] = defaultdict(dict)
     for row in rows:
         knob = sweep["knobs"].get(row["method"])
-        summary = row["metrics"].get(row["primary_metric"], {})
-        if row.get("kind") != "grid" or knob is None or summary.get("mean") is None:
+        measured = measure(row)
+        if row.get("kind") not in ("grid", "knob") or knob is None or measured is None:
             continue
         value = row["config"].get(knob)
         if value is None:
             continue
         rest = json.dumps({k: v for k, v in row["config"].items() if k != knob}, sort_keys=True, default=str)
-        groups[(row["task"], row["backbone"], row["method"], row.get("dropout"), rest)][value] = summary["mean"]
+        groups[(row["task"], row["backbone"], row["method"], row.get("dropout"), rest)][value] = measured
     points: dict[str, dict[str, list[tuple]]] = defaultdict(dict)
     for (task, backbone, method, dropout, rest), by_value in sorted(groups.items(), key=lambda g: str(g[0])):
         if len(by_value) < 2:

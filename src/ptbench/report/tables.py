@@ -18,7 +18,7 @@ from ptbench.report.layouts import BASELINES, LABELS
 from ptbench.report.paper import lookup
 
 MISSING = "–"
-DAGGER, ORIGINAL = "†", "‡"
+DAGGER, ORIGINAL, STAND_IN = "†", "‡", "§"
 
 
 @dataclass
@@ -132,7 +132,8 @@ def ours_text(cell: Cell) -> str:
     if ours is None:
         return MISSING
     text = fmt(ours.mean) + ("" if ours.std is None else f" ± {ours.std:.1f}")
-    return text + (f" {DAGGER}" if ours.dagger else "") + (f" {ORIGINAL}" if ours.original_t5 else "")
+    return (text + (f" {DAGGER}" if ours.dagger else "") + (f" {ORIGINAL}" if ours.original_t5 else "")
+            + (f" {STAND_IN}" if ours.stand_in else ""))
 
 
 def _lines(block: str, label: str, method: str | None, cells: list[Cell], with_paper: bool = True) -> list[Line]:

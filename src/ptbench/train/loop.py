@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from ptbench.eval.metrics import compute_metric, invalid_rate
 from ptbench.methods.base import PeftMethod
 from ptbench.tasks.spec import TaskSpec
 from ptbench.train.backbone import Batch
+from ptbench.train.live import RunLog
 
 
 def collate(split: PreparedSplit, indices: list[int], pad_id: int) -> Batch:
@@ -156,6 +158,9 @@ class RunResult:
     best_validation: dict[str, float]
     history: list[dict] = field(default_factory=list)
     diverged: dict | None = None  # {"step": ..., "last_finite_loss": ...} when the loss blew up
+    # wall-clock seconds of the loop (steps and validation; a resumed run adds its earlier part): a
+    # fact about the machine, kept out of the history so that a seed's records stay byte-identical
+    train_seconds: float = 0.0
 
 
 def _lr_lambda(warmup: int, total: int, schedule: str = "linear"):
@@ -266,13 +271,15 @@ def sum_gradients(accelerator, parameters: list[torch.nn.Parameter]) -> None:
 
 def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSplit, val_split: PreparedSplit,
           cfg, seed: int, pad_id: int, checkpoint: Path | None = None, fingerprint: str = "",
-          decoder=None, accelerator=None) -> RunResult:
+          decoder=None, accelerator=None, live_dir: Path | None = None) -> RunResult:
     """Train ``method`` on the frozen backbone; return the best state on validation.
 
     With ``checkpoint``, the full training state (method, optimiser, schedule, RNG, best so far,
     history) is saved every ``cfg.checkpoint_interval`` steps by the main process, and a run with the
     same ``fingerprint`` resumes from it. ``decoder`` reads validation predictions (``make_decoder``;
     None: greedy generation with ``cfg.max_new_tokens``). ``accelerator``: default ``make_accelerator(cfg)``.
+    With ``live_dir``, the main process also writes the history there as dvclive files as it grows
+    (``live.RunLog``; a resumed run rewrites them from its checkpoint's history).
 
     Each step trains on ``cfg.batch_size`` examples (``BatchSchedule``), split into
     ``gradient_accumulation_steps`` micro-batches on each process (``micro_batches``); a micro-batch's
@@ -295,7 +302,8 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
     primary = spec.metrics[0]
     best = RunResult(state_copy(method), 0, {primary: -math.inf})
     trainable = [p for group in optimizer.param_groups for p in group["params"]]
-    last_finite, first_step = None, 1
+    last_finite, first_step, earlier_seconds = None, 1, 0.0
+    started = time.perf_counter()
     saved = load_checkpoint(checkpoint, fingerprint)
     if saved is not None:
         method.load_state_dict(saved["method"])
@@ -308,8 +316,10 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
             accelerator.scaler.load_state_dict(saved["scaler"])
         best = RunResult(saved["best_state"], saved["best_step"], saved["best_validation"], saved["history"])
         last_finite, first_step = saved["last_finite_loss"], saved["step"] + 1
+        earlier_seconds = saved.get("train_seconds", 0.0)
     accelerator.wait_for_everyone()  # every process has read the checkpoint before the main one rewrites it
     history = best.history  # the same list: appended to as the run goes
+    live = RunLog(live_dir, history)  # a resumed run's earlier entries too
     schedule_of_batches = BatchSchedule(len(train_split), cfg.batch_size, seed)
     tokens = [len(labels) for labels in train_split.label_ids]
     method.train()
@@ -345,11 +355,13 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
         optimizer.zero_grad(set_to_none=True)
         if step % cfg.log_interval == 0:
             history.append({"step": step, "loss": round(last_finite, 6), **method.diagnostics()})
+            live.log(history[-1])
         if step % cfg.eval_interval == 0 or step == cfg.steps:
             predictions = predict_sharded(accelerator, backbone, method, val_split, cfg.eval_batch_size, decoder,
                                           pad_id)
             scores = score(spec, predictions, val_split)
             history.append({"step": step, **{f"validation_{k}": v for k, v in scores.items()}})
+            live.log(history[-1])
             if scores[primary] > best.best_validation[primary]:
                 best.best_state = state_copy(method)
                 best.best_step, best.best_validation = step, scores
@@ -365,6 +377,7 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
                 "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
                 "torch_rng": torch.get_rng_state(), "best_state": best.best_state, "best_step": best.best_step,
                 "best_validation": best.best_validation, "history": history, "last_finite_loss": last_finite,
-                **extra})
+                "train_seconds": earlier_seconds + time.perf_counter() - started, **extra})
     accelerator.wait_for_everyone()
+    best.train_seconds = earlier_seconds + time.perf_counter() - started
     return best

@@ -1,0 +1,59 @@
+"""params.yaml `knob_runs`: validated one-knob points, and the params a knob stage trains with."""
+import pytest
+
+from ptbench.config import parse_params
+from ptbench.errors import ConfigError
+from ptbench.knobs import parse_point, require_point, with_point
+
+
+@pytest.mark.parametrize("point, parsed", [("num_experts=2", ("num_experts", 2)), ("lr=0.03", ("lr", 0.03)),
+                                           ("softmax=true", ("softmax", True)), ("init = text", ("init", "text"))])
+def test_a_point_is_a_knob_and_a_yaml_value(point, parsed):
+    assert parse_point(point) == parsed
+
+
+@pytest.mark.parametrize("knob_runs, message", [
+    ({"methods": {}}, "knob_runs: must hold backbones: [...] and methods:"),
+    ({"backbones": ["t5-base"], "methods": {}}, "knob_runs.backbones: 't5-base' is not in backbones"),
+    ({"backbones": ["tiny-t5"], "methods": {"spot": {"tasks": ["rte"], "points": ["lr=0.1"]}}},
+     "knob_runs.methods: 'spot' is not in grid.methods"),
+    ({"backbones": ["tiny-t5"], "methods": {"pt": {"points": ["lr=0.1"]}}},
+     "knob_runs.methods.pt: must hold exactly tasks: [...] and points:"),
+    ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["cola"], "points": ["lr=0.1"]}}},
+     "knob_runs.methods.pt.tasks: 'cola' must also be in tasks"),
+    ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr 0.1"]}}},
+     "knob_runs: a point must read <knob>=<value>, got 'lr 0.1'"),
+    ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["colour=red"]}}},
+     "knob_runs.methods.pt.points: 'colour' is not a knob of pt; allowed:"),
+    ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=-1"]}}},
+     "knob_runs.methods.pt.points: 'lr=-1' is invalid (methods.pt.lr: must be a positive number"),
+    ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=0.3"]}}},
+     "knob_runs.methods.pt.points: 'lr=0.3' equals methods.pt"),
+    ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=0.1", "lr=0.1"]}}},
+     "knob_runs.methods.pt.points: names a point twice"),
+])
+def test_bad_knob_runs_are_one_line_naming_the_key(raw_params, knob_runs, message):
+    raw_params["knob_runs"] = knob_runs
+    with pytest.raises(ConfigError) as err:
+        parse_params(raw_params)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value), str(err.value)
+
+
+def test_a_point_changes_its_knob_alone(raw_params):
+    params = parse_params(raw_params)
+    changed = with_point(params, "ept_msp", "num_experts=2")
+    assert changed.method_config("ept_msp").num_experts == 2
+    before, after = params.method_config("ept_msp").__dict__, changed.method_config("ept_msp").__dict__
+    assert {k for k in before if before[k] != after[k]} == {"num_experts"}
+    assert params.method_config("ept_msp").num_experts == raw_params["methods"]["ept_msp"]["num_experts"]
+    assert changed.methods["pt"] == params.methods["pt"]
+
+
+def test_a_knob_stage_runs_only_listed_points(raw_params):
+    params = parse_params(raw_params).for_backbone("tiny-t5")
+    require_point(params, "ept_msp", "num_experts=2", "rte")
+    for args, key in [(("ept_msp", "num_experts=3", "rte"), "knob_runs.methods.ept_msp.points"),
+                      (("ept_msp", "num_experts=2", "mnli"), "knob_runs.methods.ept_msp.tasks"),
+                      (("dept", "length=20", "rte"), "knob_runs.methods")]:
+        with pytest.raises(ConfigError, match=key):
+            require_point(params, *args)
