@@ -7,9 +7,9 @@ that recreates the outs of the command it was started as), recorded by `dvc comm
 whole grid is up to date without computing anything.
 
 Grids (PTBENCH_DVC_GRIDS, comma-separated; default "smoke,synthetic:400"):
-  <profile>      the repository's dvc.yaml under profiles/<profile>.yaml (smoke: 160 stages;
-                 paper: ~8,600 stages, whose one-off `dvc commit -f` setup alone took an hour and
-                 each `dvc status` ~11 min on the 2-core machine)
+  <profile>      the repository's pipeline under profiles/<profile>.yaml (smoke: 174 stages;
+                 paper: 8,605 stages in 160 generated files, whose one-off `dvc commit -f` set-up
+                 alone takes over an hour on the 2-core machine)
   synthetic:<N>  the smoke grid with its train and evaluate stages repeated over r = 0..R-1 replicas
                  until it holds about N stages (same per-stage dvc.lock entries, a bigger dvc.lock)
 PTBENCH_DVC_DIRTY (default 10): how many train stages are made dirty for `test_repro_dirty_stages`;
