@@ -1,9 +1,9 @@
 """Stage 4b: k-shot transfer: a method's source-trained state (transfer methods: its build from
 the source prompts) fine-tuned on k target examples, scored on the full test split (metrics JSON
-with k, source task and sampling seed)."""
+with k, source task and sampling seed). Without --task/--k: every few_shot task and k in turn."""
 import argparse
 
-from ptbench.stagekit import atomic_dir, run_stage
+from ptbench.stagekit import atomic_dir, each, run_stage
 
 
 def main(args, params):
@@ -14,21 +14,24 @@ def main(args, params):
 
     require_choice("few_shot.backbones", args.backbone, params.few_shot.backbones)
     params = params.for_backbone(args.backbone)
-    get_task(args.task)
     require_choice("few_shot.methods", args.method, params.few_shot.methods + params.few_shot.transfer)
-    require_choice("few_shot.ks", args.k, params.few_shot.ks)
+    cells = [(task, k) for task in each(args.task, params.few_shot.tasks) for k in each(args.k, params.few_shot.ks)]
+    for task, k in cells:
+        get_task(task)
+        require_choice("few_shot.ks", k, params.few_shot.ks)
     b = args.backbone
-    with atomic_dir(layout.fewshot_dir(b, args.method, args.task, args.k)) as out:
-        for sampling_seed in params.few_shot.sampling_seeds:
-            payload = fewshot_run(params, args.method, args.task, args.k, sampling_seed, layout.data_dir(b, args.task),
-                                  out / f"sample{sampling_seed}.json", layout.source_root(b), layout.transfer_root(b))
-            print(f"{b}/{args.method}/{args.task} k={args.k} sample {sampling_seed}: {payload['metrics']}")
+    for task, k in cells:
+        with atomic_dir(layout.fewshot_dir(b, args.method, task, k)) as out:
+            for sampling_seed in params.few_shot.sampling_seeds:
+                payload = fewshot_run(params, args.method, task, k, sampling_seed, layout.data_dir(b, task),
+                                      out / f"sample{sampling_seed}.json", layout.source_root(b), layout.transfer_root(b))
+                print(f"{b}/{args.method}/{task} k={k} sample {sampling_seed}: {payload['metrics']}", flush=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backbone", required=True)
     parser.add_argument("--method", required=True)
-    parser.add_argument("--task", required=True)
-    parser.add_argument("--k", type=int, required=True)
+    parser.add_argument("--task", help="one of few_shot.tasks (default: each)")
+    parser.add_argument("--k", type=int, help="one of few_shot.ks (default: each)")
     run_stage(main, parser)

@@ -1,36 +1,34 @@
 """Knob run: train one grid method with one knob changed (a knob_runs point) on one task, then
-score it on the test split; the results/knobs/ layout mirrors results/ (runs, metrics, predictions)."""
+score it on the test split; without --point/--task, every point on every task of the method's
+knob_runs entry in turn (runtime.stage_per). The results/knobs/ layout mirrors results/."""
 import argparse
 
-from ptbench.stagekit import atomic_dir, check_writable, run_stage
+from ptbench.stagekit import each, run_stage
 
 
 def main(args, params):
     from ptbench import layout
-    from ptbench.experiment import clear_checkpoints, evaluate_run, train_run
+    from ptbench.experiment import train_and_evaluate
     from ptbench.knobs import require_point, with_point
 
     params = params.for_backbone(args.backbone)
-    require_point(params, args.method, args.point, args.task)
-    params = with_point(params, args.method, args.point)
-    b, m, point, task = args.backbone, args.method, args.point, args.task
-    data = layout.data_dir(b, task)
-    metrics, predictions = layout.knob_metrics_path(b, m, point, task), layout.knob_predictions_path(b, m, point, task)
-    check_writable(metrics.parent)
-    check_writable(predictions.parent)
-    checkpoints = layout.checkpoint_dir("knobs", b, m, point, task)
-    with atomic_dir(layout.knob_run_dir(b, m, point, task)) as partial:
-        train_run(params, m, task, data, partial, checkpoint_dir=checkpoints, transfer_root=layout.transfer_root(b))
-    clear_checkpoints(checkpoints)
-    payload = evaluate_run(params, m, task, data, layout.knob_run_dir(b, m, point, task), metrics,
-                           transfer_root=layout.transfer_root(b), predictions_path=predictions)
-    print(f"knob {b}/{m}/{point}/{task}: {payload['metrics']}")
+    b, m = args.backbone, args.method
+    runs = params.knob_runs["methods"].get(m, {"points": [], "tasks": []})
+    cells = [(point, task) for point in each(args.point, runs["points"]) for task in each(args.task, runs["tasks"])]
+    for point, task in cells:
+        require_point(params, m, point, task)
+    for point, task in cells:
+        payload = train_and_evaluate(with_point(params, m, point), m, task, layout.data_dir(b, task),
+                                     layout.knob_run_dir(b, m, point, task), layout.knob_metrics_path(b, m, point, task),
+                                     layout.knob_predictions_path(b, m, point, task),
+                                     layout.checkpoint_dir("knobs", b, m, point, task), layout.transfer_root(b))
+        print(f"knob {b}/{m}/{point}/{task}: {payload['metrics']}", flush=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backbone", required=True)
     parser.add_argument("--method", required=True)
-    parser.add_argument("--point", required=True, help="<knob>=<value>, one of knob_runs.methods.<method>.points")
-    parser.add_argument("--task", required=True)
+    parser.add_argument("--point", help="<knob>=<value>, one of knob_runs.methods.<method>.points (default: each)")
+    parser.add_argument("--task", help="one of knob_runs.methods.<method>.tasks (default: each)")
     run_stage(main, parser)

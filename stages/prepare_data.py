@@ -1,7 +1,8 @@
-"""Stage 1+2: download a task's dataset (hub or mirror), build its splits, tokenise with a backbone's tokenizer."""
+"""Stage 1+2: download a task's dataset (hub or mirror), build its splits, tokenise with a backbone's
+tokenizer; without --task, every task of params.yaml in turn (runtime.stage_per)."""
 import argparse
 
-from ptbench.stagekit import atomic_dir, run_stage
+from ptbench.stagekit import atomic_dir, each, run_stage
 
 
 def main(args, params):
@@ -11,17 +12,21 @@ def main(args, params):
     from ptbench.tasks import get_task
 
     params = params.for_backbone(args.backbone)
-    spec = get_task(args.task, params.data.scoring)
+    tasks = each(args.task, params.tasks)
+    specs = [get_task(task, params.data.scoring) for task in tasks]
     info = get_backbone(params.backbone)
-    dataset = hub.load_hub_dataset(spec.hub.path, spec.hub.name, spec.hub.revision, params.hub.mirror, params.hub.offline)
-    tokenizer = hub.load_tokenizer(info.hub_id, params.hub.mirror, params.hub.offline)
-    with atomic_dir(layout.data_dir(args.backbone, args.task)) as out:
-        summary = prepare_task(spec, dataset, tokenizer, params.data, out)
-    print(f"{args.backbone}/{args.task}: {summary['sizes']} split hash {summary['split_hash']}")
+    tokenizer = None
+    for task, spec in zip(tasks, specs):
+        dataset = hub.load_hub_dataset(spec.hub.path, spec.hub.name, spec.hub.revision, params.hub.mirror,
+                                       params.hub.offline)  # first: offline, the hub's one-line error is the dataset's
+        tokenizer = tokenizer or hub.load_tokenizer(info.hub_id, params.hub.mirror, params.hub.offline)
+        with atomic_dir(layout.data_dir(args.backbone, task)) as out:
+            summary = prepare_task(spec, dataset, tokenizer, params.data, out)
+        print(f"{args.backbone}/{task}: {summary['sizes']} split hash {summary['split_hash']}", flush=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backbone", required=True)
-    parser.add_argument("--task", required=True)
+    parser.add_argument("--task", help="one task (default: every task of params.yaml, in turn)")
     run_stage(main, parser)

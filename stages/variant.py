@@ -1,27 +1,23 @@
-"""Variant: train and score params.yaml's `method` on one task (`dvc exp run -S method=...`)."""
+"""Variant: train and score params.yaml's `method` on every task of one backbone (`dvc exp run -S method=...`)."""
 import argparse
 
-from ptbench.stagekit import atomic_dir, run_stage
+from ptbench.stagekit import run_stage
 
 
 def main(args, params):
     from ptbench import layout
-    from ptbench.experiment import clear_checkpoints, evaluate_run, train_run
+    from ptbench.experiment import train_and_evaluate
 
     params = params.for_backbone(args.backbone)
-    data = layout.data_dir(args.backbone, args.task)
-    checkpoints = layout.checkpoint_dir("variant", args.backbone, args.task)
-    with atomic_dir(layout.variant_dir(args.backbone, args.task)) as partial:
-        train_run(params, params.method, args.task, data, partial / "train", checkpoint_dir=checkpoints,
-                  transfer_root=layout.transfer_root(args.backbone))
-        payload = evaluate_run(params, params.method, args.task, data, partial / "train", partial / "metrics.json",
-                               transfer_root=layout.transfer_root(args.backbone))
-    clear_checkpoints(checkpoints)
-    print(f"variant {args.backbone}/{params.method}/{args.task}: {payload['metrics']}")
+    b = args.backbone
+    for task in params.tasks:
+        payload = train_and_evaluate(params, params.method, task, layout.data_dir(b, task), layout.variant_run_dir(b, task),
+                                     layout.variant_metrics_path(b, task), None, layout.checkpoint_dir("variant", b, task),
+                                     layout.transfer_root(b))
+        print(f"variant {b}/{params.method}/{task}: {payload['metrics']}", flush=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backbone", required=True)
-    parser.add_argument("--task", required=True)
     run_stage(main, parser)

@@ -5,6 +5,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["DVC_NO_ANALYTICS"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One torch thread per test process, as the smoke's runtime.cpu_threads: the two xdist workers of
+# `make test` share 2 cores, and unpinned threads spin-wait on each other (results depend on it too).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import copy  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -47,3 +50,10 @@ def smoke_params(smoke_mirror, repo_params_raw):
     raw = copy.deepcopy(repo_params_raw)
     raw["hub"]["mirror"] = str(smoke_mirror)
     return parse_params(raw)
+
+
+def pytest_collection_modifyitems(items):
+    """The slow tests (a whole DVC pipeline) first: under `pytest -n 2 --dist loadfile` (make test)
+    their files then start at once on one worker while the other takes the rest, instead of the
+    longest file starting last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

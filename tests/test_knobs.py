@@ -27,8 +27,8 @@ def test_a_point_is_a_knob_and_a_yaml_value(point, parsed):
      "knob_runs.methods.pt.points: 'colour' is not a knob of pt; allowed:"),
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=-1"]}}},
      "knob_runs.methods.pt.points: 'lr=-1' is invalid (methods.pt.lr: must be a positive number"),
-    ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=0.3"]}}},
-     "knob_runs.methods.pt.points: 'lr=0.3' equals methods.pt"),
+    ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=0.03"]}}},
+     "knob_runs.methods.pt.points: 'lr=0.03' equals methods.pt"),
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=0.1", "lr=0.1"]}}},
      "knob_runs.methods.pt.points: names a point twice"),
 ])
@@ -51,9 +51,9 @@ def test_a_point_changes_its_knob_alone(raw_params):
 
 def test_a_knob_stage_runs_only_listed_points(raw_params):
     params = parse_params(raw_params).for_backbone("tiny-t5")
-    require_point(params, "ept_msp", "num_experts=2", "rte")
+    require_point(params, "ept_msp", "num_experts=1", "rte")
     for args, key in [(("ept_msp", "num_experts=3", "rte"), "knob_runs.methods.ept_msp.points"),
-                      (("ept_msp", "num_experts=2", "mnli"), "knob_runs.methods.ept_msp.tasks"),
+                      (("ept_msp", "num_experts=1", "mnli"), "knob_runs.methods.ept_msp.tasks"),
                       (("dept", "length=20", "rte"), "knob_runs.methods")]:
         with pytest.raises(ConfigError, match=key):
             require_point(params, *args)

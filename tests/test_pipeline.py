@@ -1,71 +1,53 @@
-"""The DVC pipeline on a temporary copy of the repository, with a budget of a few steps.
+"""The DVC pipeline, run for real: the smoke on a scratch copy of the repository.
 
-Proves the caching contract: a second `dvc repro` does nothing; editing one value of
-methods.ept_star (or of the transfer method methods.attempt) dirties only that method's stages, all in
-its own pipelines/<backbone>/<method>/dvc.yaml;
-`dvc exp run -S method=ept_star` runs only the variant stages.
+`dvc repro` runs the whole smoke (a fresh DVC cache, as in a fresh clone). Then:
+- CI's regression check (ptbench.regression): every committed metric file comes out the same,
+  exactly. The thread count is pinned (runtime.cpu_threads), so CPU results do not depend on the
+  machine's load; a deliberate bug in one method's forward or prompt, patched into a copy, moves
+  that method's cells, so such a bug cannot pass CI;
+- the caching contract: a second `dvc repro` does nothing; editing one value of methods.ept_star
+  (or of the transfer method methods.attempt) dirties only that method's stages, all in its own
+  pipelines/<backbone>/<method>/dvc.yaml; adding a backbone dirties only its own stages;
+  `dvc exp run -S method=ept_star` runs only the variant stage.
+The paper grid's other granularity (a stage per task) is checked as generated files
+(tests/test_pipelines.py) and as a resolved DVC graph (tests/test_paper_grid.py).
 """
 import json
-import os
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import REPO
+from ptbench.regression import metric_files, moved_cells, report
+from repo_copy import copy_repository, edit_params, sh
 
 pytestmark = pytest.mark.slow
 
-
-def sh(*args, cwd, check=True):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "GIT_AUTHOR_NAME": "ptbench", "GIT_AUTHOR_EMAIL": "ci@ptbench", "GIT_COMMITTER_NAME": "ptbench",
-           "GIT_COMMITTER_EMAIL": "ci@ptbench"}
-    result = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
-
-
-def copy_repository(target: Path) -> None:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout.split()
-    for name in listed:
-        source = REPO / name
-        if source.is_file() and not name.endswith("dvc.lock") and not name.startswith(("results/", "tests/", "benchmarks/")):
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
+STAGE_KINDS = {"mirror", "data", "source_prompt", "transfer_source", "cells", "knob", "fewshot", "variant", "rows",
+               "rows_fewshot", "tables"}
+# method -> (file, line as written, the same line with a bug no unit test sees)
+BUGS = {
+    "ept_star": ("src/ptbench/methods/ept.py",
+                 "return self.projected().expand(self.config.broadcast_length, -1)",
+                 "return 0.5 * self.projected().expand(self.config.broadcast_length, -1)"),  # halved prompt
+    "superpos": ("src/ptbench/methods/superpos.py",
+                 'torch.einsum("ndm,nm->nd", self.e_freeze + self.delta_e, self.mixing())',
+                 'torch.einsum("ndm,nm->nd", self.e_freeze, self.mixing())'),  # Delta E ignored
+    "dept": ("src/ptbench/methods/dept.py",
+             "embeds = embeds + self.update().to(embeds.dtype)",
+             "embeds = embeds"),  # the low-rank update A B never added
+}
 
 
-def edit_params(path: Path, edit) -> None:
-    raw = yaml.safe_load(path.read_text())
-    edit(raw)
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-
-
-def tiny_budget(raw):
-    raw["tasks"] = ["rte", "mnli"]  # one pair-format target and the source task keep the grid small
-    raw["grid"] = {"methods": ["pt", "ept_star"], "transfer": ["attempt", "mpt"]}  # the contract, not the zoo
-    raw["source_prompts"].update(methods=["pt"], tasks=["mnli"])
-    raw["methods"]["mpt"]["sources"] = ["mnli"]
-    raw["few_shot"].update(methods=["pt"], transfer=["mpt"], tasks=["rte"], ks=[4], steps=2)
-    raw["mirror"]["rows"] = {"train": 1100, "validation": 60, "test": 60}
-    raw["mirror"]["pretrain"].update(steps=20, rows_per_rule=200)
-    raw["train"].update(steps=2, eval_interval=2, log_interval=1)
-    raw["source_prompts"]["steps"] = 2
-    raw["knob_runs"] = {"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=0.1"]}}}
-
-
-def regenerate(repo: Path) -> None:
+def regenerate(repo) -> None:
     """`ptbench pipelines`: the grid's lists changed, so do the generated dvc.yaml files."""
     sh(sys.executable, "-m", "ptbench.cli", "pipelines", cwd=repo)
 
 
 def kind(address: str) -> str:
-    """pipelines/tiny-t5/pt/dvc.yaml:train@rte -> train"""
+    """pipelines/tiny-t5/pt/dvc.yaml:cells -> cells; variant@tiny-t5 -> variant"""
     return address.split(":")[-1].split("@")[0]
 
 
@@ -73,43 +55,47 @@ def address(method: str, name: str, backbone: str = "tiny-t5") -> str:
     return f"pipelines/{backbone}/{method}/dvc.yaml:{name}"
 
 
+def stages_run(output: str) -> set[str]:
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+
+
 @pytest.fixture(scope="module")
-def pipeline_copy(tmp_path_factory):
-    repo = tmp_path_factory.mktemp("pipeline") / "repo"
+def smoke_copy(tmp_path_factory):
+    repo = tmp_path_factory.mktemp("smoke") / "repo"
     repo.mkdir()
     copy_repository(repo)
-    edit_params(repo / "params.yaml", tiny_budget)
-    regenerate(repo)
     sh("git", "init", "-q", cwd=repo)
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", "copy", cwd=repo)
-    first = sh("dvc", "repro", cwd=repo)
+    first = sh("dvc", "repro", cwd=repo, timeout=1800)
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", "repro", cwd=repo)
     return repo, first.stdout
 
 
-def stages_run(output: str) -> set[str]:
-    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+def test_every_committed_smoke_metric_is_reproduced_exactly(smoke_copy):
+    repo, _ = smoke_copy
+    assert len(metric_files(REPO)) > 60  # the grid, the knob runs, the variant and the mirror
+    moved = moved_cells(REPO, repo)
+    assert not moved, report(moved)
 
 
-def test_first_repro_runs_every_stage_kind_and_writes_tables(pipeline_copy):
-    repo, output = pipeline_copy
-    ran = stages_run(output)
-    assert {kind(name) for name in ran} == {"mirror", "data", "source_prompt", "transfer_source", "train", "evaluate",
-                                            "knob", "fewshot", "variant", "rows", "rows_fewshot", "tables"}
-    assert address("mpt", "fewshot@rte-4") in ran and address("pt", "knob@lr=0.1-rte") in ran
-    assert (repo / "results" / "knobs" / "metrics" / "tiny-t5" / "pt" / "lr=0.1" / "rte.json").exists()
+def test_first_repro_runs_every_stage_kind_and_writes_tables(smoke_copy):
+    repo, output = smoke_copy
+    assert {kind(name) for name in stages_run(output)} == STAGE_KINDS
+    assert (repo / "results" / "knobs" / "metrics" / "tiny-t5" / "pt" / "lr=0.3" / "rte.json").exists()
     assert (repo / "results" / "predictions" / "tiny-t5" / "mpt" / "rte.json").exists()
+    assert (repo / "results" / "fewshot" / "tiny-t5" / "mpt" / "rte" / "k4" / "sample0.json").exists()
     for suffix in ("md", "csv", "tex"):
         assert (repo / "results" / "tables" / f"main.{suffix}").exists()
+    assert "Control (untrained prompt)" in (repo / "results" / "tables" / "main.md").read_text()
     assert (repo / "results" / "figures" / "params_vs_score.png").exists()
     assert (repo / "results" / "report" / "index.html").exists()
     assert (repo / "results" / "tables" / "seed003_table1.md").exists()
 
 
-def test_dvc_metrics_and_plots_show_the_outputs(pipeline_copy):
-    repo, _ = pipeline_copy
+def test_dvc_metrics_and_plots_show_the_outputs(smoke_copy):
+    repo, _ = smoke_copy
     metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repo).stdout)
     files = {name for workspace in metrics.values() for name in workspace["data"]}
     assert "results/metrics/tiny-t5/pt/rte.json" in files
@@ -117,47 +103,76 @@ def test_dvc_metrics_and_plots_show_the_outputs(pipeline_copy):
     assert "learning_curves" in plots and "tiny-t5-pt-rte.csv" in plots
 
 
-def test_second_repro_does_nothing(pipeline_copy):
-    repo, _ = pipeline_copy
+def test_second_repro_does_nothing(smoke_copy):
+    repo, _ = smoke_copy
     assert stages_run(sh("dvc", "repro", cwd=repo).stdout) == set()
     assert "up to date" in sh("dvc", "status", cwd=repo).stdout
 
 
-@pytest.mark.parametrize("method, kinds", [("ept_star", ("train", "evaluate")),
-                                           ("attempt", ("transfer_source", "train", "evaluate"))])
-def test_editing_one_method_dirties_only_its_stages(pipeline_copy, method, kinds):
-    repo, _ = pipeline_copy
+def test_importing_and_testing_the_package_leaves_the_cache_valid(smoke_copy):
+    """Python writes __pycache__ into the code folders the stages depend on: DVC must ignore them
+    (.dvcignore), or `make test` after `make smoke` would make the whole smoke stale."""
+    repo, _ = smoke_copy
+    sh(sys.executable, "-m", "compileall", "-q", "src", "stages", cwd=repo)
+    sh(sys.executable, "-c", "import ptbench.experiment, ptbench.report.build", cwd=repo)
+    assert list((repo / "src" / "ptbench" / "methods").glob("__pycache__/*.pyc"))
+    assert "up to date" in sh("dvc", "status", cwd=repo).stdout
+
+
+@pytest.mark.parametrize("method, kinds", [("ept_star", {"cells", "rows"}),
+                                           ("attempt", {"transfer_source", "cells", "rows"})])
+def test_editing_one_method_dirties_only_its_stages(smoke_copy, method, kinds):
+    repo, _ = smoke_copy
     params = repo / "params.yaml"
     original = params.read_text()
     try:
         edit_params(params, lambda raw: raw["methods"][method].update(lr=0.25))
         dirty = set(yaml.safe_load(sh("dvc", "status", "--json", cwd=repo).stdout or "{}"))
-        assert dirty and {kind(name) for name in dirty} == set(kinds), sorted(dirty)
+        # the rows follow the method's cells once these ran: status names the stages whose own inputs changed
+        assert dirty and {kind(name) for name in dirty} <= kinds and address(method, "cells") in dirty, sorted(dirty)
         assert all(name.startswith(f"pipelines/tiny-t5/{method}/dvc.yaml:") for name in dirty), sorted(dirty)
-        tasks = yaml.safe_load(original)["tasks"]
-        assert {address(method, f"train@{task}") for task in tasks} <= dirty
     finally:
         params.write_text(original)
 
 
-def test_adding_a_backbone_dirties_only_its_own_stages(pipeline_copy):
-    repo, _ = pipeline_copy
+def test_adding_a_backbone_dirties_only_its_own_stages(smoke_copy):
+    repo, _ = smoke_copy
     params = repo / "params.yaml"
     original = params.read_text()
     try:
         edit_params(params, lambda raw: raw.update(backbones=["tiny-t5", "t5-small"]))
         regenerate(repo)
         dirty = set(yaml.safe_load(sh("dvc", "status", "--json", cwd=repo).stdout or "{}"))
-        own = [name for name in dirty if name.startswith(("pipelines/t5-small/", "variant@t5-small-"))]
+        own = [name for name in dirty if name.startswith("pipelines/t5-small/") or name == "variant@t5-small"]
         assert own and set(own) == dirty - {"tables"}, sorted(dirty)
-        assert address("pt", "train@rte", "t5-small") in dirty
+        assert address("pt", "cells", "t5-small") in dirty
     finally:
         params.write_text(original)
         regenerate(repo)
 
 
-def test_exp_run_with_another_method_runs_only_the_variant_stages(pipeline_copy):
-    repo, _ = pipeline_copy
+def test_exp_run_with_another_method_runs_only_the_variant_stage(smoke_copy):
+    repo, _ = smoke_copy
     result = sh("dvc", "exp", "run", "-S", "method=ept_star", cwd=repo)
     ran = stages_run(result.stdout)
-    assert ran and {kind(name) for name in ran} == {"variant"}
+    assert ran == {"variant@tiny-t5"}
+
+
+@pytest.mark.parametrize("method", sorted(BUGS))
+def test_a_bug_in_one_method_moves_its_committed_cells(smoke_copy, tmp_path, method):
+    """What CI would see of the bug: the method's stage script, run on the smoke's mirror and data in
+    a patched copy, gives other numbers than the committed ones (one task keeps it quick)."""
+    repo, _ = smoke_copy
+    for name in ("src", "stages", "mirror", "data", "results/transfer_sources"):
+        shutil.copytree(repo / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(repo / "params.yaml", tmp_path / "params.yaml")
+    path, line, bug = BUGS[method]
+    source = (tmp_path / path).read_text()
+    assert source.count(line) == 1, f"{path} no longer holds {line!r}: update BUGS"
+    (tmp_path / path).write_text(source.replace(line, bug))
+    for stage in ("train", "evaluate"):  # what cells.py runs for each task, here for rte alone
+        sh("python", f"stages/{stage}.py", "--backbone", "tiny-t5", "--method", method, "--task", "rte", cwd=tmp_path)
+    cell = f"results/metrics/tiny-t5/{method}/rte.json"
+    assert cell in metric_files(tmp_path)
+    moved = [m for m in moved_cells(REPO, tmp_path) if m.path == cell]
+    assert moved, f"the {method} bug left {cell} as committed: CI would not see it"

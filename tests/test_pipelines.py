@@ -19,6 +19,7 @@ def test_the_committed_pipelines_match_params_yaml():
 
 
 def test_each_method_file_holds_the_stage_kinds_params_give_it(raw_params):
+    raw_params["runtime"]["stage_per"] = "task"  # the paper grid's: train and evaluate apart
     files = expected_files(parse_params(raw_params))
     kinds = {path.parent.name: stage_kinds(text) for path, text in files.items() if path.parent.name != "tiny-t5"}
     assert stage_kinds(files[ROOT / "tiny-t5" / "dvc.yaml"]) == {"data"}
@@ -38,6 +39,7 @@ def test_source_prompts_are_trained_only_where_something_reads_them(raw_params):
 
 
 def test_lists_inside_a_stage_kind_stay_params_references(raw_params):
+    raw_params["runtime"]["stage_per"] = "task"
     pipeline = yaml.safe_load(expected_files(parse_params(raw_params))[ROOT / "tiny-t5" / "pt" / "dvc.yaml"])
     assert pipeline["vars"] == ["../../../params.yaml"]
     assert pipeline["stages"]["train"]["matrix"] == {"task": "${tasks}"}
@@ -50,11 +52,35 @@ def test_lists_inside_a_stage_kind_stay_params_references(raw_params):
     assert not any("knobs" in dep for dep in dpt["stages"]["rows"]["deps"])
 
 
+def test_a_stage_per_method_loops_over_the_lists_and_owns_the_method_folders(raw_params):
+    raw_params["runtime"]["stage_per"] = "method"
+    files = expected_files(parse_params(raw_params))
+    stages = yaml.safe_load(files[ROOT / "tiny-t5" / "pt" / "dvc.yaml"])["stages"]
+    assert not any("matrix" in stage for stage in stages.values())
+    assert "train" not in stages and "evaluate" not in stages  # one process trains and scores: cells
+    assert stages["cells"]["cmd"] == "${launcher} stages/cells.py --backbone tiny-t5 --method pt"
+    assert stages["cells"]["outs"] == ["results/runs/tiny-t5/pt", "results/predictions/tiny-t5/pt"]
+    assert stages["cells"]["metrics"] == [{"results/metrics/tiny-t5/pt": {"cache": False}}]
+    assert "tasks" in stages["cells"]["params"]
+    assert stages["knob"]["outs"] == ["results/knobs/runs/tiny-t5/pt", "results/knobs/predictions/tiny-t5/pt"]
+    assert stages["fewshot"]["outs"] == ["results/fewshot/tiny-t5/pt"]
+    assert stages["source_prompt"]["outs"] == ["results/source_prompts/tiny-t5/pt"]
+    assert "data/prepared/tiny-t5" in stages["cells"]["deps"]
+    data = yaml.safe_load(files[ROOT / "tiny-t5" / "dvc.yaml"])["stages"]["data"]
+    assert data["cmd"] == "python stages/prepare_data.py --backbone tiny-t5" and data["outs"] == ["data/prepared/tiny-t5"]
+    # the thread count changes CPU results: every stage that computes depends on it
+    for kind in ("cells", "knob", "fewshot", "source_prompt"):
+        assert "runtime.cpu_threads" in stages[kind]["params"], kind
+
+
 def test_transfer_methods_depend_on_their_sources_and_pts_prompts(raw_params):
-    stages = yaml.safe_load(expected_files(parse_params(raw_params))[ROOT / "tiny-t5" / "attempt" / "dvc.yaml"])["stages"]
-    assert "results/source_prompts/tiny-t5/pt" in stages["transfer_source"]["deps"]
-    for kind in ("train", "evaluate"):
-        assert "results/transfer_sources/tiny-t5/attempt" in stages[kind]["deps"]
+    for granularity, kinds in (("task", ("train", "evaluate")), ("method", ("cells",))):
+        raw_params["runtime"]["stage_per"] = granularity
+        files = expected_files(parse_params(raw_params))
+        stages = yaml.safe_load(files[ROOT / "tiny-t5" / "attempt" / "dvc.yaml"])["stages"]
+        assert "results/source_prompts/tiny-t5/pt" in stages["transfer_source"]["deps"]
+        for kind in kinds:
+            assert "results/transfer_sources/tiny-t5/attempt" in stages[kind]["deps"]
 
 
 def test_a_grid_list_change_is_caught_until_the_files_are_rewritten(tmp_path, raw_params):

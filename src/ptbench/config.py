@@ -22,6 +22,7 @@ SCORING_MODES = ("faithful", "corrected")  # the reference code's scoring, or it
 DECODING = ("generate", "rank")  # greedy generation, or rank classification on classification tasks
 MIXED_PRECISION = ("no", "fp16", "bf16")
 LR_SCHEDULES = ("linear", "constant")  # accelerate's autocast modes (fp16 needs a CUDA GPU)
+STAGE_GRANULARITY = ("task", "method")  # runtime.stage_per
 
 
 def _section(cls, key: str, data: Any):
@@ -70,7 +71,7 @@ class MirrorConfig:
             _positive_int(f"rows.{split}", self.rows.get(split))
         for key in ("d_model", "d_ff", "d_kv", "num_heads", "num_layers"):
             _positive_int(f"backbone.{key}", self.backbone.get(key))
-        for key in ("steps", "batch_size", "rows_per_rule"):
+        for key in ("steps", "batch_size", "rows_per_rule", "probe_rows"):
             _positive_int(f"pretrain.{key}", self.pretrain.get(key))
         _positive_number("pretrain.lr", self.pretrain.get("lr"))
         from ptbench.mirror.pretrain import pretraining_rules  # late: the mirror reads task specs
@@ -79,6 +80,30 @@ class MirrorConfig:
         require(isinstance(rules, list) and rules, "pretrain.rules", "must be a non-empty list of rule names")
         for rule in rules:
             require_choice("pretrain.rules", rule, sorted(pretraining_rules()))
+        unprefixed = self.pretrain.get("unprefixed")
+        require(isinstance(unprefixed, list), "pretrain.unprefixed", "must be a list of rule names (may be empty)")
+        for rule in unprefixed:  # those not among the rules are not pre-trained at all
+            require_choice("pretrain.unprefixed", rule, sorted(pretraining_rules()))
+
+
+@dataclass
+class RuntimeConfig:
+    """How the stages run on a machine. ``cpu_threads`` changes CPU results (floating-point sums
+    split differently), so it is part of what a result depends on; ``stage_per`` only regroups
+    the same library calls into processes (``ptbench pipelines``)."""
+
+    # torch's intra-op threads in every stage (null: torch's default, all cores). Pinned, a CPU run
+    # is byte-identical on an idle or a busy machine; unpinned, its threads spin-wait on any other load.
+    cpu_threads: int | None
+    # task: one train / evaluate / knob / few-shot process per task (a cell per GPU job, the paper
+    # grid); method: one process per (backbone, method) running its tasks in turn (the smoke: the
+    # ~4 s of imports per process is most of a tiny cell), same outputs, same numbers.
+    stage_per: str
+
+    def __post_init__(self) -> None:
+        if self.cpu_threads is not None:
+            _positive_int("cpu_threads", self.cpu_threads)
+        require_choice("stage_per", self.stage_per, STAGE_GRANULARITY)
 
 
 @dataclass
@@ -238,6 +263,7 @@ class Params:
     knob_runs: dict[str, Any]  # {backbones, methods: {m: {tasks, points}}}: the knob figures' runs (ptbench.knobs)
     report: ReportSettings  # bootstrap and table settings (docs/report.md)
     launcher: str  # the training stages' command prefix: python | accelerate launch ... (README: Scale)
+    runtime: RuntimeConfig  # threads and process grouping (README: Scale)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     # The backbone the library calls run on: set by each stage's --backbone (``for_backbone``);
     # the first of ``backbones`` for whole-profile tools (``ptbench params``).
@@ -315,6 +341,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
         knob_runs={},  # checked below, against the grid
         report=_section(ReportSettings, "report", raw["report"]),
         launcher=raw["launcher"],
+        runtime=_section(RuntimeConfig, "runtime", raw["runtime"]),
         raw=raw,
     )
     _check_transfer(params)

@@ -1,6 +1,7 @@
 """Parameter counts of a method on a backbone, without weights: the backbone lives on ``meta``."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ import torch
 
 from ptbench.backbones import get_backbone
 from ptbench.methods import build_method, get_method
-from ptbench.methods.base import BackboneContext, MethodConfig
+from ptbench.methods.base import BackboneContext, MethodConfig, reset_backbone
 
 MIRROR_CONFIG = Path("mirror/models/ptbench-mirror/tiny-t5/config.json")
 AUDIT_MAX_LENGTH = 256  # m of seed 001 (DePT-style methods size A by it)
@@ -29,6 +30,7 @@ def backbone_config(name: str, tiny_t5: dict[str, int] | None = None) -> Any:
 
 
 def meta_backbone(name: str, tiny_t5: dict[str, int] | None = None) -> torch.nn.Module:
+    """A fresh weightless backbone."""
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     config = backbone_config(name, tiny_t5)
@@ -37,10 +39,23 @@ def meta_backbone(name: str, tiny_t5: dict[str, int] | None = None) -> torch.nn.
         return auto.from_config(config)
 
 
+@functools.lru_cache(maxsize=None)
+def _shared_meta_backbone(name: str, tiny_t5: tuple[tuple[str, int], ...]) -> torch.nn.Module:
+    return meta_backbone(name, dict(tiny_t5))
+
+
 def count_parameters(method: str, config: MethodConfig, backbone: str, max_length: int = AUDIT_MAX_LENGTH,
                      tiny_t5: dict[str, int] | None = None) -> dict[str, Any]:
+    """Counted on one weightless backbone per (backbone, tiny-t5 shape), reset between methods as the
+    pipeline resets a loaded one (methods/base.py): building a T5-11B from its config for each of the
+    audit's ~190 counts took most of the tables stage. A method that trains the backbone's own
+    weights (ft) refuses any later attach, so it gets a backbone of its own."""
     get_method(method)
-    model = meta_backbone(backbone, tiny_t5)
+    if config.trains_backbone:
+        model = meta_backbone(backbone, tiny_t5)
+    else:
+        model = _shared_meta_backbone(backbone, tuple(sorted((tiny_t5 or {}).items())))
+        reset_backbone(model)
     embeddings = model.get_input_embeddings()
     ctx = BackboneContext(d_model=embeddings.embedding_dim, word_embeddings=embeddings, max_length=max_length,
                           generator=torch.Generator().manual_seed(0))

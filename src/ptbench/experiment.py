@@ -212,6 +212,25 @@ def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Pat
     return payload
 
 
+def train_and_evaluate(params: Params, method_name: str, task_name: str, data_dir: Path, run_dir: Path,
+                       metrics_path: Path, predictions_path: Path | None, checkpoint_dir: Path,
+                       transfer_root: Path = TRANSFER_ROOT) -> dict:
+    """One cell in one process: train every seed into ``run_dir`` (written atomically), then score
+    it on the test split. The stages that own a cell's run and its scores together call this (knob
+    runs, the variant, ``runtime.stage_per: method``); the paper grid's train and evaluate stages
+    call the two halves apart, so that a scoring change re-runs no training."""
+    from ptbench.stagekit import atomic_dir, check_writable
+
+    for folder in {metrics_path.parent, *([predictions_path.parent] if predictions_path else [])}:
+        check_writable(folder)  # before any compute: the scores are written at the very end
+    with atomic_dir(run_dir) as partial:
+        train_run(params, method_name, task_name, data_dir, partial, checkpoint_dir=checkpoint_dir,
+                  transfer_root=transfer_root)
+    clear_checkpoints(checkpoint_dir)
+    return evaluate_run(params, method_name, task_name, data_dir, run_dir, metrics_path, transfer_root=transfer_root,
+                        predictions_path=predictions_path)
+
+
 def write_predictions(path: Path, method_name: str, spec, split: PreparedSplit, per_seed: dict[str, list[str]]) -> None:
     """Per-example test predictions of every seed with the references (and MultiRC's question
     groups), so the report can bootstrap the test set and pair two methods example by example."""
@@ -221,8 +240,12 @@ def write_predictions(path: Path, method_name: str, spec, split: PreparedSplit, 
 
 
 def seed_result(scores: dict[str, float], record: dict) -> dict:
-    """One seed's entry of a metrics file: its test scores, best step and divergence."""
-    return {**scores, "best_step": record["best_step"], "diverged": record["diverged"]}
+    """One seed's entry of a metrics file: its test scores, best step, divergence and last logged
+    training loss (None without steps: a control). The loss moves with any change to what a method
+    computes, even where the test score saturates: the smoke regression check compares it too."""
+    losses = [entry["loss"] for entry in record["history"] if "loss" in entry]
+    return {**scores, "best_step": record["best_step"], "diverged": record["diverged"],
+            "train_loss": losses[-1] if losses else None}
 
 
 def result_payload(params: Params, method_name: str, spec, per_seed: dict, record: dict, test_examples: int,
@@ -242,5 +265,5 @@ def result_payload(params: Params, method_name: str, spec, per_seed: dict, recor
             split_protocol=splits["protocol"], split_seed=splits["split_seed"], split_hash=splits["split_hash"],
             scoring=splits["scoring"], task_prefix=splits["task_prefix"], decoding=decoding,
             dataset=splits["hub"], dropout=params.dropout, method_config=params.method_section(method_name),
-            **extra_provenance),
+            cpu_threads=params.runtime.cpu_threads, torch_threads=torch.get_num_threads(), **extra_provenance),
     }

@@ -66,8 +66,13 @@ def fewshot_predictions_path(result_path: Path) -> Path:
     return Path(result_path).with_name(f"predictions_{Path(result_path).name}")
 
 
-def variant_dir(backbone: str, task: str) -> Path:
-    return Path("results/variant") / backbone / task
+def variant_run_dir(backbone: str, task: str) -> Path:
+    """The variant stage's trained states (``dvc exp run -S method=...``); one stage per backbone."""
+    return Path("results/variant") / backbone / "train" / task
+
+
+def variant_metrics_path(backbone: str, task: str) -> Path:
+    return Path("results/variant") / backbone / "metrics" / f"{task}.json"
 
 
 def checkpoint_dir(stage: str, *parts: str) -> Path:

@@ -14,21 +14,25 @@ from ptbench.errors import PtbenchError
 
 
 def quiet_libraries() -> None:
-    """Progress bars and advisory warnings of the libraries are noise in a pipeline log."""
+    """Progress bars and advisory warnings of the libraries are noise in a pipeline log. Set through
+    their environment variables, read when they are first imported, so that a stage that never uses
+    them (rows, tables) does not pay ~2 s to import them; libraries already imported are told directly."""
     import warnings
 
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    for variable, value in (("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("HF_DATASETS_DISABLE_PROGRESS_BARS", "1"),
+                            ("TRANSFORMERS_VERBOSITY", "error"), ("DATASETS_VERBOSITY", "error")):
+        os.environ.setdefault(variable, value)
     warnings.filterwarnings("ignore", message=".*requires_grad=True to a scalar.*")
-    try:
+    if "datasets" in sys.modules:
         import datasets
-        import transformers
 
         datasets.disable_progress_bars()
         datasets.logging.set_verbosity_error()
+    if "transformers" in sys.modules:
+        import transformers
+
         transformers.utils.logging.disable_progress_bar()
         transformers.utils.logging.set_verbosity_error()
-    except ImportError:  # pragma: no cover - both are core dependencies
-        pass
 
 
 def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argparse.ArgumentParser,
@@ -40,6 +44,7 @@ def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argpar
     args = parser.parse_args(argv)
     try:
         params = load_params(getattr(args, "params", None) or "params.yaml")
+        pin_cpu_threads(params.runtime.cpu_threads)
         hub.configure_environment(params.hub.offline)
         quiet_libraries()
         main(args, params)
@@ -54,6 +59,23 @@ def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argpar
             raise
         print(f"ptbench: error: {os_error_line(exc)}", file=sys.stderr)
         sys.exit(2)
+
+
+def pin_cpu_threads(n: int | None) -> None:
+    """``runtime.cpu_threads``: torch's intra-op (and inter-op) threads, before any compute. The
+    environment variables reach a torch imported later and the processes a stage launches."""
+    if n is None:
+        return
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(n)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(n)
+        try:
+            torch.set_num_interop_threads(n)
+        except RuntimeError:  # only settable before the first inter-op work; the intra-op count is what matters
+            pass
 
 
 def os_error_line(exc: OSError) -> str:
@@ -71,6 +93,12 @@ def check_writable(folder: Path) -> None:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
     except OSError as exc:
         raise PtbenchError(f"cannot write outputs under {folder}: {os_error_line(exc)}") from None
+
+
+def each(chosen, every) -> list:
+    """The one item a stage was given (``--task rte``: a stage per task), else every item of the
+    params list (``runtime.stage_per: method``: one process for them all)."""
+    return [chosen] if chosen is not None else list(every)
 
 
 def is_main_process() -> bool:

@@ -46,16 +46,35 @@ def test_task_runs_end_to_end(task, scoring, protocol, smoke_params, backbone, d
     assert len(test) > 0 and all(refs for refs in test.references)
     if spec.group:
         assert len(test.groups) == len(test)
+    # the trained target is the (first) reference, and a classification reference is a verbalizer string
+    for labels, refs in zip(test.label_ids, test.references):
+        assert backbone.tokenizer.decode(labels, skip_special_tokens=True) == refs[0]
+        assert spec.choices is None or refs[0] in spec.choices
+    # an oracle that outputs the references scores 100 on every metric of the task, with nothing invalid:
+    # references, groups and metrics line up (a shifted or mis-grouped reference would lose points)
+    oracle = score(spec, [refs[0] for refs in test.references], test)
+    assert oracle == {**{name: 100.0 for name in spec.metrics}, "invalid_rate": 0.0}
+
     test = test.subset(list(range(min(N_PREDICT, len(test)))))
     method = build_for(backbone, smoke_params, "pt", seed=0)
     decoder = Generate(smoke_params.train.max_new_tokens)
     predictions = predict(backbone.runner, method, test, 8, decoder, backbone.pad_id)
+    assert len(predictions) == len(test) and all(isinstance(p, str) for p in predictions)
     scores = score(spec, predictions, test)
     assert set(scores) == set(spec.metrics) | {"invalid_rate"}
-    assert all(isinstance(v, float) for v in scores.values())
+    # what the model's outputs score, recomputed here from the strings themselves
+    invalid = [p.strip() not in spec.choices if spec.choices is not None else not p.strip() for p in predictions]
+    assert scores["invalid_rate"] == pytest.approx(100 * sum(invalid) / len(predictions), abs=1e-4)
+    if "accuracy" in spec.metrics:
+        right = [p.strip() == refs[0] for p, refs in zip(predictions, test.references)]
+        assert scores["accuracy"] == pytest.approx(100 * sum(right) / len(predictions), abs=1e-4)
+    for name in spec.metrics:  # percentages; correlations may be negative
+        low = -100.0 if name in ("matthews", "pearson", "spearman") else 0.0
+        assert low <= scores[name] <= 100.0, (name, scores[name])
     if spec.choices is not None:  # rank classification answers inside the verbalizer, always
         ranked = predict(backbone.runner, method, test, 8, RankChoices(
             spec.choices, backbone.tokenizer(list(spec.choices)).input_ids), backbone.pad_id)
+        assert ranked and set(ranked) <= set(spec.choices)
         assert score(spec, ranked, test)["invalid_rate"] == 0.0
 
 

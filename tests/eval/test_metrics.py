@@ -136,24 +136,91 @@ def test_multirc_em_rejects_mismatched_lengths():
 # --- registry, dispatch, target kinds ------------------------------------------------------
 def test_metric_names_lists_every_metric_sorted():
     names = metrics.metric_names()
-    assert names == sorted(names)
+    # written out: the task specs name these strings, so a renamed or dropped metric must show here
+    assert names == ["accuracy", "binary_f1", "macro_f1", "matthews", "multirc_em", "multirc_f1a", "pearson",
+                     "spearman", "squad_em", "squad_f1"]
     assert set(names) == set(metrics.METRICS) | set(metrics.GROUPED_METRICS)
     assert not set(metrics.METRICS) & set(metrics.GROUPED_METRICS)
     assert {"macro_f1", "multirc_f1a", "multirc_em"} <= set(names)
     assert "multirc_em" in metrics.GROUPED_METRICS and "multirc_f1a" in metrics.METRICS
 
 
-def test_compute_metric_dispatches_plain_and_grouped_metrics():
+# MULTIRC_GOLD against one wrong row (index 4: "1" for gold "0"): tp 3 (rows 0, 2, 5), tn 2 (rows 1, 3),
+# fp 1 (row 4), fn 0. Every plain metric's value worked out by hand from these counts.
+DISPATCH_PREDS = ["1", "0", "1", "0", "1", "1"]
+_PHI = (3 * 2 - 1 * 0) / math.sqrt((3 + 1) * (3 + 0) * (2 + 1) * (2 + 0))  # 6 / sqrt(72)
+DISPATCH_EXPECTED = {
+    "accuracy": 100 * 5 / 6,
+    "binary_f1": 100 * 2 * 3 / (2 * 3 + 1 + 0),  # F1 = 2tp / (2tp + fp + fn) = 6/7
+    "multirc_f1a": 100 * 6 / 7,
+    "macro_f1": 100 * (2 * 2 / (2 * 2 + 0 + 1) + 6 / 7) / 2,  # class "0": tp 2, fp 0, fn 1; class "1": 6/7
+    "matthews": 100 * _PHI,
+    # two-valued data: Pearson of the values and Pearson of their (tied, averaged) ranks are both the phi coefficient
+    "pearson": 100 * _PHI,
+    "spearman": 100 * _PHI,
+    "squad_em": 100 * 5 / 6,  # one token per answer: EM and token F1 are both 1 or 0 per row
+    "squad_f1": 100 * 5 / 6,
+}
+
+
+def test_compute_metric_dispatches_every_plain_metric_to_its_hand_computed_value():
+    # a metric added to the registry without a hand value here fails, so the loop never silently skips it
+    assert set(DISPATCH_EXPECTED) == set(metrics.METRICS)
     refs = [[g] for g in MULTIRC_GOLD]
-    preds = ["1", "0", "1", "0", "1", "1"]
-    for name in metrics.METRICS:
-        if name in ("pearson", "spearman"):
-            continue
-        expected = metrics.METRICS[name](preds, refs)
-        assert metrics.compute_metric(name, preds, refs) == expected
-        assert metrics.compute_metric(name, preds, refs, groups=MULTIRC_GROUPS) == expected  # groups ignored
-    assert metrics.compute_metric("multirc_em", preds, refs, MULTIRC_GROUPS) == pytest.approx(100 * 2 / 3)
+    for name, expected in DISPATCH_EXPECTED.items():
+        assert metrics.compute_metric(name, DISPATCH_PREDS, refs) == pytest.approx(expected), name
+        # a task with groups passes them for all its metrics: the plain ones ignore them
+        assert metrics.compute_metric(name, DISPATCH_PREDS, refs, groups=MULTIRC_GROUPS) == pytest.approx(expected), name
+    # q1 right, q2 has the wrong row 4, q3 right
+    assert metrics.compute_metric("multirc_em", DISPATCH_PREDS, refs, MULTIRC_GROUPS) == pytest.approx(100 * 2 / 3)
     assert metrics.compute_metric("pearson", ["1", "2", "3"], [["1"], ["2"], ["3"]]) == pytest.approx(100.0)
+
+
+# --- Spearman --------------------------------------------------------------------------------
+def _average_ranks(values):
+    """1-based ranks, ties sharing the mean of the ranks they span (the textbook Spearman convention)."""
+    order = sorted(values)
+    return [sum(i + 1 for i, v in enumerate(order) if v == x) / order.count(x) for x in values]
+
+
+def _pearson(xs, ys):
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    return cov / math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
+
+
+def test_spearman_on_the_textbook_example():
+    # IQ vs hours of TV per week (the Wikipedia example for Spearman's rho): sum d^2 = 194,
+    # rho = 1 - 6 * 194 / (10 * (10^2 - 1)) = -29/165
+    iq = [106, 86, 100, 101, 99, 103, 97, 113, 112, 110]
+    tv = [7, 0, 27, 50, 28, 29, 20, 12, 6, 17]
+    ranks_iq, ranks_tv = _average_ranks(iq), _average_ranks(tv)
+    assert sum((a - b) ** 2 for a, b in zip(ranks_iq, ranks_tv)) == 194
+    assert _pearson(ranks_iq, ranks_tv) == pytest.approx(-29 / 165)
+    score = metrics.spearman([str(v) for v in iq], [[str(v)] for v in tv])
+    assert score == pytest.approx(100 * -29 / 165)  # -17.5758
+    assert metrics.compute_metric("spearman", [str(v) for v in iq], [[str(v)] for v in tv]) == pytest.approx(score)
+
+
+def test_spearman_averages_tied_ranks_and_scores_unparsable_as_minus_one():
+    # predictions read as [-0.5, 2, 2, -1, 5] (-1 ranks below -0.5; read as 0 it would not): ranks
+    # [2, 3.5, 3.5, 1, 5] against [1, 2, 3, 4, 5]; deviations from the mean rank 3: [-1, .5, .5, -2, 2]
+    # and [-2, -1, 0, 1, 2] -> 3.5 / sqrt(9.5 * 10)
+    preds, gold = ["-0.5", "2", " 2", "oops", "5"], [["1"], ["2"], ["3"], ["4"], ["5"]]
+    assert _average_ranks([-0.5, 2.0, 2.0, -1.0, 5.0]) == [2, 3.5, 3.5, 1, 5]
+    assert metrics.spearman(preds, gold) == pytest.approx(100 * 3.5 / math.sqrt(95))  # 35.909
+    # monotone but not linear: Spearman is exactly 100 where Pearson is not
+    squares = ["1", "4", "9", "16", "25"]
+    assert metrics.spearman(squares, gold) == pytest.approx(100.0)
+    assert metrics.pearson(squares, gold) == pytest.approx(100 * _pearson([1, 4, 9, 16, 25], [1, 2, 3, 4, 5]))
+    assert metrics.pearson(squares, gold) < 99.0
+
+
+@pytest.mark.filterwarnings("ignore:An input array is constant")  # scipy: undefined on a constant input
+def test_constant_predictions_have_no_correlation_and_score_zero():
+    gold = [["1"], ["2"], ["3"]]
+    assert metrics.spearman(["2", "2", "2"], gold) == 0.0
+    assert metrics.pearson(["x", "y", "z"], gold) == 0.0  # all unparsable: all -1
 
 
 def test_compute_metric_errors():

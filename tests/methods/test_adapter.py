@@ -302,4 +302,5 @@ def test_generation_runs_through_the_adapters():
     out = runner.generate(method, collate(toy_split(4), list(range(4)), pad_id=0), max_new_tokens=3)
     assert len(out) == 4
     assert calls.count("encoder") == 1 and calls.count("decoder") >= 2  # the encoder once, the decoder every step
-    assert method.diagnostics()["adapter_up_norm"] > 0
+    ups = [float(a.up.weight.detach().norm()) for a in method.adapters.values()]  # mean ||W_up||_F over adapters
+    assert len(ups) == 8 and method.diagnostics()["adapter_up_norm"] == pytest.approx(sum(ups) / len(ups), rel=1e-5)

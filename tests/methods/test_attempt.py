@@ -125,7 +125,10 @@ def test_target_initialisations():
     vocab = build(context(prompts, table=table), init="vocab").target_prompt.detach()
     rows = [int(torch.nonzero((table.weight.detach() == row).all(dim=1))[0]) for row in vocab]
     assert len(set(rows)) == L
-    assert build(context(prompts), init="uniform", init_range=0.1).target_prompt.abs().max() <= 0.1
+    uniform = build(context(prompts), init="uniform", init_range=0.1).target_prompt.detach()
+    assert uniform.abs().max() <= 0.1
+    # an independent draw from the context's seed (a zero or constant prompt would pass the bound alone)
+    torch.testing.assert_close(uniform, (torch.rand(L, D, generator=torch.Generator().manual_seed(0)) * 2 - 1) * 0.1)
 
 
 def test_same_seed_same_state_dict():

@@ -65,7 +65,8 @@ def test_only_the_biases_train_and_a_reattach_starts_from_the_pretrained_model(f
     assert fit(model, method, family).diverged is None
     assert loss(model, method, family) != start
     assert all(torch.equal(v, pretrained[k]) for k, v in model.state_dict().items())
-    assert method.diagnostics()["bias_norm"] > 0
+    norm = torch.cat([b.detach().flatten() for b in method.biases.values()]).norm()  # ||all biases||_2
+    assert norm > 0 and method.diagnostics()["bias_norm"] == pytest.approx(float(norm), rel=1e-5)
     second = build(model)  # the previous hooks are removed: nothing is added twice
     assert torch.equal(logits(model), bare)
     with torch.no_grad():

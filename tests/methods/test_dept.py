@@ -74,10 +74,17 @@ def test_two_param_groups_with_the_two_learning_rates():
 
 
 def test_zero_length_means_no_prompt_only_the_embedding_update():
-    method = build(length=0)
+    method = build(length=0, lora_alpha=4.0)
     assert method.prompt() is None and method.embedding is None
-    out, mask = method(torch.randn(2, 4, 8), torch.ones(2, 4, dtype=torch.long))
-    assert out.shape == (2, 6, 8) and mask.shape == (2, 6)
+    with torch.no_grad():
+        method.lora_b.normal_(generator=torch.Generator().manual_seed(2))  # a non-zero update, so it shows
+    embeds, mask = torch.randn(2, 4, 8), torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]])
+    out, out_mask = method(embeds, mask)
+    assert out.shape == (2, 6, 8) and out_mask.shape == (2, 6)
+    # no prompt tokens: the input padded to m = 6, plus lora_alpha / sqrt(r) * A B at every position
+    update = 4.0 / math.sqrt(2) * (method.lora_a @ method.lora_b)
+    torch.testing.assert_close(out, torch.cat([embeds, torch.zeros(2, 2, 8)], dim=1) + update)
+    assert torch.equal(out_mask, torch.tensor([[1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 0, 0]]))
     groups = method.param_groups(0.0)
     assert len(groups) == 1 and groups[0]["params"] == [method.lora_a, method.lora_b]
     assert method.trainable_parameter_count() == 6 * 2 + 2 * 8

@@ -16,6 +16,8 @@ def test_ept_projects_one_prompt_through_a_linear_down_up_map():
     method = build_method("ept", method_config("ept", {}), context())
     p = method.embedding  # (1, d), uniform [-0.5, 0.5]
     assert p.shape == (1, 16) and p.abs().max() <= 0.5
+    # the draw itself, from an independent generator with the context's seed (not only its bound)
+    torch.testing.assert_close(p.detach(), (torch.rand(1, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1) * 0.5)
     expected = (p @ method.down.weight.T) @ method.up.weight.T  # no bias, no norm, no activation
     torch.testing.assert_close(method.prompt(), expected)
     assert method.down.bias is None and method.up.bias is None
@@ -45,7 +47,9 @@ def test_ept_ablation_switches_change_the_map():
 def test_ept_gradients_reach_prompt_and_both_projections():
     method = build_method("ept_star", method_config("ept_star", {}), context())
     method.prompt().pow(2).sum().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in method.parameters())
+    grads = {name: p.grad for name, p in method.named_parameters()}
+    assert set(grads) == {"embedding", "down.weight", "up.weight"}  # the three the name promises, no more
+    assert all(g is not None and g.abs().sum() > 0 for g in grads.values())
 
 
 @pytest.mark.parametrize("section, key", [({"hidden_size": 0}, "hidden_size"), ({"broadcast_length": 0}, "broadcast_length"),

@@ -135,8 +135,12 @@ def test_single_switches():
     torch.testing.assert_close(no_projection.prompt(), no_projection.fused(no_projection.low_rank_update()))
     plain = build(decomposition=False, fusion=False, projection=False)  # vanilla PT of length l
     assert plain.short_prompt.shape == (8, D) and not hasattr(plain, "lora_a")
-    out, out_mask = plain(torch.randn(2, 5, D), torch.ones(2, 5, dtype=torch.long))
+    embeds, mask = torch.randn(2, 5, D), torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    out, out_mask = plain(embeds, mask)
     assert out.shape == (2, 8 + 5, D) and out_mask.shape == (2, 13)  # no padding to m
+    # exactly PT: the prompt, then the untouched input (no update added)
+    torch.testing.assert_close(out, torch.cat([plain.short_prompt.detach().expand(2, -1, -1), embeds], dim=1))
+    assert torch.equal(out_mask, torch.cat([torch.ones(2, 8, dtype=mask.dtype), mask], dim=1))
     assert plain.stored_parameter_count() == plain.trainable_parameter_count() == 8 * D
     projected = build(decomposition=False, fusion=False)
     torch.testing.assert_close(projected.prompt(), projected.amended() + projected.short_prompt)
@@ -178,10 +182,24 @@ def test_same_seed_same_init():
 
 
 def test_diagnostics_report_gate_means_per_expert():
-    stats = build().diagnostics()
-    gates = [stats[f"gate_mean_{i}"] for i in range(3)]
-    assert all(isinstance(v, float) for v in stats.values())
-    assert math.isclose(sum(gates), 1.0, rel_tol=1e-5) and "prompt_norm" in stats and "update_norm" in stats
+    method = build(update_scale=0.7)
+    with torch.no_grad():  # a gate far from uniform, so that a wrong average or axis shows
+        method.gate.weight.normal_(generator=torch.Generator().manual_seed(3))
+    stats = method.diagnostics()
+    assert set(stats) == {"update_norm", "prompt_norm", "gate_mean_0", "gate_mean_1", "gate_mean_2"}
+    # eq. 6 per prompt token (a softmax over the experts), averaged over the s tokens: seed 001 Fig. 8
+    p_s = method.short_prompt.detach()
+    logits = p_s @ method.gate.weight.detach().T + method.gate.bias.detach()
+    per_token = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
+    expected = per_token.mean(dim=0)
+    assert expected.max() - expected.min() > 0.1  # not the uniform 1/3 a broken gate would also give
+    for i in range(3):
+        assert stats[f"gate_mean_{i}"] == pytest.approx(float(expected[i]), abs=1e-5)
+    assert sum(stats[f"gate_mean_{i}"] for i in range(3)) == pytest.approx(1.0, rel=1e-5)
+    # norms: mean over rows of the new prompt (eq. 8) and of the scaled low-rank update c A B (eq. 2)
+    new_prompt = independent_new_prompt(method, 0.7).detach()
+    assert stats["prompt_norm"] == pytest.approx(float(new_prompt.norm(dim=-1).mean()), rel=1e-5)
+    assert stats["update_norm"] == pytest.approx(float((0.7 * product(method)).norm(dim=-1).mean()), rel=1e-5)
 
 
 def test_zero_length_short_prompt_leaves_only_the_low_rank_update():

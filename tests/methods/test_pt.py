@@ -23,6 +23,9 @@ def test_vocab_init_copies_distinct_sampled_embeddings():
 def test_uniform_and_text_init():
     uniform = build_method("pt", method_config("pt", {"init": "uniform", "init_range": 0.5}), context())
     assert uniform.embedding.abs().max() <= 0.5
+    # an independent draw from the context's seed: U[-0.5, 0.5] (a zero or constant prompt would pass the bound)
+    expected = (torch.rand(10, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1) * 0.5
+    torch.testing.assert_close(uniform.embedding.detach(), expected)
     ctx = context()
     text = build_method("pt", method_config("pt", {"init": "text", "init_text": "ab", "length": 5}), ctx)
     ids = [ord("a"), ord("b")] * 3

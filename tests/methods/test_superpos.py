@@ -97,7 +97,12 @@ def test_counts_and_diagnostics():
     assert method.trainable_parameter_count() == N * M + N * D * M
     assert method.stored_parameter_count() == N * D
     stats = method.diagnostics()
-    assert stats["delta_e_norm"] == 0.0 and stats["prompt_norm"] > 0
+    # mean row norm of the prompt E_freeze w_i (Delta E = 0 at init), written out per token
+    expected = sum(float((method.e_freeze @ method.weights[i]).norm()) for i in range(N)) / N
+    assert stats["delta_e_norm"] == 0.0 and stats["prompt_norm"] == pytest.approx(expected, rel=1e-5)
+    with torch.no_grad():
+        method.delta_e[1].fill_(0.5)  # one token's Delta E moves: ||.||_F = 0.5 sqrt(d m), averaged over N
+    assert method.diagnostics()["delta_e_norm"] == pytest.approx(0.5 * math.sqrt(D * M) / N, rel=1e-5)
 
 
 def test_t5_base_counts_on_meta():

@@ -35,6 +35,16 @@ def test_pretrained_backbone_knows_the_rules_only_with_their_prefix(smoke_mirror
         assert without[pair[0]] + without[pair[1]] < 170.0, (pair, without)
 
 
+def test_without_prefix_every_smoke_task_starts_at_chance(smoke_mirror, repo_params_raw):
+    """The unprefixed twins make a prefix-less input mean another rule: a prompt has to earn every point."""
+    summary = json.loads((smoke_mirror / "mirror.json").read_text())
+    without, chance = summary["probe_accuracy_without_prefix"], summary["probe_chance"]
+    for task in repo_params_raw["tasks"]:
+        assert without[task] <= chance[task] + 10.0, (task, without[task], chance[task])
+    for twin in repo_params_raw["mirror"]["pretrain"]["unprefixed"]:
+        assert without[twin] >= 95.0, twin  # the prefix-less input means the twin's rule
+
+
 def test_model_loads_with_from_pretrained(smoke_mirror):
     model = hub.load_model("ptbench-mirror/tiny-t5", "seq2seq", str(smoke_mirror), offline=True)
     assert model.config.d_model == 64 and model.config.model_type == "t5"

@@ -1,10 +1,11 @@
 """The transcribed reference values against the seeds themselves: each table row read in the seed's text
-(the text files sit outside the repository; these tests skip without them), and seed 004's Table 2
-recomputed from its Table 1."""
+(the text files sit outside the repository, see SEEDS_DIR: without them these tests skip, and fail in CI),
+and seed 004's Table 2 recomputed from its Table 1."""
 from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,17 +34,42 @@ def test_seed_004_table2_is_table1_standardized():
         assert std == pytest.approx(value("004", "Table 2", backbone, method, variant, "avg", "standardized_std"), abs=0.07)
 
 
-# The seeds live beside the repository (../shared/seeds); a clone elsewhere (CI) names them in PTBENCH_SEEDS_DIR.
-SEEDS_DIR = Path(os.environ.get("PTBENCH_SEEDS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "seeds")
+# The seeds' texts live beside the repository: <repo>/../shared/seeds, here and in CI (a fresh clone with a
+# copy of shared/ beside it). PTBENCH_SEEDS_DIR overrides it (a relative value is taken from the repository root).
+REPO = Path(__file__).resolve().parents[2]
+
+
+def seeds_dir(env=os.environ) -> Path:
+    override = env.get("PTBENCH_SEEDS_DIR", "").strip()
+    return REPO / override if override else REPO.parent / "shared" / "seeds"
+
+
+def in_ci(env=os.environ) -> bool:
+    return env.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+SEEDS_DIR, IN_CI = seeds_dir(), in_ci()
 NUMBER = re.compile(r"\d+\.\d+/\d+\.\d+|\d+(?:\.\d+)?[KMB]?")
+
+
+def seed_text(paper: str) -> str:
+    """A seed's text (``<SEEDS_DIR>/<paper>_*.txt``). Missing: a skip with the reason, a failure in CI (CI=true),
+    where a skip would silently stop checking the transcribed tables."""
+    found = sorted(SEEDS_DIR.glob(f"{paper}_*.txt"))
+    if not found:
+        where = ("PTBENCH_SEEDS_DIR" if os.environ.get("PTBENCH_SEEDS_DIR", "").strip()
+                 else "the repository's ../shared/seeds; PTBENCH_SEEDS_DIR unset")
+        reason = f"seed {paper}'s text ({paper}_*.txt) is not in {SEEDS_DIR} ({where})"
+        if IN_CI:
+            pytest.fail(f"{reason}; CI needs the seeds: put a copy of shared/ beside the clone "
+                        "or set PTBENCH_SEEDS_DIR", pytrace=False)
+        pytest.skip(reason)
+    return found[0].read_text(encoding="utf-8")
 
 
 def seed_lines(paper: str) -> list[list[str]]:
     """Every line of a seed's text as its numbers (markup and LaTeX wrappers dropped)."""
-    found = sorted(SEEDS_DIR.glob(f"{paper}_*.txt"))
-    if not found:
-        pytest.skip(f"seed {paper}'s text is not at {SEEDS_DIR} (set PTBENCH_SEEDS_DIR)")
-    text = found[0].read_text(encoding="utf-8")
+    text = seed_text(paper)
     for markup in ("<u>", "</u>", "<b>", "</b>", "$", "{", "}", r"\pm"):
         text = text.replace(markup, " ± " if markup == r"\pm" else "")
     return [NUMBER.findall(line.replace(" ± ", "±").replace("± ", "±")) for line in text.splitlines()]
@@ -112,7 +138,22 @@ def test_seed_004_table1_and_table2_rows_read_as_printed(backbone, method, varia
 
 
 def seed_text_lines(paper: str) -> list[str]:
-    text = min(SEEDS_DIR.glob(f"{paper}_*.txt")).read_text(encoding="utf-8")
+    text = seed_text(paper)
     for markup in ("<b>", "</b>", "$", "{", "}", " "):
         text = text.replace(markup, "")
     return text.replace(r"\pm", "±").splitlines()
+
+
+def test_the_seeds_are_found_beside_the_repository_or_where_the_variable_says(tmp_path):
+    assert seeds_dir({}) == REPO.parent / "shared" / "seeds"
+    assert seeds_dir({"PTBENCH_SEEDS_DIR": "../shared/seeds"}) == REPO / ".." / "shared" / "seeds"
+    assert seeds_dir({"PTBENCH_SEEDS_DIR": str(tmp_path)}) == tmp_path
+    assert in_ci({"CI": "true"}) and not in_ci({}) and not in_ci({"CI": "false"})
+
+
+@pytest.mark.parametrize("ci", [False, True])
+def test_missing_seeds_skip_outside_ci_and_fail_in_ci(tmp_path, monkeypatch, ci):
+    monkeypatch.setattr(sys.modules[__name__], "SEEDS_DIR", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "IN_CI", ci)
+    with pytest.raises(pytest.fail.Exception if ci else pytest.skip.Exception, match=f"not in {tmp_path}"):
+        seed_text("003")

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import torch
@@ -25,7 +26,13 @@ def test_a_rows_file_summarises_seeds_bootstraps_predictions_and_keeps_histories
     assert accuracy["std"] == pytest.approx(7.0711, abs=1e-4)
     assert len(accuracy["replicates"]) == 50 and accuracy["ci"][0] < 80.0 < accuracy["ci"][1]
     assert row["backbone"] == "t5-small" and row["config"]["length"] == 10 and row["config"]["init"] == "vocab"
-    assert row["references_hash"] and row["notes"] == []
+    assert re.fullmatch(r"[0-9a-f]{16}", row["references_hash"]) and row["notes"] == []
+    # the hash is what pairs two methods' bootstrap replicates: equal on the same test set, else different
+    (ept,) = build_rows(results, "ept", SETTINGS, max_length=64)["results"]
+    assert ept["references_hash"] == row["references_hash"]
+    write_run(results, "ept", "mrpc", {"0": labels(20, 40)}, [["0"]] * 40)
+    other = next(r for r in build_rows(results, "ept", SETTINGS, 64)["results"] if r["task"] == "mrpc")
+    assert re.fullmatch(r"[0-9a-f]{16}", other["references_hash"]) and other["references_hash"] != row["references_hash"]
     assert row["history"]["0"]["prompt_norm"] == [[10, 20.0], [20, 30.0], [30, 40.0]]
     assert row["history"]["1"]["validation_accuracy"] == [[30, 70.0]]
     matrix = torch.tensor(row["prompt_similarity"]["matrix"])

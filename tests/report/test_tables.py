@@ -40,7 +40,10 @@ def test_without_runs_every_cell_is_missing_and_every_paper_value_prints():
     assert line(table, "T5-Base", "PT", "paper").cells[column] == "56.6"
     assert line(table, "T5-Small", "EPT*", "paper").cells[table.header.index("Params")] == "1.5K"
     ours = [ln for ln in table.lines if ln.kind == "ours"]
-    assert len(ours) == 18 and all(text == MISSING for ln in ours for text in ln.cells)
+    # one "ours" line per row of each of the 3 blocks (the seed's 6 methods and any extra row such as a control)
+    rows = [row["label"] for row in SPECS["seed003_table1"]["rows"]]
+    assert {"FT", "P-Tuning", "ResPrompt", "PT", "EPT", "EPT*"} <= set(rows)
+    assert len(ours) == 3 * len(rows) and all(text == MISSING for ln in ours for text in ln.cells)
     assert not [ln for ln in table.lines if ln.kind in ("ci", "delta", "p")]
 
 
@@ -57,7 +60,8 @@ def test_a_cell_holds_ours_the_paper_delta_interval_and_the_paired_test(tmp_path
     assert line(table, "T5-Base", "EPT", "ours").cells[column] == "92.0 ± 2.8 ‡"  # ‡: original T5 checkpoint
     assert line(table, "T5-Base", "EPT", "Δ").cells[column] == "+23.2"
     assert line(table, "T5-Base", "EPT", "p vs PT").cells[column] == "0.005"  # the floor: 1 / (200 + 1)
-    assert line(table, "T5-Base", "EPT", "95% CI").cells[column].startswith("[")
+    assert line(table, "T5-Base", "EPT", "95% CI").cells[column] == f"[{low:.1f}, {high:.1f}]"  # the cell's own interval
+    assert ept.ours.per_seed == [90.0, 94.0] and ept.ours.std == pytest.approx(2 * 2 ** 0.5)  # sample std of 90, 94
     assert cell(table, "T5-Base", "PT", "RTE Acc").p_value is None  # pt is a baseline, not a seed method
     assert cell(table, "T5-Base", "EPT", "MNLI Acc").ours is None  # no run: missing, never 0
     assert line(table, "T5-Base", "EPT", "ours").cells[table.header.index("GLUE avg")] == MISSING
@@ -85,7 +89,28 @@ def test_variant_and_config_filters_choose_the_row(tmp_path):
     assert cell(t004, block, "SuperPos PT (dropout)", "RTE Acc").ours is None
     assert cell(build_table(SPECS["seed003_table1"], index), "T5-Base", "PT", "RTE Acc").ours is None  # PT-10 only
     assert cell(build_table(SPECS["seed003_table4"], index), "T5-Base", "PT", "WSC Acc").ours is None
-    assert build_table(SPECS["seed003_table4"], index).cells  # PT-100 fills Table 4 when its tasks exist
+
+
+def test_pt_length_decides_between_table_1_and_table_4(tmp_path):
+    """Seed 003 reports PT-10 in Table 1 and ATTEMPT's PT-100 in Table 4: two WSC runs of pt on one
+    backbone, differing only in length, each land in their own table and nowhere else."""
+    results = tmp_path / "results"
+    write_run(results, "pt", "wsc", {"0": labels(35, 50)}, GOLD, backbone="t5-base", config={"length": 100},
+              rel="t5-base/pt/wsc-100")
+    write_run(results, "pt", "wsc", {"0": labels(20, 50)}, GOLD, backbone="t5-base", config={"length": 10},
+              rel="t5-base/pt/wsc-10")
+    index = index_of(results, ["pt"])
+    t4, t1 = build_table(SPECS["seed003_table4"], index), build_table(SPECS["seed003_table1"], index)
+    pt100, pt10 = cell(t4, "T5-Base", "PT", "WSC Acc"), cell(t1, "T5-Base", "PT", "WSC Acc")
+    assert pt100.ours.mean == 70.0 and pt100.paper == 62.2 and pt100.delta == pytest.approx(7.8)  # 35 / 50
+    assert pt10.ours.mean == 40.0 and pt10.paper == 61.5 and pt10.delta == pytest.approx(-21.5)  # 20 / 50
+    column = t4.header.index("WSC Acc")
+    assert line(t4, "T5-Base", "PT", "ours").cells[column] == "70.0"
+    assert line(t4, "T5-Base", "PT", "Δ").cells[column] == "+7.8"
+    assert line(t1, "T5-Base", "PT", "ours").cells[t1.header.index("WSC Acc")] == "40.0"
+    # the runs are PT's: no other row of Table 4 picks them up
+    filled = [(row, col) for block, row, col, c in t4.cells if c.ours is not None]
+    assert filled == [("PT", "WSC Acc")]
 
 
 def test_two_metric_cells_and_averages(tmp_path):
@@ -100,8 +125,10 @@ def test_two_metric_cells_and_averages(tmp_path):
     cb = cell(table, "T5-Base", "EPT", "CB F1/Acc").ours.mean
     assert cb == pytest.approx((75.0 + (100 + 66.6667 + 0) / 3) / 2, abs=1e-3)
     multirc = cell(table, "T5-Base", "EPT", "MultiRC F1").ours.mean
+    assert multirc == pytest.approx(100 * 2 / 3)  # 25 right "1"s, 25 missed: tp 25, fp 0, fn 25 -> 50 / 75
     average = cell(table, "T5-Base", "EPT", "SuperGLUE avg").ours.mean
-    assert average == pytest.approx((80 + cb + 60 + 40 + multirc) / 5)
+    # BoolQ 40/50, CB, WiC 30/50, WSC 20/50, MultiRC: every member worked out above, none read off the table
+    assert average == pytest.approx((80 + (75.0 + (100 + 66.6667 + 0) / 3) / 2 + 60 + 40 + 100 * 2 / 3) / 5, abs=1e-3)
 
 
 def test_best_is_bold_second_underlined_and_fine_tuning_is_not_ranked(tmp_path):
@@ -153,4 +180,5 @@ def test_every_transcribed_value_of_a_laid_out_table_lands_in_a_cell(monkeypatch
     monkeypatch.setattr(standardized_module, "lookup", recording)
     build_table(spec, RunIndex([], 10.0))
     transcribed = {key for key in paper_values() if key[:2] == (spec["paper"], spec["paper_table"])}
+    assert transcribed, f"no transcribed value for {table_id}: the check below would pass on nothing"
     assert transcribed - found == set()

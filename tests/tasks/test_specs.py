@@ -54,7 +54,9 @@ def test_formats_follow_the_reference_code(task, scoring, text, targets):
 
 
 def test_task_prefix_is_atempts_task_name():
-    assert get_task("rte").format_input(ROWS["rte"], prefix="rte").startswith("rte sentence1: ")
+    # the whole input: the prefix, one space, then exactly the unprefixed format (nothing dropped after it)
+    assert get_task("rte").format_input(ROWS["rte"], prefix="rte") == \
+        "rte sentence1: A man sleeps . sentence2: Someone rests ."
 
 
 @pytest.mark.parametrize("scoring, label, target", [

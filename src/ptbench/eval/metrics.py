@@ -18,8 +18,6 @@ import string
 from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
-from scipy import stats
-from sklearn.metrics import f1_score, matthews_corrcoef
 
 Metric = Callable[[Sequence[str], Sequence[Sequence[str]]], float]
 GroupedMetric = Callable[[Sequence[str], Sequence[Sequence[str]], Sequence[Hashable]], float]
@@ -34,6 +32,8 @@ def binary_f1(predictions: Sequence[str], references: Sequence[Sequence[str]]) -
     """Binary F1 of label "1"; an output other than "0"/"1" is flipped to the wrong class."""
     gold = [int(refs[0]) for refs in references]
     pred = [int(p.strip()) if p.strip() in ("0", "1") else 1 - g for p, g in zip(predictions, gold)]
+    from sklearn.metrics import f1_score  # late: sklearn/scipy are ~0.5 s of every stage's start
+
     return 100.0 * float(f1_score(gold, pred, pos_label=1, zero_division=0))
 
 
@@ -53,6 +53,8 @@ def macro_f1(predictions: Sequence[str], references: Sequence[Sequence[str]]) ->
     while sentinel in labels:
         sentinel += "_"
     pred = [p.strip() if p.strip() in labels else sentinel for p in predictions]
+    from sklearn.metrics import f1_score
+
     return 100.0 * float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0))
 
 
@@ -85,6 +87,8 @@ def multirc_em(predictions: Sequence[str], references: Sequence[Sequence[str]],
 
 def matthews(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
     """Matthews correlation on the raw strings, as the reference code (no guard for invalid)."""
+    from sklearn.metrics import matthews_corrcoef
+
     return 100.0 * float(matthews_corrcoef([r[0] for r in references], [p.strip() for p in predictions]))
 
 
@@ -104,10 +108,14 @@ def _correlation(fn, predictions, references) -> float:
 
 
 def pearson(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    from scipy import stats
+
     return _correlation(stats.pearsonr, predictions, references)
 
 
 def spearman(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    from scipy import stats
+
     return _correlation(stats.spearmanr, predictions, references)
 
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ptbench.errors import require_choice
-from ptbench.methods import (adapter, attempt, bitfit, dept, dpt, ept, ept_msp, ft, ia3, lora, mpt, p_tuning, prefix,
-                             pt, residual, spot, superpos)
+from ptbench.methods import (adapter, attempt, bitfit, control, dept, dpt, ept, ept_msp, ft, ia3, lora, mpt, p_tuning,
+                             prefix, pt, residual, spot, superpos)
 from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod
 
 
@@ -44,6 +44,7 @@ register("adapter", adapter.BottleneckAdapters, adapter.AdapterConfig, "Houlsby 
 register("adapter_drop", adapter.BottleneckAdapters, adapter.AdapterDropConfig, "AdapterDrop: the same adapters, none in the lowest drop_layers blocks of each stack (Rücklé et al., 2021)")
 register("ft", ft.FullFineTuning, ft.FtConfig, "full fine-tuning: every backbone parameter trained")
 register("mpt", mpt.MultitaskPrompt, mpt.MptConfig, "MPT: a distilled shared prompt times a per-task rank-1 update (Wang et al., 2023)")
+register("control", control.UntrainedPrompt, control.ControlConfig, "control: the frozen backbone with pt's initial prompt, untrained (every table's floor)")
 register("attempt", attempt.Attempt, attempt.AttemptConfig, "ATTEMPT: input-dependent attention over frozen source prompts + the target prompt (Asai et al., 2022)")
 
 

@@ -36,7 +36,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import DynamicCache, EncoderDecoderCache
 
 from ptbench.errors import require, require_choice
 from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod, is_int, reset_backbone, seeded_linear_init
@@ -136,6 +135,8 @@ class PrefixTuning(PeftMethod):
         """``past_key_values``: a fresh cache holding every layer's prefix for ``batch_size`` rows (the
         decoder's self-attention cache inside an ``EncoderDecoderCache`` on T5, as PEFT builds it)."""
         rows = self.key_values().unsqueeze(1).expand(-1, batch_size, -1, -1, -1)
+        from transformers import DynamicCache, EncoderDecoderCache  # late: params validation imports every method
+
         cache = DynamicCache([(rows[2 * layer], rows[2 * layer + 1]) for layer in range(self._geometry[0])])
         if self._encoder_decoder:
             cache = EncoderDecoderCache(cache, DynamicCache())

@@ -89,11 +89,12 @@ def build_mirror(root: Path, cfg, backbone_hub_id: str) -> dict:
         shutil.rmtree(root)
     world = synthetic.World.build(cfg.lexicon_size, cfg.seed)
     repos = write_datasets(root, world, cfg.rows, cfg.seed)
-    rules = cfg.pretrain["rules"]
-    train_mix = mixture(world, cfg.pretrain["rows_per_rule"], seed=cfg.seed + 7, rules=rules)
+    rules, unprefixed = cfg.pretrain["rules"], cfg.pretrain["unprefixed"]
+    train_mix = mixture(world, cfg.pretrain["rows_per_rule"], seed=cfg.seed + 7, rules=rules, unprefixed=unprefixed)
     model_dir = root / "models" / backbone_hub_id
-    train_tokenizer(model_dir, [f"{x} {y}" for x, y, _ in train_mix])
-    probe = pretrain_backbone(model_dir, cfg, train_mix, mixture(world, 100, seed=cfg.seed + 8, rules=rules))
+    train_tokenizer(model_dir, [f"{e.input} {e.target}" for e in train_mix])
+    probe_mix = mixture(world, cfg.pretrain["probe_rows"], seed=cfg.seed + 8, rules=rules, unprefixed=unprefixed)
+    probe = pretrain_backbone(model_dir, cfg, train_mix, probe_mix)
     summary = {"datasets": repos, "backbone": backbone_hub_id, **probe}
     (root / "mirror.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
     return summary

@@ -1,17 +1,23 @@
 """A miniature of T5's multi-task pre-training: a tiny T5 trained on every synthetic rule,
 each example marked by its task prefix ("rte sentence1: ...", as the original T5 mixture).
 
-Prompt tuning later drops the prefix: the prompt has to recover which rule to apply.
+Prompt tuning later drops the prefix: the prompt has to recover which rule to apply. The rules of
+``mirror.pretrain.unprefixed`` (the pre-training-only twins, synthetic.py) are trained *without* a
+prefix: a prefix-less input then means the twin's rule, so each smoke task starts at chance (the
+probe without prefix, results/mirror.json) and a prompt has to steer the backbone away from the
+twin, rather than being handed whichever rule the backbone happens to guess.
 """
 from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ptbench.mirror import synthetic
+from ptbench.progress import Progress
 from ptbench.tasks import all_tasks
 from ptbench.tasks.spec import TaskSpec
 
@@ -27,17 +33,43 @@ def pretraining_rules() -> dict[str, tuple[TaskSpec, synthetic.RowGenerator]]:
     return rules
 
 
-def mixture(world: synthetic.World, rows_per_rule: int, seed: int, rules: list[str]) -> list[tuple[str, str, str]]:
-    """(prefixed input, target, rule) triples, shuffled, from the listed rules
-    (``mirror.pretrain.rules``: the backbone only 'knows' what it was pre-trained on)."""
+@dataclass(frozen=True)
+class Example:
+    """One pre-training example: ``text`` in its task's format, ``prefix`` its rule's marker
+    (None for an unprefixed rule), ``target`` the gold string."""
+
+    prefix: str | None
+    text: str
+    target: str
+    rule: str
+
+    @property
+    def input(self) -> str:
+        """What the backbone is pre-trained on."""
+        return f"{self.prefix} {self.text}" if self.prefix else self.text
+
+
+def mixture(world: synthetic.World, rows_per_rule: int, seed: int, rules: list[str],
+            unprefixed: list[str] = ()) -> list[Example]:
+    """Examples of the listed rules, shuffled (``mirror.pretrain.rules``: the backbone only 'knows'
+    what it was pre-trained on); the rules of ``unprefixed`` carry no prefix."""
     known = pretraining_rules()
     examples = []
     for name in sorted(rules):
         spec, generator = known[name]
+        prefix = None if name in unprefixed else name
         for row in synthetic.generate(generator, world, rows_per_rule, _rule_seed(seed, name)):
-            examples.append((spec.format_input(row, prefix=name), spec.targets(row)[0], name))
+            examples.append(Example(prefix, spec.format_input(row), spec.targets(row)[0], name))
     random.Random(seed).shuffle(examples)
     return examples
+
+
+def chance_accuracy(rule: str) -> float:
+    """Exact-match accuracy of a uniform guess among a rule's possible answers: its labels, or for
+    the extractive rules the answer-set words every context holds one of."""
+    spec, _ = pretraining_rules()[rule]
+    choices = len(spec.choices) if spec.choices is not None else len(synthetic.World.build(8).answer_sets)
+    return round(100.0 / choices, 2)
 
 
 def _rule_seed(seed: int, name: str) -> int:
@@ -67,11 +99,12 @@ def pretrain_backbone(model_dir: Path, cfg, train_mix, probe_mix) -> dict:
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / 100) * max(0.0, 1 - s / settings["steps"]))
     generator = torch.Generator().manual_seed(cfg.seed)
-    sources = tokenizer([x for x, _, _ in train_mix], truncation=True, max_length=128).input_ids
-    targets = tokenizer([y for _, y, _ in train_mix], truncation=True, max_length=32).input_ids
+    sources = tokenizer([e.input for e in train_mix], truncation=True, max_length=128).input_ids
+    targets = tokenizer([e.target for e in train_mix], truncation=True, max_length=32).input_ids
     model.train()
     losses = []
-    for _ in range(settings["steps"]):
+    progress = Progress("mirror pre-training", settings["steps"])
+    for step in range(1, settings["steps"] + 1):
         picks = torch.randint(len(train_mix), (settings["batch_size"],), generator=generator).tolist()
         input_ids = _pad([sources[i] for i in picks], tokenizer.pad_token_id)
         labels = _pad([targets[i] for i in picks], -100)
@@ -82,22 +115,26 @@ def pretrain_backbone(model_dir: Path, cfg, train_mix, probe_mix) -> dict:
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
         losses.append(loss.item())
+        progress.update(step, loss=losses[-1])
     model.save_pretrained(str(model_dir))
+    rules = sorted({e.rule for e in probe_mix})
     return {"pretrain_final_loss": sum(losses[-50:]) / min(50, len(losses)),
             "probe_accuracy_with_prefix": probe(model, tokenizer, probe_mix),
-            "probe_accuracy_without_prefix": probe(model, tokenizer, probe_mix, with_prefix=False)}
+            "probe_accuracy_without_prefix": probe(model, tokenizer, probe_mix, with_prefix=False),
+            "probe_chance": {rule: chance_accuracy(rule) for rule in rules}}
 
 
 @torch.no_grad()
-def probe(model, tokenizer, examples, with_prefix: bool = True) -> dict[str, float]:
-    """Exact-match accuracy per rule, with the task prefix (what the backbone 'knows') or
-    without it (what a prompt has to recover: near chance where rules share a format)."""
+def probe(model, tokenizer, examples: list[Example], with_prefix: bool = True) -> dict[str, float]:
+    """Exact-match accuracy per rule, as pre-trained (what the backbone 'knows'; an unprefixed
+    rule has no prefix either way) or without any prefix (what a prompt starts from: near chance
+    on the tasks whose twin is unprefixed)."""
     model.eval()
     by_rule: dict[str, list[bool]] = {}
     for start in range(0, len(examples), 100):
         chunk = examples[start:start + 100]
-        texts = [x if with_prefix else x.split(" ", 1)[1] for x, _, _ in chunk]
+        texts = [e.input if with_prefix else e.text for e in chunk]
         out = model.generate(**_encode(tokenizer, texts), max_new_tokens=8, do_sample=False)
-        for (_, target, rule), text in zip(chunk, tokenizer.batch_decode(out, skip_special_tokens=True)):
-            by_rule.setdefault(rule, []).append(text.strip() == target)
+        for example, text in zip(chunk, tokenizer.batch_decode(out, skip_special_tokens=True)):
+            by_rule.setdefault(example.rule, []).append(text.strip() == example.target)
     return {rule: round(100.0 * sum(hits) / len(hits), 2) for rule, hits in sorted(by_rule.items())}

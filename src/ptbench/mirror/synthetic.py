@@ -506,6 +506,24 @@ def paws_row(world: World, rng: random.Random, idx: int) -> dict:
     return {"id": idx + 1, "sentence1": first, "sentence2": second, "label": label}
 
 
+# --- pre-training-only twins ------------------------------------------------------------------
+# A twin has a task's format and labels but is decided by the task's distractor cue (and carries
+# the task's own cue as its distractor). Pre-trained without a prefix (mirror.pretrain.unprefixed),
+# twins make the prefix-less input mean "the other rule": the backbone answers a task's rows at
+# chance until a prompt steers it back, instead of guessing a rule the task may happen to match.
+
+def rte_twin_row(world: World, rng: random.Random, idx: int) -> dict:
+    """RTE's format, decided by the mrpc cue (rte's distractor)."""
+    label, first, second = _pair(world, rng, "mrpc", "rte")
+    return {"sentence1": first, "sentence2": second, "label": label, "idx": idx}
+
+
+def paws_twin_row(world: World, rng: random.Random, idx: int) -> dict:
+    """PAWS's format, decided by the rte cue (paws's distractor)."""
+    label, first, second = _pair(world, rng, "rte", "paws")
+    return {"id": idx + 1, "sentence1": first, "sentence2": second, "label": label}
+
+
 RowGenerator = Callable[[World, random.Random, int], dict]
 
 # Hub (repo id, config) -> generator of rows in that dataset's schema.
@@ -542,6 +560,8 @@ PRETRAIN_ONLY_GENERATORS: dict[str, tuple[str, RowGenerator]] = {
     "rsquad": ("squad", reverse_squad_row),
     "xnli": ("mnli", mnli_rte_cue_row),
     "boolq_twin": ("boolq", boolq_twin_row),
+    "rte_twin": ("rte", rte_twin_row),
+    "paws_twin": ("paws", paws_twin_row),
 }
 
 

@@ -42,7 +42,7 @@ SINGLE_004 = {"cola": "matthews"}
 LABELS = {"ft": "FT", "p_tuning": "P-Tuning", "residual": "ResPrompt", "pt": "PT", "ept": "EPT", "ept_star": "EPT*",
           "adapter": "Adapter", "adapter_drop": "AdapterDrop", "bitfit": "BitFit", "attempt": "ATTEMPT", "spot": "SPoT",
           "lora": "LoRA", "mpt": "MPT", "dept": "DePT", "dpt": "DPT", "ept_msp": "EPT (MSP)", "superpos": "SuperPos PT",
-          "ia3": "(IA)^3"}
+          "ia3": "(IA)^3", "control": "Control (untrained prompt)"}
 TASK_LABELS = {"cola": "CoLA", "mrpc": "MRPC", "rte": "RTE", "stsb": "STS-B", "mnli": "MNLI", "qnli": "QNLI",
                "qqp": "QQP", "sst2": "SST-2", "boolq": "BoolQ", "cb": "CB", "wic": "WiC", "wsc": "WSC",
                "multirc": "MultiRC", "copa": "COPA", "record": "ReCoRD", "nq": "NQ", "hotpotqa": "HP",
@@ -64,6 +64,16 @@ def avg(task: str, members: list[tuple[str, str]], label: str = "Avg") -> dict:
 def method_rows(methods: list[str], where: dict[str, dict] | None = None) -> list[dict]:
     where = where or {}
     return [{"label": LABELS.get(m, m), "method": m, "where": where.get(m, {})} for m in methods]
+
+
+CONTROL = "control"  # methods/control.py: the frozen backbone with an untrained prompt
+
+
+def with_control(table: dict) -> dict:
+    """A method-rows table plus the control row, the floor every score stands on (no paper value;
+    left out of the bold/underline ranking)."""
+    return {**table, "rows": [*table["rows"], *method_rows([CONTROL])],
+            "unranked": [*table.get("unranked", []), CONTROL]}
 
 
 def _columns_004() -> list[dict]:
@@ -95,20 +105,20 @@ ABLATION_001 = [("none (= PT)", False, False, False), ("decomposition", True, Fa
                 ("all (EPT)", True, True, True)]
 
 TABLES: list[dict] = [
-    {"id": "seed003_table1", "title": "Seed 003 Table 1: GLUE and SuperGLUE, T5-small/base/large",
+    with_control({"id": "seed003_table1", "title": "Seed 003 Table 1: GLUE and SuperGLUE, T5-small/base/large",
      "paper": "003", "paper_table": "Table 1", "fixed": {"kind": "grid"},
      "blocks": [{"label": "T5-Large", "backbone": "t5-large"}, {"label": "T5-Base", "backbone": "t5-base"},
                 {"label": "T5-Small", "backbone": "t5-small"}],
      "rows": method_rows(SEED_003_METHODS, SEED_003_WHERE),
      "columns": [{"label": "Params", "params": "trainable"}] + [col(*c) for c in GLUE_003]
      + [avg("glue_avg", GLUE_003, "GLUE avg")] + [col(*c) for c in SUPERGLUE_003]
-     + [avg("superglue_avg", SUPERGLUE_003, "SuperGLUE avg")], "unranked": ["ft"]},
-    {"id": "seed003_table2", "title": "Seed 003 Table 2: MRQA and Others, T5-base",
+     + [avg("superglue_avg", SUPERGLUE_003, "SuperGLUE avg")], "unranked": ["ft"]}),
+    with_control({"id": "seed003_table2", "title": "Seed 003 Table 2: MRQA and Others, T5-base",
      "paper": "003", "paper_table": "Table 2", "fixed": {"kind": "grid", "backbone": "t5-base"},
      "blocks": [{"label": "T5-Base"}], "rows": method_rows(SEED_003_METHODS, SEED_003_WHERE),
      "columns": [{"label": "Params", "params": "trainable"}] + [col(*c) for c in MRQA_003]
      + [avg("mrqa_avg", MRQA_003, "MRQA avg")] + [col(*c) for c in OTHERS_003]
-     + [avg("others_avg", OTHERS_003, "Others avg")], "unranked": ["ft"]},
+     + [avg("others_avg", OTHERS_003, "Others avg")], "unranked": ["ft"]}),
     {"id": "seed003_table3", "title": "Seed 003 Table 3: few-shot (k = 4, 16, 32), T5-base",
      "paper": "003", "paper_table": "Table 3", "fixed": {"kind": "fewshot", "backbone": "t5-base", "metric": "score"},
      "blocks": [{"label": "SuperGLUE", "task": "superglue_avg", "members": SUPERGLUE_003},
@@ -116,14 +126,14 @@ TABLES: list[dict] = [
      "rows": [{"label": f"k = {k}", "variant": f"k={k}", "where": {"k": k}} for k in (4, 16, 32)],
      "columns": [{"label": LABELS[m], "method": m, "where": SEED_003_WHERE.get(m, {})} for m in SEED_003_METHODS],
      "unranked": ["ft"], "rank": "rows"},
-    {"id": "seed003_table4", "title": "Seed 003 Table 4: other PEFT methods on 5 SuperGLUE tasks, T5-base",
+    with_control({"id": "seed003_table4", "title": "Seed 003 Table 4: other PEFT methods on 5 SuperGLUE tasks, T5-base",
      "paper": "003", "paper_table": "Table 4", "fixed": {"kind": "grid", "backbone": "t5-base"},
      "blocks": [{"label": "T5-Base"}],
      "rows": method_rows(["ft", "adapter", "adapter_drop", "bitfit", "attempt", "pt", "spot", "ept", "ept_star"],
                          {"pt": {"config.length": 100}, "spot": {"config.length": 100},
                           "attempt": {"config.length": 100}, **{m: SEED_003_WHERE[m] for m in ("ept", "ept_star")}}),
      "columns": [{"label": "Params", "params": "trainable/stored"}] + [col(*c) for c in SUPERGLUE_T4_003]
-     + [avg("avg", SUPERGLUE_T4_003)]},
+     + [avg("avg", SUPERGLUE_T4_003)]}),
     {"id": "seed004_table1", "title": "Seed 004 Table 1: with and without dropout, T5 v1.1 LM-adapted small/base",
      "paper": "004", "paper_table": "Table 1", "fixed": {"kind": "grid"},
      "blocks": [{"label": "T5v1.1 Small LM-Adapted", "backbone": "t5-small-lm-adapt"},
@@ -147,14 +157,14 @@ TABLES: list[dict] = [
          ("attempt", "prompts=100;softmax;dropout", {"config.length": 100, "dropout": True}),
          ("residual", "prompts=10;no_softmax;dropout", {"config.length": 10, "dropout": True})]),
      "columns": _columns_004()},
-    {"id": "seed001_table1", "title": "Seed 001 Table 1: GLUE and SuperGLUE, T5-base",
+    with_control({"id": "seed001_table1", "title": "Seed 001 Table 1: GLUE and SuperGLUE, T5-base",
      "paper": "001", "paper_table": "Table 1", "fixed": {"kind": "grid", "backbone": "t5-base"},
      "blocks": [{"label": "T5-Base"}],
      "rows": method_rows(["ft", "adapter", "adapter_drop", "bitfit", "lora", "pt", "spot", "attempt", "mpt", "dept",
                           "dpt", "ept_msp"], {"pt": {"config.length": 100}}),
      "columns": [{"label": "Params", "params": "trainable"}] + [col(*c) for c in GLUE_001]
      + [avg("glue_avg", GLUE_001, "GLUE avg")] + [col(*c) for c in SUPERGLUE_001]
-     + [avg("superglue_avg", SUPERGLUE_001, "SuperGLUE avg")], "notes": [NOT_TRANSCRIBED_001]},
+     + [avg("superglue_avg", SUPERGLUE_001, "SuperGLUE avg")], "notes": [NOT_TRANSCRIBED_001]}),
     {"id": "seed001_table2", "title": "Seed 001 Table 2: EPT component ablation, T5-base",
      "paper": "001", "paper_table": "Table 2", "fixed": {"kind": "grid", "backbone": "t5-base", "method": "ept_msp"},
      "blocks": [{"label": "T5-Base"}],
@@ -163,12 +173,12 @@ TABLES: list[dict] = [
      "columns": [col(*c) for c in GLUE_001] + [avg("glue_avg", GLUE_001, "GLUE avg")]
      + [col(*c) for c in SUPERGLUE_001] + [avg("superglue_avg", SUPERGLUE_001, "SuperGLUE avg")],
      "notes": [NOT_TRANSCRIBED_001]},
-    {"id": "seed001_table3", "title": "Seed 001 Table 3: PT, DePT and EPT on T5-3B",
+    with_control({"id": "seed001_table3", "title": "Seed 001 Table 3: PT, DePT and EPT on T5-3B",
      "paper": "001", "paper_table": "Table 3", "fixed": {"kind": "grid", "backbone": "t5-3b"},
      "blocks": [{"label": "T5-3B"}], "rows": method_rows(["pt", "dept", "ept_msp"], {"pt": {"config.length": 100}}),
      "columns": [col(*c) for c in GLUE_001] + [avg("glue_avg", GLUE_001, "GLUE avg")]
      + [col(*c) for c in SUPERGLUE_001] + [avg("superglue_avg", SUPERGLUE_001, "SuperGLUE avg")],
-     "notes": [NOT_TRANSCRIBED_001, "The seed does not name Table 3's datasets in its text; the columns are Table 1's."]},
+     "notes": [NOT_TRANSCRIBED_001, "The seed does not name Table 3's datasets in its text; the columns are Table 1's."]}),
 ]
 
 # The seed method each paired test compares against: the baseline it is built on.
@@ -179,5 +189,5 @@ def grid_table(backbones: list[str], methods: list[str], tasks: list[tuple[str, 
     """The active profile's grid (every method x every task on each backbone run), no paper values."""
     return {"id": "main", "title": "Our grid: every method on every task (primary metric)", "paper": None,
             "fixed": {"kind": "grid"}, "blocks": [{"label": b, "backbone": b} for b in backbones],
-            "rows": method_rows(methods), "columns": [{"label": "Params", "params": "trainable/stored"}]
+            "rows": method_rows(methods), "unranked": [CONTROL], "columns": [{"label": "Params", "params": "trainable/stored"}]
             + [{"label": TASK_LABELS.get(t, t), "task": t, "metric": m} for t, m in tasks] + [avg("avg", tasks)]}

@@ -27,6 +27,7 @@ import torch
 from ptbench.data.prepare import PreparedSplit
 from ptbench.eval.metrics import compute_metric, invalid_rate
 from ptbench.methods.base import PeftMethod
+from ptbench.progress import Progress
 from ptbench.tasks.spec import TaskSpec
 from ptbench.train.backbone import Batch
 from ptbench.train.live import RunLog
@@ -294,6 +295,8 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
     place_backbone(backbone.model, device)
     method.to(device)
     decoder = decoder or Generate(cfg.max_new_tokens)
+    if not any(p.requires_grad for p in method.parameters()):  # a control: the built state, validated once
+        return _validated_as_built(accelerator, backbone, method, spec, val_split, cfg, decoder, pad_id)
     optimizer = torch.optim.AdamW(method.param_groups(cfg.weight_decay))
     # Stepped here once per optimizer update (not accelerate's AcceleratedScheduler, which steps once
     # per process): the schedule is a function of the update count whatever the processes.
@@ -320,6 +323,9 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
     accelerator.wait_for_everyone()  # every process has read the checkpoint before the main one rewrites it
     history = best.history  # the same list: appended to as the run goes
     live = RunLog(live_dir, history)  # a resumed run's earlier entries too
+    progress = Progress(f"train {spec.name} seed {seed}", cfg.steps, first_step - 1,
+                        enabled=accelerator.is_main_process)
+    latest_validation = None
     schedule_of_batches = BatchSchedule(len(train_split), cfg.batch_size, seed)
     tokens = [len(labels) for labels in train_split.label_ids]
     method.train()
@@ -365,6 +371,8 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
             if scores[primary] > best.best_validation[primary]:
                 best.best_state = state_copy(method)
                 best.best_step, best.best_validation = step, scores
+            latest_validation = scores[primary]
+        progress.update(step, loss=last_finite, validation=latest_validation)
         if (checkpoint is not None and step % cfg.checkpoint_interval == 0 and step < cfg.steps
                 and accelerator.is_main_process):
             extra: dict[str, Any] = {}
@@ -381,3 +389,13 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
     accelerator.wait_for_everyone()
     best.train_seconds = earlier_seconds + time.perf_counter() - started
     return best
+
+
+def _validated_as_built(accelerator, backbone, method: PeftMethod, spec: TaskSpec, val_split: PreparedSplit, cfg,
+                        decoder, pad_id: int) -> RunResult:
+    """A method with nothing to train (a control): no steps, its built state scored on validation."""
+    started = time.perf_counter()
+    predictions = predict_sharded(accelerator, backbone, method, val_split, cfg.eval_batch_size, decoder, pad_id)
+    scores = score(spec, predictions, val_split)
+    history = [{"step": 0, **{f"validation_{k}": v for k, v in scores.items()}}]
+    return RunResult(state_copy(method), 0, scores, history, train_seconds=time.perf_counter() - started)

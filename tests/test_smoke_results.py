@@ -1,0 +1,43 @@
+"""The committed smoke results discriminate: the backbone alone is at chance on every smoke task,
+the control row sits at that floor, and the methods spread out instead of all saturating.
+(tests/test_pipeline.py checks that a fresh run reproduces these files exactly.)"""
+import json
+
+from conftest import REPO
+from ptbench.config import load_params
+
+METRICS = REPO / "results" / "metrics"
+
+
+def primary_scores() -> dict[tuple[str, str], float]:
+    params = load_params(REPO / "params.yaml")
+    scores = {}
+    for backbone in params.backbones:
+        for method in [*params.grid.methods, *params.grid.transfer]:
+            for task in params.tasks:
+                payload = json.loads((METRICS / backbone / method / f"{task}.json").read_text())
+                scores[method, task] = payload["metrics"][payload["primary_metric"]]
+    return scores
+
+
+def test_the_backbone_without_prefix_is_near_chance_on_every_smoke_task():
+    mirror = json.loads((REPO / "results" / "mirror.json").read_text())
+    for task in load_params(REPO / "params.yaml").tasks:
+        chance = mirror["probe_chance"][task]
+        assert mirror["probe_accuracy_without_prefix"][task] <= chance + 10.0, task
+
+
+def test_at_most_a_third_of_the_smoke_cells_are_at_100():
+    scores = primary_scores()
+    saturated = sorted(cell for cell, value in scores.items() if value == 100.0)
+    assert len(scores) >= 60 and len(saturated) <= len(scores) / 3, saturated
+
+
+def test_the_control_row_is_the_floor_and_training_rises_above_it():
+    mirror = json.loads((REPO / "results" / "mirror.json").read_text())
+    scores = primary_scores()
+    tasks = load_params(REPO / "params.yaml").tasks
+    for task in tasks:
+        assert scores["control", task] <= mirror["probe_chance"][task] + 10.0, task
+    best = {task: max(v for (m, t), v in scores.items() if t == task) for task in tasks}
+    assert all(best[task] >= scores["control", task] + 40.0 for task in tasks), best
