@@ -35,13 +35,20 @@ def raw_params(repo_params_raw) -> dict:
 
 @pytest.fixture(scope="session")
 def smoke_mirror(tmp_path_factory, repo_params_raw) -> Path:
-    """The smoke mirror exactly as params.yaml builds it (pre-trained tiny T5 included), once per session."""
+    """The smoke mirror exactly as params.yaml builds it (pre-trained tiny T5 included), once per test
+    run: the xdist workers of `make test` share one build (a file lock; the first builds it)."""
+    from filelock import FileLock
+
     from ptbench.backbones import get_backbone
     from ptbench.mirror.build import build_mirror
 
-    params = parse_params(copy.deepcopy(repo_params_raw))
-    root = tmp_path_factory.mktemp("mirror") / "mirror"
-    build_mirror(root, params.mirror, get_backbone("tiny-t5").hub_id)
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder, not older runs'
+    root = shared / "smoke-mirror" / "mirror"
+    with FileLock(str(shared / "smoke-mirror.lock")):
+        if not (root / "mirror.json").exists():
+            params = parse_params(copy.deepcopy(repo_params_raw))
+            build_mirror(root, params.mirror, get_backbone("tiny-t5").hub_id)
     return root
 
 

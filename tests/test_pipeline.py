@@ -36,7 +36,7 @@ BUGS = {
                  "return 0.5 * self.projected().expand(self.config.broadcast_length, -1)"),  # halved prompt
     "superpos": ("src/ptbench/methods/superpos.py",
                  'torch.einsum("ndm,nm->nd", self.e_freeze + self.delta_e, self.mixing())',
-                 'torch.einsum("ndm,nm->nd", self.e_freeze, self.mixing())'),  # Delta E ignored
+                 'torch.einsum("ndm,nm->nd", self.e_freeze + self.delta_e, self.mixing().flip(0))'),  # mixed out of order
     "dept": ("src/ptbench/methods/dept.py",
              "embeds = embeds + self.update().to(embeds.dtype)",
              "embeds = embeds"),  # the low-rank update A B never added
@@ -101,13 +101,12 @@ def test_first_repro_runs_every_stage_kind_and_writes_tables(smoke_copy):
     assert (repo / "results" / "rows" / "tiny-t5" / "pt.json").exists()
 
 
-def test_dvc_metrics_and_plots_show_the_outputs(smoke_copy):
+def test_dvc_metrics_show_the_outputs(smoke_copy):
+    """(`dvc plots show` reads the tables stage's CSV series, outside the slice: tests/report/.)"""
     repo, _ = smoke_copy
     metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repo).stdout)
     files = {name for workspace in metrics.values() for name in workspace["data"]}
-    assert "results/metrics/tiny-t5/pt/rte.json" in files
-    plots = sh("dvc", "plots", "show", "--json", cwd=repo).stdout
-    assert "learning_curves" in plots and "tiny-t5-pt-rte.csv" in plots
+    assert {"results/metrics/tiny-t5/pt/rte.json", "results/variant/tiny-t5/metrics/rte.json"} <= files
 
 
 def test_second_repro_does_nothing(smoke_copy):
@@ -149,9 +148,10 @@ def test_adding_a_backbone_dirties_only_its_own_stages(smoke_copy):
     try:
         edit_params(params, lambda raw: raw.update(backbones=["tiny-t5", "t5-small"]))
         regenerate(repo)
-        ran = smoke_slice(repo)  # and the same stages on t5-small
-        dirty = set(yaml.safe_load(sh("dvc", "status", "--json", *ran, *(t.replace("tiny-t5", "t5-small") for t in ran),
-                                      cwd=repo).stdout or "{}"))
+        # the slice, and on t5-small the stages it has (few-shot runs stay on few_shot.backbones)
+        ran = smoke_slice(repo)
+        new = [t.replace("tiny-t5", "t5-small") for t in ran if t.endswith(":cells")]
+        dirty = set(yaml.safe_load(sh("dvc", "status", "--json", *ran, *new, cwd=repo).stdout or "{}"))
         own = [name for name in dirty if name.startswith("pipelines/t5-small/") or name == "variant@t5-small"]
         assert own and set(own) == dirty, sorted(dirty)
         assert address("pt", "cells", "t5-small") in dirty
