@@ -10,12 +10,11 @@ from ptbench.stagekit import run_stage
 def main(args, params):
     from ptbench import layout
     from ptbench.experiment import train_and_evaluate
-    from ptbench.methods import get_method
     from ptbench.tasks import get_task
 
     params = params.for_backbone(args.backbone)
     b, m = args.backbone, args.method
-    get_method(m), [get_task(task) for task in params.tasks]
+    params.registered_method(m), [get_task(task) for task in params.tasks]
     params.method_config(m)
     for task in params.tasks:
         payload = train_and_evaluate(params, m, task, layout.data_dir(b, task), layout.run_dir(b, m, task),

@@ -9,11 +9,10 @@ from ptbench.stagekit import check_writable, run_stage
 def main(args, params):
     from ptbench import layout
     from ptbench.experiment import evaluate_run
-    from ptbench.methods import get_method
     from ptbench.tasks import get_task
 
     params = params.for_backbone(args.backbone)
-    get_method(args.method), get_task(args.task)
+    params.registered_method(args.method), get_task(args.task)
     b = args.backbone
     train_dir = Path(args.train_dir) if args.train_dir else layout.run_dir(b, args.method, args.task)
     out = Path(args.out) if args.out else layout.metrics_path(b, args.method, args.task)

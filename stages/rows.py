@@ -12,10 +12,9 @@ from ptbench.stagekit import check_writable, run_stage
 
 
 def main(args, params):
-    from ptbench.methods import get_method
     from ptbench.report.rows import build_rows, write_rows
 
-    get_method(args.method)
+    params.registered_method(args.method)  # a method or variant of params.yaml
     folder = Path(args.rows_dir) / ("fewshot" if args.fewshot else "") / (args.backbone or "")
     out = Path(args.out) if args.out else folder / f"{args.method}.json"
     check_writable(out.parent)

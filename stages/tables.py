@@ -17,7 +17,8 @@ def main(args, params):
     for folder in outputs + [Path(args.plots)]:  # no stale table or figure may survive into the page
         shutil.rmtree(folder, ignore_errors=True)
     result = write_report(Path(args.rows), *outputs, params.report,
-                          params.grid.methods + params.grid.transfer, params.tasks, plots_dir=Path(args.plots))
+                          params.grid.methods + params.grid.transfer, params.tasks, plots_dir=Path(args.plots),
+                          labels={name: v.label or name for name, v in params.variants.items()})
     drawn = sum(f.drawn for f in result["figures"])
     print(f"{result['rows']} results -> {len(result['tables'])} tables in {outputs[0]}, "
           f"{drawn}/{len(result['figures'])} figures in {outputs[1]}\nreport: {result['page'].resolve()}")

@@ -8,11 +8,10 @@ from ptbench.stagekit import atomic_dir, run_stage
 def main(args, params):
     from ptbench import layout
     from ptbench.experiment import clear_checkpoints, train_run
-    from ptbench.methods import get_method
     from ptbench.tasks import get_task
 
     params = params.for_backbone(args.backbone)
-    get_method(args.method), get_task(args.task)
+    params.registered_method(args.method), get_task(args.task)
     params.method_config(args.method)
     out = Path(args.out) if args.out else layout.run_dir(args.backbone, args.method, args.task)
     checkpoints = layout.checkpoint_dir("runs", args.backbone, args.method, args.task)

@@ -6,10 +6,19 @@ from ptbench.errors import ConfigError
 from ptbench.knobs import parse_point, require_point, with_point
 
 
-@pytest.mark.parametrize("point, parsed", [("num_experts=2", ("num_experts", 2)), ("lr=0.03", ("lr", 0.03)),
-                                           ("softmax=true", ("softmax", True)), ("init = text", ("init", "text"))])
-def test_a_point_is_a_knob_and_a_yaml_value(point, parsed):
+@pytest.mark.parametrize("point, parsed", [
+    ("num_experts=2", {"num_experts": 2}), ("lr=0.03", {"lr": 0.03}), ("softmax=true", {"softmax": True}),
+    ("init = text", {"init": "text"}), ("short_length=20,rank=60", {"short_length": 20, "rank": 60}),
+    ("sources=[mnli, qqp],lr=0.1", {"sources": ["mnli", "qqp"], "lr": 0.1}),
+])
+def test_a_point_is_knobs_and_yaml_values(point, parsed):
     assert parse_point(point) == parsed
+
+
+@pytest.mark.parametrize("point", ["lr 0.1", "lr=0.1,", "lr=0.1,lr=0.2", 3])
+def test_a_malformed_point_is_rejected(point):
+    with pytest.raises(ConfigError, match="knob_runs"):
+        parse_point(point)
 
 
 @pytest.mark.parametrize("knob_runs, message", [
@@ -22,13 +31,13 @@ def test_a_point_is_a_knob_and_a_yaml_value(point, parsed):
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["cola"], "points": ["lr=0.1"]}}},
      "knob_runs.methods.pt.tasks: 'cola' must also be in tasks"),
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr 0.1"]}}},
-     "knob_runs: a point must read <knob>=<value>, got 'lr 0.1'"),
+     "knob_runs: a point must read <knob>=<value>[,<knob>=<value>...], got 'lr 0.1'"),
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["colour=red"]}}},
      "knob_runs.methods.pt.points: 'colour' is not a knob of pt; allowed:"),
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=-1"]}}},
      "knob_runs.methods.pt.points: 'lr=-1' is invalid (methods.pt.lr: must be a positive number"),
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=0.03"]}}},
-     "knob_runs.methods.pt.points: 'lr=0.03' equals methods.pt"),
+     "knob_runs.methods.pt.points: 'lr=0.03' equals pt's own configuration"),
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr=0.1", "lr=0.1"]}}},
      "knob_runs.methods.pt.points: names a point twice"),
 ])
@@ -57,3 +66,11 @@ def test_a_knob_stage_runs_only_listed_points(raw_params):
                       (("dept", "length=20", "rte"), "knob_runs.methods")]:
         with pytest.raises(ConfigError, match=key):
             require_point(params, *args)
+
+
+def test_a_point_may_move_several_knobs(raw_params):
+    params = parse_params(raw_params)
+    changed = with_point(params, "ept_msp", "short_length=5,rank=8")
+    before, after = params.method_config("ept_msp").__dict__, changed.method_config("ept_msp").__dict__
+    assert {k for k in before if before[k] != after[k]} == {"short_length", "rank"}
+    assert (after["short_length"], after["rank"]) == (5, 8)

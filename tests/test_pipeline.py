@@ -1,8 +1,10 @@
 """The DVC pipeline, run for real: the smoke on a scratch copy of the repository.
 
 `dvc repro` runs a slice of the smoke (a fresh DVC cache, as in a fresh clone): every grid method's
-cells on every task, the variant, and one stage of every other kind but the tables (which read every
-method's rows, knob and few-shot runs: `make smoke` runs them; tests/report/ renders them). Then:
+cells and the variant on three of the smoke's tasks (`SLICE_TASKS`: RTE, and MNLI and BoolQ, the
+source tasks; a task trains and scores from a fresh backbone, so its numbers do not depend on the
+others), and one stage of every other kind but the tables (which read every method's rows, knob
+and few-shot runs: `make smoke` runs them; tests/report/ renders them). Then:
 - CI's regression check (ptbench.regression): every committed metric file comes out the same,
   exactly. The thread count is pinned (runtime.cpu_threads), so CPU results do not depend on the
   machine's load; a deliberate bug in one method's forward or prompt, patched into a copy, moves
@@ -26,6 +28,8 @@ from ptbench.regression import metric_files, moved_cells, report
 from repo_copy import copy_repository, edit_params, sh
 
 pytestmark = pytest.mark.slow
+
+SLICE_TASKS = ["rte", "mnli", "boolq"]  # every method on these; source_prompts.tasks are mnli and boolq
 
 STAGE_KINDS = {"mirror", "data", "source_prompt", "transfer_source", "cells", "knob", "fewshot", "variant", "rows",
                "rows_fewshot"}
@@ -74,6 +78,7 @@ def smoke_copy(tmp_path_factory):
     repo = tmp_path_factory.mktemp("smoke") / "repo"
     repo.mkdir()
     copy_repository(repo)
+    edit_params(repo / "params.yaml", lambda raw: raw.update(tasks=SLICE_TASKS))
     sh("git", "init", "-q", cwd=repo)
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", "copy", cwd=repo)
@@ -86,9 +91,14 @@ def smoke_copy(tmp_path_factory):
 def test_every_committed_smoke_metric_is_reproduced_exactly(smoke_copy):
     repo, _ = smoke_copy
     produced = metric_files(repo)
-    assert len(produced) > 60  # the grid, pt's knob runs, the variant and the mirror
-    # the slice leaves out the other methods' knob runs: compared are the files it produced
-    moved = [m for m in moved_cells(REPO, repo) if m.path in produced or not m.path.startswith("results/knobs/")]
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    methods = [*params["grid"]["methods"], *params["grid"]["transfer"]]
+    # every grid method and named variant on every slice task, pt's knob runs, the variant stage, the mirror
+    expected = {f"results/metrics/tiny-t5/{m}/{task}.json" for m in methods for task in SLICE_TASKS}
+    assert expected | {"results/mirror.json", "results/knobs/metrics/tiny-t5/pt/lr=0.3/rte.json",
+                       "results/variant/tiny-t5/metrics/rte.json"} <= set(produced)
+    # the slice leaves out two tasks and the other methods' knob runs: compared are the files it produced
+    moved = [m for m in moved_cells(REPO, repo) if m.path in produced]
     assert not moved, report(moved)
 
 

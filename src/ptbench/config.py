@@ -17,12 +17,14 @@ from ptbench.errors import ConfigError, reject_unknown_keys, require, require_ch
 from ptbench.report.settings import ReportSettings
 
 PARAMS_FILE = Path("params.yaml")
-SPLIT_PROTOCOLS = ("dept", "explosive")
+# dept: DePT/ATTEMPT's code; explosive: seed 003's Table 5 sizes; explosive_b1: seed 003's B.1 rule as written
+SPLIT_PROTOCOLS = ("dept", "explosive", "explosive_b1")
 SCORING_MODES = ("faithful", "corrected")  # the reference code's scoring, or its known defects fixed
 DECODING = ("generate", "rank")  # greedy generation, or rank classification on classification tasks
 MIXED_PRECISION = ("no", "fp16", "bf16")
 LR_SCHEDULES = ("linear", "constant")  # accelerate's autocast modes (fp16 needs a CUDA GPU)
 STAGE_GRANULARITY = ("task", "method")  # runtime.stage_per
+FEW_SHOT_SAMPLERS = ("dept", "balanced")  # few_shot.sampler
 
 
 def _section(cls, key: str, data: Any):
@@ -143,7 +145,9 @@ class TrainConfig:
     max_new_tokens: int
     weight_decay: float
     warmup_steps: int
-    max_grad_norm: float
+    # gradient clipping (total norm over the trained parameters); null: none. 1.0 is HF Trainer's default,
+    # which the reference trainers (DePT, ATTEMPT, MPT, ResPrompt) keep; seed 003 and 004 do not state one
+    max_grad_norm: float | None
     log_interval: int
     checkpoint_interval: int  # full training state saved every N steps; a killed run resumes from it
     decoding: str  # generate | rank (classification tasks only; free-form tasks always generate)
@@ -185,7 +189,8 @@ class TrainConfig:
                 f"batch, got {self.gradient_accumulation_steps}")
         _positive_int("warmup_steps", self.warmup_steps, minimum=0)
         _positive_number("weight_decay", self.weight_decay, allow_zero=True)
-        _positive_number("max_grad_norm", self.max_grad_norm)
+        if self.max_grad_norm is not None:
+            _positive_number("max_grad_norm", self.max_grad_norm)
 
 
 @dataclass
@@ -231,9 +236,13 @@ class FewShotConfig:
     source: str
     sampling_seeds: list[int]  # one k-shot draw (and one run per training seed) per sampling seed
     steps: int
+    # how the k examples are drawn (data/splits.py): dept (DePT's train.py: a datasets shuffle with the
+    # seed, greedy k // classes per class, the last pick free, shuffled order) | balanced (classes in turn)
+    sampler: str
 
     def __post_init__(self) -> None:
         _positive_int("steps", self.steps)
+        require_choice("sampler", self.sampler, FEW_SHOT_SAMPLERS)
         for key in ("backbones", "methods", "transfer", "tasks", "ks", "sampling_seeds"):
             require(isinstance(getattr(self, key), list), key, "must be a list")
         for k in self.ks:
@@ -241,6 +250,52 @@ class FewShotConfig:
         require(bool(self.sampling_seeds), "sampling_seeds", "must be a non-empty list of integers")
         for seed in self.sampling_seeds:
             _positive_int("sampling_seeds", seed, minimum=0)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named variant (``variants.<name>``): a registered method with a set of its knobs changed
+    (and optionally the backbone's dropout), a row of its own. It has its own stages and cache
+    scope (``pipelines/<backbone>/<name>/``, params ``methods.<method>`` + ``variants.<name>``), and
+    its results name it (``method: <name>``, ``registered_method: <method>``)."""
+
+    method: str
+    knobs: dict[str, Any]
+    dropout: bool | None = None  # None: params.yaml's dropout (seed 004's with/without pairs set it)
+    label: str | None = None  # its row label in the tables; None: the name
+
+
+VARIANT_KEYS = ("method", "knobs", "dropout", "label")
+
+
+def check_variants(raw: Any, methods: dict[str, dict]) -> dict[str, Variant]:
+    """Every variant names a method of ``methods`` and changes valid knobs of it (or the dropout)."""
+    from ptbench.methods import METHODS, method_config
+
+    raw = raw or {}
+    require(isinstance(raw, dict), "variants", "must map variant names to {method, knobs[, dropout, label]}")
+    variants = {}
+    for name, entry in raw.items():
+        key = f"variants.{name}"
+        require(isinstance(name, str) and name.replace("_", "").replace("-", "").isalnum(), "variants",
+                f"{name!r} must be a name of letters, digits, _ and - (it names folders and stages)")
+        require(name not in METHODS, "variants", f"'{name}' is a registered method; give the variant its own name")
+        require(isinstance(entry, dict), key, "must be a mapping: {method: <method>, knobs: {<knob>: <value>, ...}}")
+        reject_unknown_keys(key, entry, VARIANT_KEYS)
+        require("method" in entry, key, "missing key method (the registered method it varies)")
+        require_choice(f"{key}.method", entry["method"], sorted(methods))
+        knobs = entry.get("knobs") or {}
+        require(isinstance(knobs, dict), f"{key}.knobs", "must map knobs of the method to values")
+        base = method_config(entry["method"], methods[entry["method"]])
+        changed = method_config(entry["method"], {**(methods[entry["method"]] or {}), **knobs}, f"{key}.knobs")
+        dropout = entry.get("dropout")
+        require(dropout is None or isinstance(dropout, bool), f"{key}.dropout", "must be true, false or absent")
+        require(changed != base or dropout is not None, key,
+                f"equals methods.{entry['method']}: a variant must change a knob or the dropout")
+        label = entry.get("label")
+        require(label is None or isinstance(label, str), f"{key}.label", "must be a string")
+        variants[name] = Variant(entry["method"], dict(knobs), dropout, label)
+    return variants
 
 
 @dataclass
@@ -264,6 +319,7 @@ class Params:
     report: ReportSettings  # bootstrap and table settings (docs/report.md)
     launcher: str  # the training stages' command prefix: python | accelerate launch ... (README: Scale)
     runtime: RuntimeConfig  # threads and process grouping (README: Scale)
+    variants: dict[str, Variant] = field(default_factory=dict)  # named variants (``Variant``)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     # The backbone the library calls run on: set by each stage's --backbone (``for_backbone``);
     # the first of ``backbones`` for whole-profile tools (``ptbench params``).
@@ -277,14 +333,39 @@ class Params:
         require_choice("backbones", name, self.backbones)
         return dataclasses.replace(self, backbone=name)
 
+    def method_names(self) -> list[str]:
+        """What a grid, a knob run or a source-prompt list may name: a configured method or a variant."""
+        return sorted([*self.methods, *self.variants])
+
+    def registered_method(self, name: str) -> str:
+        """The registered method behind a name of ``method_names`` (itself, unless a variant)."""
+        require_choice("method", name, self.method_names())
+        return self.variants[name].method if name in self.variants else name
+
     def method_section(self, name: str) -> dict[str, Any]:
-        require_choice("method", name, sorted(self.methods))
-        return self.methods[name] or {}
+        """The knobs params.yaml gives ``name``: its ``methods`` section, a variant's knobs over its method's."""
+        base = self.registered_method(name)
+        section = self.methods[base] or {}
+        return {**section, **self.variants[name].knobs} if name in self.variants else section
 
     def method_config(self, name: str):
         from ptbench.methods import method_config
 
-        return method_config(name, self.method_section(name))
+        key = f"variants.{name}.knobs" if name in self.variants else None
+        return method_config(self.registered_method(name), self.method_section(name), key)
+
+    def method_param_keys(self, name: str) -> list[str]:
+        """The params.yaml keys ``name``'s runs depend on (its stages' DVC params)."""
+        base = self.registered_method(name)
+        return [f"methods.{base}", *([f"variants.{name}"] if name in self.variants else [])]
+
+    def for_method(self, name: str) -> "Params":
+        """These params as ``name``'s runs see them: a variant's dropout replaces the global one."""
+        self.registered_method(name)  # a known name, else a ConfigError naming the allowed ones
+        variant = self.variants.get(name)
+        if variant is None or variant.dropout is None:
+            return self
+        return dataclasses.replace(self, dropout=variant.dropout)
 
 
 def parse_params(raw: dict[str, Any]) -> Params:
@@ -321,6 +402,9 @@ def parse_params(raw: dict[str, Any]) -> Params:
     for name, section in raw["methods"].items():
         require_choice("methods", name, sorted(METHODS))
         method_config(name, section)
+    variants = check_variants(raw.get("variants"), raw["methods"])
+    # the variant stage's method: a configured method (dvc.yaml's params name methods.${method}); a named
+    # variant gets its own stages through the grid
     require_choice("method", raw["method"], sorted(raw["methods"]))
     params = Params(
         profile=raw["profile"],
@@ -342,11 +426,11 @@ def parse_params(raw: dict[str, Any]) -> Params:
         report=_section(ReportSettings, "report", raw["report"]),
         launcher=raw["launcher"],
         runtime=_section(RuntimeConfig, "runtime", raw["runtime"]),
+        variants=variants,
         raw=raw,
     )
     _check_transfer(params)
-    params.knob_runs = check_knob_runs(raw["knob_runs"], params.methods, params.grid.methods, params.tasks,
-                                       params.backbones)
+    params.knob_runs = check_knob_runs(raw["knob_runs"], params)
     for name in params.backbones:
         if get_backbone(name).mirror_only:
             require(params.hub.mirror is not None, "backbones",
@@ -364,13 +448,16 @@ def _check_transfer(params: Params) -> None:
         require(task in params.tasks, "source_prompts.tasks",
                 f"'{task}' must also be in tasks (its data stage is shared); tasks: {', '.join(params.tasks)}")
     for method in sources.methods:
-        require_choice("source_prompts.methods", method, sorted(params.methods))
+        require_choice("source_prompts.methods", method, params.method_names())
+    for key in ("methods", "transfer"):
+        names = getattr(params.grid, key)
+        require(len(set(names)) == len(names), f"grid.{key}", f"names a method twice: {names}")
     for name in params.grid.methods:
-        require_choice("grid.methods", name, sorted(params.methods))
+        require_choice("grid.methods", name, params.method_names())
         require(not params.method_config(name).source_tasks(), "grid.methods",
                 f"'{name}' reads source prompts; list it under grid.transfer")
     for name in params.grid.transfer:
-        require_choice("grid.transfer", name, sorted(params.methods))
+        require_choice("grid.transfer", name, params.method_names())
         tasks = params.method_config(name).source_tasks()
         require(bool(tasks), "grid.transfer", f"'{name}' reads no source prompts; list it under grid.methods")
         require("pt" in sources.methods, "source_prompts.methods",
@@ -392,6 +479,9 @@ def _check_transfer(params: Params) -> None:
         get_task(task)
         require(task in params.tasks, "few_shot.tasks",
                 f"'{task}' must also be in tasks (its data stage is shared); tasks: {', '.join(params.tasks)}")
+        require(few.sampler != "dept" or task == "stsb" or get_task(task).choices is not None, "few_shot.sampler",
+                f"dept draws per class, and '{task}' has none (DePT's code samples classification tasks and "
+                "STS-B); allowed for it: balanced")
     if few.methods:
         require(few.source in [*sources.tasks, "best", "scratch"], "few_shot.source",
                 f"'{few.source}' is not pre-trained; allowed: best, scratch, or one of source_prompts.tasks: "

@@ -85,7 +85,8 @@ def distill_mpt(params, method_name: str, seed: int, source_root, data_root) -> 
             raise ConfigError(f"methods.{method_name}: the distillation loss diverged at step {step}; "
                               f"lower methods.{method_name}.lr")
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), params.train.max_grad_norm)
+        if params.train.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(student.parameters(), params.train.max_grad_norm)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         if turn % params.train.log_interval == 0 or step == steps:  # every task at its logged turns

@@ -65,13 +65,16 @@ def load_backbone(params: Params, full_precision: bool = False) -> LoadedBackbon
 def method_context(backbone: LoadedBackbone, params: Params, seed: int,
                    source_prompts: dict[str, torch.Tensor] | None = None,
                    source_states: dict[str, dict] | None = None, task: str | None = None) -> BackboneContext:
-    """``task`` sets m (data.input_length); None: data.max_length (source prompts, distillation)."""
+    """``task`` sets m (data.input_length) and the class labels (label initialisation); None:
+    data.max_length and no labels (distillation)."""
     embeddings = backbone.model.get_input_embeddings()
     max_length = params.data.input_length(task) if task else params.data.max_length
+    labels = (get_task(task, params.data.scoring).choices or ()) if task else ()
     return BackboneContext(d_model=embeddings.embedding_dim, word_embeddings=embeddings,
                            max_length=max_length, generator=torch.Generator().manual_seed(seed),
                            tokenize=lambda text: backbone.tokenizer(text, add_special_tokens=False).input_ids,
-                           source_prompts=source_prompts or {}, source_states=source_states or {})
+                           label_texts=tuple(labels), source_prompts=source_prompts or {},
+                           source_states=source_states or {})
 
 
 def build_for(backbone: LoadedBackbone, params: Params, method_name: str, seed: int,
@@ -83,7 +86,8 @@ def build_for(backbone: LoadedBackbone, params: Params, method_name: str, seed: 
     config = params.method_config(method_name)
     prompts, states = load_transfer_sources(method_name, config, seed, transfer_root)
     torch.manual_seed(seed)
-    method = build_method(method_name, config, method_context(backbone, params, seed, prompts, states, task))
+    ctx = method_context(backbone, params, seed, prompts, states, task)
+    method = build_method(params.registered_method(method_name), config, ctx)
     method.attach(backbone.model)
     return method.to(model_device(backbone.model))  # where the backbone is (a GPU when there is one)
 
@@ -99,6 +103,7 @@ def run_fingerprint(params: Params, method_name: str, cfg, seed: int, data_dir: 
     (a transfer method's included: the hash of the transfer sources it reads)."""
     from ptbench.transfer import transfer_sources_path
 
+    params = params.for_method(method_name)  # a variant's dropout
     split_hash = json.loads((data_dir / "splits.json").read_text())["split_hash"]
     payload = {"method": method_name, "config": params.method_section(method_name), "train": dataclasses.asdict(cfg),
                "seed": seed, "split_hash": split_hash, "backbone": params.backbone, "dropout": params.dropout,
@@ -156,6 +161,7 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
     source-trained state of the same method to start from; ``live_dir``: where the run's history goes
     as dvclive files (None: nowhere). Returns the run's record and best state."""
     spec = get_task(task_name, params.data.scoring)
+    params = params.for_method(method_name)  # a variant's dropout
     backbone = load_backbone(params, params.method_config(method_name).trains_backbone)
     method = build_for(backbone, params, method_name, seed, transfer_root, task_name)
     if init_state is not None:
@@ -174,6 +180,7 @@ def score_state(params: Params, method_name: str, spec, state: dict, test_split:
                 transfer_root: Path = TRANSFER_ROOT) -> tuple[dict[str, float], str, list[str]]:
     """Test-set metrics of a trained state (rebuilt on a fresh backbone), the decoding used, and
     the predictions themselves (one string per test example)."""
+    params = params.for_method(method_name)  # a variant's dropout
     backbone = load_backbone(params, params.method_config(method_name).trains_backbone)
     method = build_for(backbone, params, method_name, seed, transfer_root, spec.name)
     method.load_state_dict(state)
@@ -235,6 +242,7 @@ def write_predictions(path: Path, method_name: str, spec, split: PreparedSplit, 
     """Per-example test predictions of every seed with the references (and MultiRC's question
     groups), so the report can bootstrap the test set and pair two methods example by example."""
     write_json(path, {"method": method_name, "task": spec.name, "metrics": list(spec.metrics),
+                      "classes": list(spec.choices) if spec.choices else None,  # CB's F1 averages over them
                       "references": [list(refs) for refs in split.references],
                       "groups": list(split.groups) if split.groups else None, "per_seed": per_seed})
 
@@ -251,12 +259,14 @@ def seed_result(scores: dict[str, float], record: dict) -> dict:
 def result_payload(params: Params, method_name: str, spec, per_seed: dict, record: dict, test_examples: int,
                    data_dir: Path, decoding: str, **extra_provenance: object) -> dict:
     """The metrics file: the mean over seeds, every seed, counts and provenance."""
+    params = params.for_method(method_name)  # a variant's dropout
     splits = json.loads((data_dir / "splits.json").read_text())
     info = get_backbone(params.backbone)
     names = list(spec.metrics) + ["invalid_rate"]
     mean = {name: round(sum(s[name] for s in per_seed.values()) / len(per_seed), 4) for name in names}
     return {
-        "method": method_name, "task": spec.name, "metrics": mean, "per_seed": per_seed,
+        "method": method_name, "registered_method": params.registered_method(method_name), "task": spec.name,
+        "metrics": mean, "per_seed": per_seed,
         "primary_metric": spec.metrics[0], "test_examples": test_examples,
         "trainable_parameters": record["trainable_parameters"], "stored_parameters": record["stored_parameters"],
         "provenance": provenance(

@@ -8,12 +8,14 @@ params.yaml ``knob_runs`` names the backbones and, per grid method, the tasks an
       methods:
         ept_msp: {tasks: [cola, boolq], points: [num_experts=2, num_experts=8]}
 
-A point is ``<knob>=<value>``: the method's configuration with that one knob changed, everything
-else as in ``methods.<method>``; the grid's own run of the method is the figure's base point. Each
-point is a ``knob`` stage in the method's pipeline file (train + test score on one task), written
-under ``results/knobs/`` in the grid's layout, so the method's rows stage summarises it beside the
-grid runs (as kind ``knob``) and ``report/sweeps.py`` draws it. Unlike ``sweep`` (DVC experiments
-for choosing a learning rate), these runs are part of the committed results.
+A point is ``<knob>=<value>`` (or several, comma-separated: ``short_length=20,rank=60``): the
+method's configuration with those knobs changed, everything else as in ``methods.<method>`` (for a
+named variant, as in its knobs: seed 001 Fig. 5 sweeps the projection-only variant); the grid's own
+run of the method is the figure's base point. Each point is a ``knob`` stage in the method's
+pipeline file (train + test score on one task), written under ``results/knobs/`` in the grid's
+layout, so the method's rows stage summarises it beside the grid runs (as kind ``knob``) and
+``report/sweeps.py`` draws it. Unlike ``sweep`` (DVC experiments for choosing a learning rate),
+these runs are part of the committed results.
 """
 from __future__ import annotations
 
@@ -25,60 +27,84 @@ import yaml
 from ptbench.errors import ConfigError, require
 
 
-def parse_point(point: Any) -> tuple[str, Any]:
-    """``"num_experts=2"`` -> ``("num_experts", 2)`` (the value read as YAML: 0.03, true, null, [a, b])."""
-    require(isinstance(point, str) and "=" in point and point.split("=", 1)[0].strip(), "knob_runs",
-            f"a point must read <knob>=<value>, got {point!r}")
-    knob, value = point.split("=", 1)
-    return knob.strip(), yaml.safe_load(value)
+def _split_top_level(text: str) -> list[str]:
+    """``"a=1,b=[2, 3]"`` -> ``["a=1", "b=[2, 3]"]``: commas inside brackets belong to a value."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char in "[{"
+        depth -= char in "]}"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
 
 
-def check_knob_runs(knob_runs: Any, methods: dict[str, dict], grid_methods: list[str], tasks: list[str],
-                    backbones: list[str]) -> dict[str, Any]:
-    """Backbones among ``backbones``; every method a grid method, every task in ``tasks``, every
-    point a valid configuration that differs from the method's own in exactly its knob."""
-    from ptbench.methods import method_config
+def parse_point(point: Any) -> dict[str, Any]:
+    """``"num_experts=2"`` -> ``{"num_experts": 2}``; several knobs at once, comma-separated:
+    ``"short_length=20,rank=60"`` (seed 001 Fig. 4b holds the parameter count while s moves).
+    Values are read as YAML: 0.03, true, null, [a, b]."""
+    require(isinstance(point, str), "knob_runs", f"a point must read <knob>=<value>[,<knob>=<value>...], got {point!r}")
+    knobs: dict[str, Any] = {}
+    for part in _split_top_level(point):
+        require("=" in part and part.split("=", 1)[0].strip(), "knob_runs",
+                f"a point must read <knob>=<value>[,<knob>=<value>...], got {point!r}")
+        knob, value = part.split("=", 1)
+        require(knob.strip() not in knobs, "knob_runs", f"{point!r} sets {knob.strip()!r} twice")
+        knobs[knob.strip()] = yaml.safe_load(value)
+    return knobs
 
+
+def check_knob_runs(knob_runs: Any, params) -> dict[str, Any]:
+    """Backbones among params' backbones; every method a grid method or variant, every task in
+    ``tasks``, every point a valid configuration that differs from the method's own in exactly
+    its knobs."""
     require(isinstance(knob_runs, dict) and set(knob_runs) == {"backbones", "methods"}, "knob_runs",
             "must hold backbones: [...] and methods: {<grid method>: {tasks: [...], points: [...]}}")
     require(isinstance(knob_runs["backbones"], list), "knob_runs.backbones", "must be a list (empty: no knob runs)")
     for name in knob_runs["backbones"]:
-        require(name in backbones, "knob_runs.backbones",
-                f"'{name}' is not in backbones (its data stages): {', '.join(backbones)}")
+        require(name in params.backbones, "knob_runs.backbones",
+                f"'{name}' is not in backbones (its data stages): {', '.join(params.backbones)}")
     per_method = knob_runs["methods"] or {}
     require(isinstance(per_method, dict), "knob_runs.methods", "must map grid methods to {tasks: [...], points: [...]}")
     for method, entry in per_method.items():
-        require(method in grid_methods, "knob_runs.methods",
+        require(method in params.grid.methods, "knob_runs.methods",
                 f"'{method}' is not in grid.methods (its grid run is the base point); grid.methods: "
-                f"{', '.join(grid_methods)}")
+                f"{', '.join(params.grid.methods)}")
         key = f"knob_runs.methods.{method}"
         require(isinstance(entry, dict) and set(entry) == {"tasks", "points"}, key,
                 "must hold exactly tasks: [...] and points: [<knob>=<value>, ...]")
         for name in ("tasks", "points"):
             require(isinstance(entry[name], list) and entry[name], f"{key}.{name}", "must be a non-empty list")
         for task in entry["tasks"]:
-            require(task in tasks, f"{key}.tasks", f"'{task}' must also be in tasks (its data stage is shared); "
-                                                   f"tasks: {', '.join(tasks)}")
+            require(task in params.tasks, f"{key}.tasks", f"'{task}' must also be in tasks (its data stage is shared); "
+                                                          f"tasks: {', '.join(params.tasks)}")
         require(len(set(entry["points"])) == len(entry["points"]), f"{key}.points", "names a point twice")
-        base = method_config(method, methods[method] or {})
+        base = params.method_config(method)
+        allowed = sorted(f.name for f in dataclasses.fields(base))
         for point in entry["points"]:
-            knob, value = parse_point(point)
-            require(knob in {f.name for f in dataclasses.fields(base)}, f"{key}.points",
-                    f"'{knob}' is not a knob of {method}; allowed: "
-                    f"{', '.join(sorted(f.name for f in dataclasses.fields(base)))}")
+            for knob in parse_point(point):
+                require(knob in allowed, f"{key}.points", f"'{knob}' is not a knob of {method}; allowed: "
+                                                          f"{', '.join(allowed)}")
             try:
-                changed = method_config(method, {**(methods[method] or {}), knob: value})
+                changed = with_point(params, method, point).method_config(method)
             except ConfigError as exc:
                 raise ConfigError(f"{key}.points: {point!r} is invalid ({exc})") from None
-            require(changed != base, f"{key}.points", f"{point!r} equals methods.{method} (the grid run is "
-                                                      "already that point)")
+            require(changed != base, f"{key}.points", f"{point!r} equals {method}'s own configuration (the grid "
+                                                      "run is already that point)")
     return {"backbones": list(knob_runs["backbones"]), "methods": dict(per_method)}
 
 
 def with_point(params, method: str, point: str):
-    """These params with ``methods.<method>`` changed at the point's knob alone."""
-    knob, value = parse_point(point)
-    methods = {**params.methods, method: {**(params.methods[method] or {}), knob: value}}
+    """These params with ``method``'s knobs changed at the point alone (a variant's knobs when
+    ``method`` names one: a sweep starts from it)."""
+    changes = parse_point(point)
+    if method in params.variants:
+        variant = params.variants[method]
+        variants = {**params.variants, method: dataclasses.replace(variant, knobs={**variant.knobs, **changes})}
+        return dataclasses.replace(params, variants=variants)
+    methods = {**params.methods, method: {**(params.methods[method] or {}), **changes}}
     return dataclasses.replace(params, methods=methods)
 
 

@@ -107,7 +107,7 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
         stages["source_prompt"] = _stage(
             f"{launcher} stages/pretrain_source.py --backbone {b} --method {m}{task_arg}",
             ["stages/pretrain_source.py", *TRAINING_CODE, data, "mirror"],
-            ["source_prompts", f"methods.{m}", *TRAINING_PARAMS],
+            ["source_prompts", *params.method_param_keys(m), *TRAINING_PARAMS],
             [_per(grouped, f"results/source_prompts/{b}/{m}/${{item.task}}", f"results/source_prompts/{b}/{m}")],
             None if grouped else {"task": "${source_prompts.tasks}"})
     if transfer:
@@ -115,22 +115,22 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
             f"python stages/transfer_source.py --backbone {b} --method {m}",
             ["stages/transfer_source.py", "src/ptbench/transfer.py", "src/ptbench/distill.py", *TRAINING_CODE,
              f"results/source_prompts/{b}/pt", f"data/prepared/{b}", "mirror"],
-            [f"methods.{m}", "methods.pt", "source_prompts", *TRAINING_PARAMS], [sources])
+            [*params.method_param_keys(m), "methods.pt", "source_prompts", *TRAINING_PARAMS], [sources])
     if (m in params.grid.methods or transfer) and grouped:
         # one process trains and scores every task: what train + evaluate write, one stage
         stages["cells"] = _stage(
             f"{launcher} stages/cells.py --backbone {b} --method {m}",
-            ["stages/cells.py", *code, data, *own, "mirror"], [f"methods.{m}", *TRAINING_PARAMS, *tasks],
+            ["stages/cells.py", *code, data, *own, "mirror"], [*params.method_param_keys(m), *TRAINING_PARAMS, *tasks],
             [f"results/runs/{b}/{m}", f"results/predictions/{b}/{m}"], None, [f"results/metrics/{b}/{m}"])
     elif m in params.grid.methods or transfer:
         runs = f"results/runs/{b}/{m}/${{item.task}}"
         stages["train"] = _stage(
             f"{launcher} stages/train.py --backbone {b} --method {m} --task ${{item.task}}",
-            ["stages/train.py", *code, data, *own, "mirror"], [f"methods.{m}", *TRAINING_PARAMS],
+            ["stages/train.py", *code, data, *own, "mirror"], [*params.method_param_keys(m), *TRAINING_PARAMS],
             [runs], {"task": "${tasks}"})
         stages["evaluate"] = _stage(
             f"python stages/evaluate.py --backbone {b} --method {m} --task ${{item.task}}",
-            ["stages/evaluate.py", *code, runs, *own, data, "mirror"], [f"methods.{m}", *EVALUATION_PARAMS],
+            ["stages/evaluate.py", *code, runs, *own, data, "mirror"], [*params.method_param_keys(m), *EVALUATION_PARAMS],
             [f"results/predictions/{b}/{m}/${{item.task}}.json"], {"task": "${tasks}"},
             [f"results/metrics/{b}/{m}/${{item.task}}.json"])
     knobs = b in params.knob_runs["backbones"] and m in params.knob_runs["methods"]
@@ -140,7 +140,7 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
         stages["knob"] = _stage(
             f"{launcher} stages/knob.py --backbone {b} --method {m}{point_args}",
             ["stages/knob.py", "src/ptbench/knobs.py", *code, data, "mirror"],
-            [f"knob_runs.methods.{m}", f"methods.{m}", *TRAINING_PARAMS],
+            [f"knob_runs.methods.{m}", *params.method_param_keys(m), *TRAINING_PARAMS],
             [_per(grouped, f"results/knobs/runs/{where}", f"results/knobs/runs/{b}/{m}"),
              _per(grouped, f"results/knobs/predictions/{where}.json", f"results/knobs/predictions/{b}/{m}")],
             None if grouped else {"point": f"${{knob_runs.methods.{m}.points}}", "task": f"${{knob_runs.methods.{m}.tasks}}"},
@@ -151,7 +151,7 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
         stages["fewshot"] = _stage(
             f"{launcher} stages/fewshot.py --backbone {b} --method {m}{k_args}",
             ["stages/fewshot.py", *code, "src/ptbench/transfer.py", "src/ptbench/data", data, start, "mirror"],
-            [f"methods.{m}", "few_shot", *TRAINING_PARAMS],
+            [*params.method_param_keys(m), "few_shot", *TRAINING_PARAMS],
             [_per(grouped, f"results/fewshot/{b}/{m}/${{item.task}}/k${{item.k}}", f"results/fewshot/{b}/{m}")],
             None if grouped else {"task": "${few_shot.tasks}", "k": "${few_shot.ks}"})
         stages["rows_fewshot"] = _stage(

@@ -13,7 +13,7 @@ import torch
 from ptbench import layout
 from ptbench.config import Params
 from ptbench.data.prepare import PreparedSplit
-from ptbench.data.splits import few_shot_indices
+from ptbench.data.splits import dept_few_shot_indices, few_shot_indices, stsb_class
 from ptbench.errors import DataError
 from ptbench.tasks import get_task
 
@@ -101,10 +101,22 @@ def load_transfer_sources(method_name: str, config, seed: int, root: Path) -> tu
     return sources["prompts"], sources["states"]
 
 
-def few_shot_split(spec, split: PreparedSplit, k: int, sampling_seed: int) -> tuple[PreparedSplit, list[int]]:
-    """k training examples, class-balanced on the gold label (free-form tasks: a plain draw)."""
-    keys = [refs[0] if spec.choices is not None else "any" for refs in split.references]
-    indices = few_shot_indices(keys, k, sampling_seed)
+def few_shot_split(spec, split: PreparedSplit, k: int, sampling_seed: int,
+                   sampler: str = "balanced") -> tuple[PreparedSplit, list[int]]:
+    """k training examples (``few_shot.sampler``): ``balanced`` on the gold label (free-form tasks: a
+    plain draw), or DePT's own draw (``dept``: classification tasks and STS-B, as its code)."""
+    if sampler == "dept":
+        if spec.name == "stsb":
+            keys, classes = [stsb_class(refs[0]) for refs in split.references], ["0", "1"]
+        else:
+            if spec.choices is None:
+                raise DataError(f"{spec.name}: few_shot.sampler dept draws per class (DePT's code has no classes "
+                                "for this task); use sampler: balanced")
+            keys, classes = [refs[0] for refs in split.references], list(spec.choices)
+        indices = dept_few_shot_indices(keys, k, sampling_seed, classes)
+    else:
+        keys = [refs[0] if spec.choices is not None else "any" for refs in split.references]
+        indices = few_shot_indices(keys, k, sampling_seed)
     return split.subset(indices), indices
 
 
@@ -141,7 +153,8 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
 
     few = params.few_shot
     spec = get_task(task_name, params.data.scoring)
-    train_split, indices = few_shot_split(spec, PreparedSplit.load(data_dir / "train.pt"), k, sampling_seed)
+    train_split, indices = few_shot_split(spec, PreparedSplit.load(data_dir / "train.pt"), k, sampling_seed,
+                                          few.sampler)
     val_split = PreparedSplit.load(data_dir / "validation.pt")  # the full validation split, as ATTEMPT
     test_split = PreparedSplit.load(data_dir / "test.pt")
     cfg = dataclasses.replace(with_steps(params.train, few.steps), batch_size=min(params.train.batch_size, k))

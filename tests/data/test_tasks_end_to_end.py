@@ -48,7 +48,9 @@ def test_task_runs_end_to_end(task, scoring, protocol, smoke_params, backbone, d
         assert len(test.groups) == len(test)
     # the trained target is the (first) reference, and a classification reference is a verbalizer string
     for labels, refs in zip(test.label_ids, test.references):
-        assert backbone.tokenizer.decode(labels, skip_special_tokens=True) == refs[0]
+        target = backbone.tokenizer.decode(labels, skip_special_tokens=True,
+                                           clean_up_tokenization_spaces=spec.target.reference_from_labels)
+        assert target.strip() == refs[0]  # the reference code's MRQA/SQuAD: the decoded labels themselves
         assert spec.choices is None or refs[0] in spec.choices
     # an oracle that outputs the references scores 100 on every metric of the task, with nothing invalid:
     # references, groups and metrics line up (a shifted or mis-grouped reference would lose points)

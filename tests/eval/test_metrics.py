@@ -49,10 +49,13 @@ def test_invalid_rate():
 
 
 # --- macro F1 (CB) -------------------------------------------------------------------------
-def _macro_f1_from_scratch(preds, gold):
-    """Per-class F1 from TP/FP/FN counts over the gold classes, averaged without weights."""
+CB = ("0", "1", "2")
+
+
+def _macro_f1_from_scratch(preds, gold, classes):
+    """Per-class F1 from TP/FP/FN counts over ``classes``, averaged without weights."""
     scores = []
-    for c in sorted(set(gold)):
+    for c in classes:
         tp = sum(p == c and g == c for p, g in zip(preds, gold))
         fp = sum(p == c and g != c for p, g in zip(preds, gold))
         fn = sum(p != c and g == c for p, g in zip(preds, gold))
@@ -67,33 +70,52 @@ def test_macro_f1_hand_computed_with_an_invalid_prediction():
     # class 1: tp 1, fp 1 (idx 1), fn 1 (idx 3, invalid: no false positive anywhere) -> 1/2
     # class 2: tp 1, fp 0, fn 1 (idx 5) -> 2/3
     expected = 100 * (1 / 2 + 1 / 2 + 2 / 3) / 3
-    assert metrics.macro_f1(preds, [[g] for g in gold]) == pytest.approx(expected)
-    assert metrics.macro_f1([" 0", "1"], [["0"], ["1"]]) == 100.0  # outputs are stripped
+    assert metrics.macro_f1(preds, [[g] for g in gold], CB) == pytest.approx(expected)
+    assert metrics.macro_f1([" 0", "1", "2"], [["0"], ["1"], ["2"]], CB) == 100.0  # outputs are stripped
 
 
 def test_macro_f1_matches_a_from_scratch_implementation():
     gold = list("0120120021")
     cases = [list("0120120021"), list("0000000000"), list("2101201x2?"), list("11xx22yy00")]
     for preds in cases:
-        assert metrics.macro_f1(preds, [[g] for g in gold]) == pytest.approx(_macro_f1_from_scratch(preds, gold))
+        assert metrics.macro_f1(preds, [[g] for g in gold], CB) == pytest.approx(_macro_f1_from_scratch(preds, gold, CB))
 
 
-def test_macro_f1_invalid_prediction_only_hurts_recall():
-    gold = ["0", "0", "1", "1"]
-    invalid = metrics.macro_f1(["0", "0", "1", "junk"], [[g] for g in gold])
-    wrong_class = metrics.macro_f1(["0", "0", "1", "0"], [[g] for g in gold])
-    # invalid: class 0 F1 1, class 1 F1 2/3; a wrong valid class also costs class 0 precision.
-    assert invalid == pytest.approx(100 * (1 + 2 / 3) / 2)
-    assert wrong_class == pytest.approx(100 * (4 / 5 + 2 / 3) / 2)
-    assert invalid > wrong_class
+# CB F1 test vectors computed by running the reference implementations on the same inputs (2026-12-03):
+# DePT src/metrics.py and ATTEMPT attempt/metrics/metrics.py `mean_multiclass_f1(num_classes=3)` (T5's own
+# gives the same), and HF evaluate's super_glue "cb" (fraction there; invalid outputs mapped to -1 by the
+# caller). Cases: all classes present; "2" predicted but absent from the gold; "2" absent from both; an
+# invalid output; one class predicted; invalid + "2" absent from the gold; perfect without "2".
+CB_VECTORS = [  # gold, predictions, reference code (faithful), official scorer x 100 (corrected)
+    ("00112201", "00112212", 75.5556, 75.5556),
+    ("001101", "021102", 53.3333, 53.3333),
+    ("001101", "011100", 44.4444, 66.6667),
+    ("001122", ["0", "0", "1", "maybe", "2", "2"], 88.8889, 66.6667),
+    ("001122", "000000", 16.6667, 16.6667),
+    ("0011", ["0", "0", "1", "foo"], 55.5556, 55.5556),
+    ("0101", "0101", 66.6667, 100.0),
+]
 
 
-def test_macro_f1_averages_over_gold_classes_only():
-    # "2" never occurs in the gold: predicting it counts as invalid, and class 2 is not averaged in.
-    gold = ["0", "1", "1"]
-    assert metrics.macro_f1(["0", "1", "2"], [[g] for g in gold]) == pytest.approx(100 * (1 + 2 / 3) / 2)
-    # a literal sentinel-looking output is still just invalid
-    assert metrics.macro_f1(["<invalid>", "1"], [["0"], ["1"]]) == pytest.approx(100 * (0 + 1) / 2)
+@pytest.mark.parametrize("gold, predictions, reference, official", CB_VECTORS)
+def test_cb_f1_equals_the_reference_code_faithful_and_the_official_scorer_corrected(gold, predictions, reference,
+                                                                                   official):
+    references = [[g] for g in gold]
+    assert metrics.compute_metric("macro_f1", list(predictions), references, classes=CB) == pytest.approx(reference, abs=1e-4)
+    assert metrics.compute_metric("macro_f1_official", list(predictions), references) == pytest.approx(official, abs=1e-4)
+
+
+def test_the_cb_spec_scores_faithful_with_the_reference_f1_and_corrected_with_the_official_one():
+    from ptbench.tasks import get_task
+
+    assert get_task("cb", "faithful").metrics == ("accuracy", "macro_f1")
+    assert get_task("cb", "corrected").metrics == ("accuracy", "macro_f1_official")
+    assert get_task("cb", "faithful").choices == CB
+
+
+def test_a_class_metric_needs_the_classes():
+    with pytest.raises(ValueError, match="needs the task's classes"):
+        metrics.compute_metric("macro_f1", ["0"], [["0"]])
 
 
 # --- MultiRC -------------------------------------------------------------------------------
@@ -137,9 +159,10 @@ def test_multirc_em_rejects_mismatched_lengths():
 def test_metric_names_lists_every_metric_sorted():
     names = metrics.metric_names()
     # written out: the task specs name these strings, so a renamed or dropped metric must show here
-    assert names == ["accuracy", "binary_f1", "macro_f1", "matthews", "multirc_em", "multirc_f1a", "pearson",
-                     "spearman", "squad_em", "squad_f1"]
-    assert set(names) == set(metrics.METRICS) | set(metrics.GROUPED_METRICS)
+    assert names == ["accuracy", "binary_f1", "macro_f1", "macro_f1_official", "matthews", "multirc_em",
+                     "multirc_f1a", "pearson", "spearman", "squad_em", "squad_em_official", "squad_f1",
+                     "squad_f1_official"]
+    assert set(names) == set(metrics.METRICS) | set(metrics.GROUPED_METRICS) | set(metrics.CLASS_METRICS)
     assert not set(metrics.METRICS) & set(metrics.GROUPED_METRICS)
     assert {"macro_f1", "multirc_f1a", "multirc_em"} <= set(names)
     assert "multirc_em" in metrics.GROUPED_METRICS and "multirc_f1a" in metrics.METRICS
@@ -153,13 +176,15 @@ DISPATCH_EXPECTED = {
     "accuracy": 100 * 5 / 6,
     "binary_f1": 100 * 2 * 3 / (2 * 3 + 1 + 0),  # F1 = 2tp / (2tp + fp + fn) = 6/7
     "multirc_f1a": 100 * 6 / 7,
-    "macro_f1": 100 * (2 * 2 / (2 * 2 + 0 + 1) + 6 / 7) / 2,  # class "0": tp 2, fp 0, fn 1; class "1": 6/7
+    "macro_f1_official": 100 * (2 * 2 / (2 * 2 + 0 + 1) + 6 / 7) / 2,  # class "0": tp 2, fp 0, fn 1; "1": 6/7
     "matthews": 100 * _PHI,
     # two-valued data: Pearson of the values and Pearson of their (tied, averaged) ranks are both the phi coefficient
     "pearson": 100 * _PHI,
     "spearman": 100 * _PHI,
     "squad_em": 100 * 5 / 6,  # one token per answer: EM and token F1 are both 1 or 0 per row
     "squad_f1": 100 * 5 / 6,
+    "squad_em_official": 100 * 5 / 6,
+    "squad_f1_official": 100 * 5 / 6,
 }
 
 
@@ -241,5 +266,35 @@ def test_metric_targets_cover_every_metric_with_known_kinds():
     assert metrics.METRIC_TARGETS["accuracy"] == {"label"}
     assert metrics.METRIC_TARGETS["pearson"] == metrics.METRIC_TARGETS["spearman"] == {"regression"}
     assert metrics.METRIC_TARGETS["squad_f1"] == metrics.METRIC_TARGETS["squad_em"] == {"answers"}
-    for name in ("binary_f1", "macro_f1", "matthews", "multirc_f1a", "multirc_em"):
+    for name in ("binary_f1", "macro_f1", "macro_f1_official", "matthews", "multirc_f1a", "multirc_em"):
         assert metrics.METRIC_TARGETS[name] == {"label"}, name
+
+
+# The QA normaliser, computed by running DePT's src/qa_utils.py (T5's qa_utils: `import regex as re`) and the
+# official SQuAD v1.1 script's (Python `re`) on the same strings (2026-12-03). They agree on ASCII and on
+# most Unicode ("Café — “quoted” answer!" -> "café — “quoted” answer", "1,000 – 2,000" -> "1000 – 2000").
+NORMALISED = [  # text, DePT (faithful), official (corrected)
+    ("Café — “quoted” answer!", "café — “quoted” answer", "café — “quoted” answer"),
+    ("The  cat's  hat", "cats hat", "cats hat"),
+    ("1,000 – 2,000", "1000 – 2000", "1000 – 2000"),
+    ("a² + b²", "² b²", "a² b²"),
+    ("A\u0301ngel Di Mari\u0301a", "a\u0301ngel di mari\u0301a", "\u0301ngel di mari\u0301"),
+]
+
+
+@pytest.mark.parametrize("text, dept, official", NORMALISED)
+def test_the_qa_normaliser_is_depts_faithfully_and_the_official_scripts_when_corrected(text, dept, official):
+    assert metrics.normalize_answer(text) == dept
+    assert metrics.normalize_answer(text, official=True) == official
+
+
+@pytest.mark.parametrize("prediction, reference, dept, official", [  # EM / F1 from running both
+    ("½ cup", "a½ cup", (100.0, 100.0), (0.0, 50.0)),
+    ("²", "a²", (100.0, 100.0), (0.0, 0.0)),
+    ("the③ line", "③ line", (100.0, 100.0), (0.0, 50.0)),
+])
+def test_squad_scores_follow_the_normaliser_of_each_mode(prediction, reference, dept, official):
+    refs = [[reference]]
+    assert (metrics.squad_em([prediction], refs), metrics.squad_f1([prediction], refs)) == pytest.approx(dept)
+    assert (metrics.compute_metric("squad_em_official", [prediction], refs),
+            metrics.compute_metric("squad_f1_official", [prediction], refs)) == pytest.approx(official)

@@ -151,16 +151,19 @@ def test_literal_einsum_reading_collapses_to_twice_the_short_prompt():
     torch.testing.assert_close(method.prompt(), 2 * method.short_prompt, atol=1e-5, rtol=1e-5)
 
 
-def test_two_param_groups_prompt_side_and_low_rank():
-    method = build(lr=0.4, lr_low_rank=5e-4, weight_decay=0.0)
-    groups = method.param_groups(weight_decay=1e-5)
-    assert [g["lr"] for g in groups] == [0.4, 5e-4] and all(g["weight_decay"] == 0.0 for g in groups)
-    assert groups[1]["params"] == [method.lora_a, method.lora_b]
-    prompt_side = {id(p) for p in groups[0]["params"]}
-    assert id(method.short_prompt) in prompt_side and id(method.gate.weight) in prompt_side
-    assert prompt_side | {id(method.lora_a), id(method.lora_b)} == {id(p) for p in method.parameters()}
-    three = build(lr_networks=1e-3).param_groups(weight_decay=0.01)
-    assert [g["lr"] for g in three] == [0.3, 1e-3, 1e-4] and len(three[0]["params"]) == 1
+def test_param_groups_prompt_networks_and_low_rank_with_depts_weight_decay():
+    method = build(lr=0.4, lr_low_rank=5e-4)
+    groups = method.param_groups(weight_decay=1e-5)  # train.weight_decay: ept_msp's own 0.0 wins, as dept's
+    assert [g["lr"] for g in groups] == [0.4, 1e-3, 5e-4] and all(g["weight_decay"] == 0.0 for g in groups)
+    assert groups[0]["params"] == [method.short_prompt] and groups[2]["params"] == [method.lora_a, method.lora_b]
+    networks = {id(p) for p in groups[1]["params"]}
+    assert id(method.gate.weight) in networks
+    assert networks | {id(method.short_prompt), id(method.lora_a), id(method.lora_b)} == {id(p) for p in method.parameters()}
+    two = build(lr_networks=None).param_groups(weight_decay=0.01)  # the earlier reading: networks at the prompt's rate
+    assert [g["lr"] for g in two] == [0.3, 1e-4] and len(two[0]["params"]) > 1
+    from ptbench.methods.dept import DeptConfig
+
+    assert EptMspConfig().weight_decay == DeptConfig().weight_decay == 0.0
     torch.optim.AdamW(groups)  # accepted by the optimizer the loop uses
 
 
@@ -247,3 +250,26 @@ def test_t5_base_counts_on_meta():
     assert method.stored_parameter_count() == 60 * 768 + 256 * 30 + 30 * 768 == 76_800
     experts = 4 * (768 * 256 + 256 + 256 * 768 + 768)
     assert method.trainable_parameter_count() == 76_800 + experts + 4 * 768 + 4 == 1_656_836
+
+
+def test_at_short_length_zero_ept_is_dept_as_seed_001_states():
+    """Seed 001 (Fig. 4b): "When the length is 0, the source prompt is only decomposed into two low-rank
+    matrices, rendering the prompt fusion and multi-space projection modules in EPT non-functional.
+    Consequently, EPT and DEPT exhibit identical performance": with fusion and projection *on*, EPT at
+    s = 0 computes DePT's function at length 0 (same A, B, DePT's scaling)."""
+    from ptbench.methods.dept import DecomposedPrompt, DeptConfig
+
+    r = 3
+    ept = build(short_length=0, rank=r, update_scale=8 / math.sqrt(r))
+    assert ept.config.fusion and ept.config.projection and ept.prompt().shape == (0, D)
+    dept = DecomposedPrompt(DeptConfig(length=0, rank=r), context())
+    with torch.no_grad():
+        dept.lora_a.copy_(ept.lora_a)
+        dept.lora_b.copy_(ept.lora_b)
+    embeds, mask = torch.randn(3, 7, D), torch.tensor([[1] * 7, [1] * 5 + [0] * 2, [1] * 3 + [0] * 4])
+    ept_out, ept_mask = ept(embeds, mask)
+    dept_out, dept_mask = dept(embeds, mask)
+    torch.testing.assert_close(ept_out, dept_out)
+    assert torch.equal(ept_mask, dept_mask) and ept_out.shape == (3, M, D)
+    # and EPT's stored count at s = 0 is DePT's: (m + d) r, the 76,800 budget of Fig. 4b at m = 256, d = 768
+    assert ept.stored_parameter_count() == dept.stored_parameter_count() == (M + D) * r

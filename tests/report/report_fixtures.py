@@ -27,12 +27,14 @@ def write_run(results: Path, method: str, task: str, predictions: dict[str, list
               *, backbone: str = "t5-small", metrics: tuple[str, ...] = ("accuracy",), groups: list | None = None,
               invalid_rate: float = 0.0, diverged=None, original: bool = False, dropout: bool = True,
               config: dict | None = None, rel: str | None = None, history: list[dict] | None = None,
-              state: dict | None = None, with_predictions: bool = True) -> Path:
-    """One evaluated run: metrics scored from ``predictions`` with compute_metric, as evaluate does."""
+              state: dict | None = None, with_predictions: bool = True, registered_method: str | None = None,
+              classes: tuple[str, ...] | None = None) -> Path:
+    """One evaluated run: metrics scored from ``predictions`` with compute_metric, as evaluate does.
+    ``registered_method``: a named variant's method (``method`` is then the variant's name)."""
     rel = rel or f"{backbone}/{method}/{task}"
     per_seed = {}
     for seed, preds in predictions.items():
-        scores = {m: compute_metric(m, preds, references, groups) for m in metrics}
+        scores = {m: compute_metric(m, preds, references, groups, classes) for m in metrics}
         per_seed[seed] = {**scores, "invalid_rate": invalid_rate, "best_step": 10, "diverged": diverged}
     means = {m: sum(v[m] for v in per_seed.values()) / len(per_seed) for m in metrics}
     record = {"method": method, "task": task, "metrics": {**means, "invalid_rate": invalid_rate}, "per_seed": per_seed,
@@ -42,6 +44,8 @@ def write_run(results: Path, method: str, task: str, predictions: dict[str, list
                              "profile": "test", "scoring": "faithful", "decoding": "generate", "seeds": list(predictions),
                              "method_config": config or {}, "git": {"sha": "abc123", "dirty": False},
                              "packages": {"torch": "2.x"}, "python": "3.11"}}
+    if registered_method is not None:
+        record["registered_method"] = registered_method
     path = results / "metrics" / f"{rel}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record))
@@ -49,6 +53,7 @@ def write_run(results: Path, method: str, task: str, predictions: dict[str, list
         out = results / "predictions" / f"{rel}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"method": method, "task": task, "metrics": list(metrics), "references": references,
+                                   "classes": list(classes) if classes else None,
                                    "groups": groups, "per_seed": predictions}))
     for seed in predictions:
         seed_dir = results / "runs" / rel / f"seed{seed}"

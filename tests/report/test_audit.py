@@ -27,7 +27,16 @@ def test_every_count_the_seeds_print_matches():
         reference = list(csv.DictReader(handle))
     printed = [(i, kind) for i, ref in enumerate(reference) for kind in ("trainable", "stored") if ref[f"{kind}_printed"]]
     assert len(rows) == len(reference) == 28
-    assert checked == printed and len(printed) == 32  # 27 trainable + 5 stored counts in the seeds
+    assert checked == printed and len(printed) == 32  # 28 trainable + 4 stored counts in the seeds
+
+
+def test_seed_001_counts_epts_stored_parameters_as_trainable_and_the_audit_shows_both():
+    """"the same number of trainable parameters (76,800)": what enters the model (P_new, A, B); the experts
+    and the gate train too. The printed count is checked against our stored count, both are shown."""
+    row = next(r for r in seed_rows().itertuples() if r.paper == "001" and r.method == "ept_msp")
+    assert (row.trainable_printed, row.paper_counts, row.stored) == ("76.8K", "stored", 76_800)
+    assert row.trainable_match and row.trainable > 1_600_000  # what actually trains: 1,656,836 on T5-base
+    assert audit.paper_conventions()[("001", "ept_msp")] == "stored"
 
 
 # Default configs of every registered method, by hand from the architectures: t5-small (d 512, 6 + 6 blocks,

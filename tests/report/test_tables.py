@@ -117,7 +117,7 @@ def test_two_metric_cells_and_averages(tmp_path):
     results = tmp_path / "results"
     cb_gold = [["0"], ["1"], ["2"], ["0"]] * 10
     write_run(results, "ept", "cb", {"0": ["0", "1", "1", "0"] * 10}, cb_gold, backbone="t5-base",
-              metrics=("accuracy", "macro_f1"))
+              metrics=("accuracy", "macro_f1"), classes=("0", "1", "2"))
     for task, correct in (("boolq", 40), ("wic", 30), ("wsc", 20)):
         write_run(results, "ept", task, {"0": labels(correct, 50)}, GOLD, backbone="t5-base")
     write_run(results, "ept", "multirc", {"0": labels(25, 50)}, GOLD, backbone="t5-base", metrics=("binary_f1",))
@@ -182,3 +182,42 @@ def test_every_transcribed_value_of_a_laid_out_table_lands_in_a_cell(monkeypatch
     transcribed = {key for key in paper_values() if key[:2] == (spec["paper"], spec["paper_table"])}
     assert transcribed, f"no transcribed value for {table_id}: the check below would pass on nothing"
     assert transcribed - found == set()
+
+
+def test_seed_001_table_1_shows_what_trains_beside_the_papers_count_for_ept(tmp_path):
+    import json
+
+    results = tmp_path / "results"
+    path = write_run(results, "ept_msp", "rte", {"0": labels(30, 50)}, GOLD, backbone="t5-base")
+    record = json.loads(path.read_text())
+    record.update(trainable_parameters=1_656_836, stored_parameters=76_800)
+    path.write_text(json.dumps(record))
+    params = cell(build_table(SPECS["seed001_table1"], index_of(results, ["ept_msp"])), "T5-Base", "EPT (MSP)", "Params")
+    assert params.params == "1.7M (76.8K as the paper counts)"
+    assert any("counts the stored parameters as trainable" in note for note in params.notes)
+
+
+def test_seed_004_table_3_compares_residual_pts_averaged_two_metric_score_with_our_mean(tmp_path):
+    """Its caption: "In the residual prompt tuning study, tasks with two metrics are reported as an average
+    score": the one number under CB's two headers is compared with the mean of our F1 and accuracy."""
+    results = tmp_path / "results"
+    cb_gold = [["0"], ["1"], ["2"], ["0"]] * 10
+    write_run(results, "residual", "cb", {"0": ["0", "1", "1", "0"] * 10}, cb_gold, backbone="t5-base",
+              metrics=("accuracy", "macro_f1"), classes=("0", "1", "2"), config={"length": 10}, dropout=True)
+    table = build_table(SPECS["seed004_table3"], index_of(results, ["residual"]))
+    row = next(r for b, r, col, c in table.cells if b == "T5 Base" and r.startswith("ResPrompt"))
+    first = cell(table, "T5 Base", row, "CB F1")
+    assert first.paper == 79.2
+    # F1 over 3 classes: class 0 1.0, class 1 2/3, class 2 0 -> 55.56; accuracy 75
+    assert first.ours.mean == pytest.approx(((100 + 200 / 3 + 0) / 3 + 75) / 2)
+    assert any("mean of cb's two metrics" in note for note in first.notes)
+
+
+def test_a_faithful_squad_cell_says_what_the_reference_codes_defect_does_to_its_score(tmp_path):
+    results = tmp_path / "results"
+    write_run(results, "pt", "squad", {"0": ["paris"] * 5}, [["paris"]] * 5, metrics=("squad_f1", "squad_em"))
+    spec = grid_table(["t5-small"], ["pt"], [("squad", "squad_f1")])
+    table = build_table(spec, index_of(results, ["pt"]))
+    squad = cell(table, "t5-small", "PT", "SQuAD")
+    assert squad.ours.mean == 100.0
+    assert any(note.startswith("faithful SQuAD (DePT/ATTEMPT's preprocessing defect)") for note in squad.notes)

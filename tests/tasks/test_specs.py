@@ -1,4 +1,5 @@
 """The task registry: 24 declarative specs, both scoring modes, and clear errors for bad specs."""
+import numpy as np
 import pytest
 import yaml
 
@@ -26,7 +27,8 @@ def test_corrected_mode_changes_exactly_the_documented_defects():
     changed = {name for name in faithful
                if (faithful[name].input, faithful[name].target, faithful[name].metrics)
                != (corrected[name].input, corrected[name].target, corrected[name].metrics)}
-    assert changed == {"stsb", "winogrande", "copa", "record", "multirc", "nq", "hotpotqa", "searchqa", "newsqa"}
+    assert changed == {"stsb", "winogrande", "copa", "record", "multirc", "nq", "hotpotqa", "searchqa", "newsqa", "cb",
+                       "squad"}
 
 
 ROWS = {
@@ -59,13 +61,24 @@ def test_task_prefix_is_atempts_task_name():
         "rte sentence1: A man sleeps . sentence2: Someone rests ."
 
 
-@pytest.mark.parametrize("scoring, label, target", [
-    ("faithful", 3.84, "3.8"), ("corrected", 3.84, "3.8"),
-    ("faithful", 3.7, "3.7"), ("corrected", 3.7, "3.6"),
-    ("faithful", 5.0, "5.0"), ("corrected", 0.1, "0.0"),
-])
-def test_stsb_rounds_to_a_tenth_faithfully_and_to_a_fifth_when_corrected(scoring, label, target):
-    assert get_task("stsb", scoring).targets({"label": label}) == [target]
+# Computed by running the references on the hub's float32 labels (2026-12-03): DePT/ATTEMPT's
+# round_stsb_target (np.round(label * 5 / 5, 1)) for faithful, T5's preprocessors.stsb
+# (tf.as_string(tf.round(label * 5) / 5, precision=1), float32, ties to even) for corrected.
+STSB_VECTORS = [  # label, DePT, T5
+    (0.0, "0.0", "0.0"), (0.1, "0.1", "0.0"), (0.3, "0.3", "0.4"), (0.5, "0.5", "0.4"), (0.7, "0.7", "0.8"),
+    (0.9, "0.9", "0.8"), (1.1, "1.1", "1.2"), (1.3, "1.3", "1.2"), (1.7, "1.7", "1.6"), (1.9, "1.9", "2.0"),
+    (2.3, "2.3", "2.4"), (2.5, "2.5", "2.4"), (2.7, "2.7", "2.8"), (2.9, "2.9", "2.8"), (3.1, "3.1", "3.2"),
+    (3.3, "3.3", "3.2"), (3.7, "3.7", "3.6"), (3.84, "3.8", "3.8"), (4.333, "4.3", "4.4"), (4.7, "4.7", "4.8"),
+    (4.9, "4.9", "4.8"), (5.0, "5.0", "5.0"), (2.68, "2.7", "2.6"), (2.65, "2.7", "2.6"),
+]
+
+
+@pytest.mark.parametrize("label, dept, t5", STSB_VECTORS)
+def test_stsb_targets_are_depts_faithfully_and_t5s_when_corrected(label, dept, t5):
+    value = float(np.float32(label))  # what `datasets` hands over from the hub's float32 column
+    assert get_task("stsb", "faithful").targets({"label": value}) == [dept]
+    assert get_task("stsb", "corrected").targets({"label": value}) == [t5]
+
 
 
 def test_record_duplicates_rows_per_answer_and_corrected_scores_against_all():
@@ -82,7 +95,7 @@ def test_mrqa_scores_the_first_answer_faithfully_and_every_answer_when_corrected
     golds = ["Paris", "paris , France"]
     assert get_task("nq", "faithful").target.examples(golds, training=False) == [("Paris", ["Paris"])]
     assert get_task("nq", "corrected").target.examples(golds, training=False) == [("Paris", golds)]
-    assert get_task("squad").target.examples(golds, training=False) == [("Paris", golds)]
+    assert get_task("squad", "corrected").target.examples(golds, training=False) == [("Paris", golds)]
 
 
 def test_multirc_groups_answers_by_question():
@@ -125,3 +138,25 @@ def test_bad_specs_fail_with_one_line_naming_the_task_and_key(edit, message):
 def test_unknown_scoring_mode_names_the_allowed_values():
     with pytest.raises(ConfigError, match="data.scoring: unknown value 'lenient'; allowed: faithful, corrected"):
         all_tasks("lenient")
+
+
+# DePT's own preprocessors (src/tasks.py: pad_punctuation(...).split("\\t")), run on these rows (2026-12-03).
+SQUAD_ROW = {"question": "Which coalition (U.S.-led) entered Baghdad?", "context": "In 2003, the U.S.-led coalition.",
+             "answers": {"text": ["the U.S.-led coalition", "U.S.-led coalition"], "answer_start": [9, 13]}}
+NEWSQA_ANSWER = "costs rose 12.5% (to $1,000,000) year-on-year, driven by fuel, wages, and the so-called 'green' levy"
+
+
+def test_faithful_squad_trains_on_the_padded_text_of_the_whole_answers_dict_as_depts_code():
+    spec = get_task("squad", "faithful")
+    assert spec.targets(SQUAD_ROW) == [
+        "{ ' text ' : [ ' the U . S . - led coalition ' , ' U . S . - led coalition ' ] , ' answer_start ' : [ 9 , 13 ] }"]
+    assert spec.target.reference_from_labels  # scored against its label tokens, decoded
+    assert get_task("squad", "corrected").targets(SQUAD_ROW) == ["the U.S.-led coalition", "U.S.-led coalition"]
+
+
+@pytest.mark.parametrize("task", ["nq", "hotpotqa", "searchqa", "newsqa"])
+def test_faithful_mrqa_pads_the_first_answer_as_depts_code(task):
+    row = {"answers": [NEWSQA_ANSWER, "fuel"]}
+    assert get_task(task, "faithful").targets(row)[0] == ("costs rose 12 . 5 % ( to $ 1 , 000 , 000 ) year - on - year ,"
+                                                          " driven by fuel , wages , and the so - called ' green ' levy")
+    assert get_task(task, "corrected").targets(row) == [NEWSQA_ANSWER, "fuel"]

@@ -11,6 +11,13 @@ def test_pad_punctuation_keeps_underscores_and_digits():
     assert TRANSFORMS["pad_punctuation"]({"c": "a_b 3.5"}, "c") == "a_b 3 . 5"
 
 
+def test_pad_punctuation_keeps_combining_marks_and_pads_other_symbols_as_depts_regex_class():
+    """DePT's class [^_\\s\\p{N}\\p{L}\\p{M}] (the regex module), run on these strings (2026-12-03)."""
+    assert TRANSFORMS["pad_punctuation"]({"c": "e\u0301clair"}, "c") == "e\u0301clair"  # NFD: mark kept
+    assert TRANSFORMS["pad_punctuation"]({"c": "Café — “ok”"}, "c") == "Café — “ ok ”"
+    assert TRANSFORMS["pad_punctuation"]({"c": "x\x1cy"}, "c") == "x \x1c y"  # Python's \\s would take it
+
+
 def test_strip_html_drops_bold_and_breaks():
     row = {"p": "Sent 1: <b>Bold</b> text.<br>Sent 2: more.<br/>"}
     assert TRANSFORMS["strip_html"](row, "p") == "Sent 1: Bold text. Sent 2: more."

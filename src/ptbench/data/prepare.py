@@ -84,6 +84,14 @@ def format_rows(spec: TaskSpec, rows: Any, source: str, training: bool,
     return texts, targets, references, groups
 
 
+def references_from_labels(label_ids: list[list[int]], tokenizer: Any) -> list[list[str]]:
+    """Each example's reference as the reference code scores it (DePT's MRQA and SQuAD): its labels (the
+    target tokenised to ``max_target_length``, EOS included) decoded by its post-processor, special tokens
+    skipped, tokenization spaces cleaned up as its transformers did (" ." -> "."), stripped."""
+    decoded = tokenizer.batch_decode(label_ids, skip_special_tokens=True, clean_up_tokenization_spaces=True)
+    return [[text.strip()] for text in decoded]
+
+
 def prepare_task(spec: TaskSpec, dataset: Any, tokenizer: Any, data_cfg, out_dir: Path) -> dict[str, Any]:
     sizes = check_schema(spec, dataset)
     plan = plan_splits(spec, sizes, data_cfg.split_protocol, data_cfg.split_seed)
@@ -92,13 +100,21 @@ def prepare_task(spec: TaskSpec, dataset: Any, tokenizer: Any, data_cfg, out_dir
                "scoring": spec.scoring, "task_prefix": data_cfg.task_prefix, "split_hash": split_hash(plan),
                "hub": vars(spec.hub), "hub_rows_expected": spec.hub_rows, "hub_rows": sizes, "sizes": {}}
     prefix = spec.name if data_cfg.task_prefix else None
+    from ptbench.progress import Progress
+
+    total = sum(len(part.indices) for part in plan.values())  # a line every 10 s on a large task (MNLI: ~1 min)
+    progress, done = Progress(f"prepare {spec.name} (rows)", total, quiet_if_quick=True), 0
     for role, part in plan.items():
         rows = dataset[part.source].select(part.indices) if part.indices else []
         texts, targets, references, groups = format_rows(spec, rows, part.source, role == "train", prefix)
         inputs = tokenizer(texts, truncation=True, max_length=data_cfg.input_length(spec.name)).input_ids if texts else []
         labels = tokenizer(targets, truncation=True, max_length=data_cfg.max_target_length).input_ids if texts else []
+        if spec.target.reference_from_labels and labels:
+            references = references_from_labels(labels, tokenizer)
         PreparedSplit(inputs, labels, references, groups).save(out_dir / f"{role}.pt")
         summary["sizes"][role] = len(texts)
+        done += len(part.indices)
+        progress.update(done)
     if summary["sizes"]["train"] == 0 or summary["sizes"]["validation"] == 0:
         raise DataError(f"task '{spec.name}': the split protocol left an empty split: {summary['sizes']}")
     (out_dir / "splits.json").write_text(json.dumps(summary, indent=1, sort_keys=True))

@@ -7,6 +7,8 @@ Registries:
   METRICS          name -> metric(predictions, references)
   GROUPED_METRICS  name -> metric(predictions, references, groups), for metrics that score
                    groups of examples (MultiRC EM: one group per question)
+  CLASS_METRICS    name -> metric(predictions, references, classes), for metrics over the task's
+                   whole class set (CB macro F1 as the reference code: a class absent from the gold counts)
   METRIC_TARGETS   name -> the target kinds ("label", "regression", "answers") it fits
 Callers that may meet a grouped metric go through compute_metric(); metric_names() lists all.
 """
@@ -21,6 +23,7 @@ import numpy as np
 
 Metric = Callable[[Sequence[str], Sequence[Sequence[str]]], float]
 GroupedMetric = Callable[[Sequence[str], Sequence[Sequence[str]], Sequence[Hashable]], float]
+ClassMetric = Callable[[Sequence[str], Sequence[Sequence[str]], Sequence[str]], float]
 
 
 def accuracy(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
@@ -37,25 +40,40 @@ def binary_f1(predictions: Sequence[str], references: Sequence[Sequence[str]]) -
     return 100.0 * float(f1_score(gold, pred, pos_label=1, zero_division=0))
 
 
-def macro_f1(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """Unweighted mean of the per-class F1 over the gold label strings present (CB).
+def macro_f1(predictions: Sequence[str], references: Sequence[Sequence[str]], classes: Sequence[str]) -> float:
+    """Unweighted mean of the per-class F1 over the task's classes (CB), as the reference code.
 
-    ATTEMPT's `mean_multiclass_f1(num_classes=3)`: sklearn macro F1 over the classes. Here the
-    class set is the sorted set of gold strings, so a class absent from the evaluated gold is
-    not averaged in (ATTEMPT's fixed `range(3)` would average in a 0 for it). A prediction
-    outside that set (invalid output, or a class absent from the gold) is mapped to a sentinel
-    class outside `labels=`: it is a false negative for its gold class and a false positive
-    for no class, i.e. it only lowers recall. A valid wrong prediction lowers both.
+    DePT, ATTEMPT and T5 score CB with ``mean_multiclass_f1(num_classes=3)``: sklearn's macro
+    ``fbeta_score(beta=1, labels=range(3))`` on the raw output strings. Every class of the task is
+    averaged, so a class absent from the gold scores F1 0 (a test half without "neutral" averages in
+    a 0); an output outside the classes (invalid) is a class of its own outside ``labels``: a false
+    negative for its gold class, a false positive for none. ``classes``: the task's output classes
+    (``TaskSpec.choices``). ``macro_f1_official`` is the official convention.
     """
     gold = [refs[0] for refs in references]
-    labels = sorted(set(gold))
-    sentinel = "<invalid>"
-    while sentinel in labels:
-        sentinel += "_"
-    pred = [p.strip() if p.strip() in labels else sentinel for p in predictions]
+    labels = list(classes)
+    from sklearn.metrics import f1_score  # late: sklearn/scipy are ~0.5 s of every stage's start
+
+    return 100.0 * float(f1_score(gold, [p.strip() for p in predictions], labels=labels, average="macro",
+                                  zero_division=0))
+
+
+def macro_f1_official(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """CB's F1 as the official scorer (HF ``evaluate``'s super_glue ``cb``: sklearn ``f1_score(average=
+    "macro")`` without ``labels``): the mean over the classes present in the gold or the predictions;
+    every invalid output is one extra class (the scorer takes integer labels, an invalid output maps
+    to -1), whose F1 is 0."""
+    gold = [refs[0] for refs in references]
+    classes = set(gold)
+    invalid = "<invalid>"
+    while invalid in classes:
+        invalid += "_"
+    outputs = [p.strip() for p in predictions]
+    valid = classes | {o for o in outputs if o.isdigit() or o.lstrip("-").isdigit()}
+    pred = [o if o in valid else invalid for o in outputs]
     from sklearn.metrics import f1_score
 
-    return 100.0 * float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0))
+    return 100.0 * float(f1_score(gold, pred, average="macro", zero_division=0))
 
 
 def multirc_f1a(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
@@ -119,16 +137,31 @@ def spearman(predictions: Sequence[str], references: Sequence[Sequence[str]]) ->
     return _correlation(stats.spearmanr, predictions, references)
 
 
-def normalize_answer(text: str) -> str:
-    """T5's SQuAD normalisation: lowercase, drop punctuation and articles, fold whitespace."""
+def normalize_answer(text: str, official: bool = False) -> str:
+    """SQuAD normalisation: lowercase, drop ASCII punctuation, drop articles, fold whitespace.
+
+    Faithful (T5's and DePT's ``qa_utils._normalize_answer``) removes the articles with the ``regex``
+    module, the official SQuAD v1.1 script (``official``) with Python's ``re``: their ``\b`` differ
+    around combining marks (``regex``: word characters) and No-category digits like ² ½ ③ (``re``: word
+    characters), e.g. "a² + b²" -> "² b²" faithfully, "a² b²" officially; elsewhere they agree.
+    """
     text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = (re if official else _regex()).sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(text.split())
 
 
-def _token_f1(prediction: str, reference: str) -> float:
-    pred, ref = normalize_answer(prediction).split(), normalize_answer(reference).split()
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def _regex():
+    import regex  # late: only the QA metrics need it
+
+    return regex
+
+
+def _token_f1(prediction: str, reference: str, official: bool = False) -> float:
+    pred, ref = normalize_answer(prediction, official).split(), normalize_answer(reference, official).split()
     common = collections.Counter(pred) & collections.Counter(ref)
     overlap = sum(common.values())
     if overlap == 0:
@@ -137,30 +170,48 @@ def _token_f1(prediction: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def squad_em(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    return 100.0 * float(np.mean([max(normalize_answer(p) == normalize_answer(r) for r in refs)
+def squad_em(predictions: Sequence[str], references: Sequence[Sequence[str]], official: bool = False) -> float:
+    """Exact match after normalisation, the best over the references (faithful: T5/DePT's normaliser)."""
+    return 100.0 * float(np.mean([max(normalize_answer(p, official) == normalize_answer(r, official) for r in refs)
                                   for p, refs in zip(predictions, references)]))
 
 
-def squad_f1(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    return 100.0 * float(np.mean([max(_token_f1(p, r) for r in refs)
+def squad_f1(predictions: Sequence[str], references: Sequence[Sequence[str]], official: bool = False) -> float:
+    """Token F1 after normalisation, the best over the references (faithful: T5/DePT's normaliser)."""
+    return 100.0 * float(np.mean([max(_token_f1(p, r, official) for r in refs)
                                   for p, refs in zip(predictions, references)]))
+
+
+def squad_em_official(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """squad_em with the official SQuAD v1.1 script's normaliser (Python ``re``): corrected scoring."""
+    return squad_em(predictions, references, official=True)
+
+
+def squad_f1_official(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """squad_f1 with the official SQuAD v1.1 script's normaliser (Python ``re``): corrected scoring."""
+    return squad_f1(predictions, references, official=True)
 
 
 METRICS: dict[str, Metric] = {
     "accuracy": accuracy,
     "binary_f1": binary_f1,
-    "macro_f1": macro_f1,
+    "macro_f1_official": macro_f1_official,
     "matthews": matthews,
     "multirc_f1a": multirc_f1a,
     "pearson": pearson,
     "spearman": spearman,
     "squad_em": squad_em,
     "squad_f1": squad_f1,
+    "squad_em_official": squad_em_official,
+    "squad_f1_official": squad_f1_official,
 }
 
 GROUPED_METRICS: dict[str, GroupedMetric] = {
     "multirc_em": multirc_em,
+}
+
+CLASS_METRICS: dict[str, ClassMetric] = {
+    "macro_f1": macro_f1,
 }
 
 METRIC_TARGET_KINDS = frozenset({"label", "regression", "answers"})
@@ -171,6 +222,7 @@ METRIC_TARGETS: dict[str, frozenset[str]] = {
     "accuracy": _LABEL,
     "binary_f1": _LABEL,
     "macro_f1": _LABEL,
+    "macro_f1_official": _LABEL,
     "matthews": _LABEL,
     "multirc_f1a": _LABEL,
     "multirc_em": _LABEL,
@@ -178,24 +230,27 @@ METRIC_TARGETS: dict[str, frozenset[str]] = {
     "spearman": _REGRESSION,
     "squad_em": _ANSWERS,
     "squad_f1": _ANSWERS,
+    "squad_em_official": _ANSWERS,
+    "squad_f1_official": _ANSWERS,
 }
 
 
 def metric_names() -> list[str]:
     """Every metric compute_metric() accepts, plain and grouped, sorted."""
-    return sorted({*METRICS, *GROUPED_METRICS})
+    return sorted({*METRICS, *GROUPED_METRICS, *CLASS_METRICS})
 
 
 def compute_metric(name: str, predictions: Sequence[str], references: Sequence[Sequence[str]],
-                   groups: Sequence[Hashable] | None = None) -> float:
+                   groups: Sequence[Hashable] | None = None, classes: Sequence[str] | None = None) -> float:
     """Score `predictions` with metric `name` (percent).
 
-    `groups` (one hashable key per example) is required by GROUPED_METRICS and ignored by the
-    plain METRICS, so a task with groups can pass them for all its metrics.
-    Raises ValueError for an unknown name, a grouped metric without groups, or inputs of
-    different lengths.
+    `groups` (one hashable key per example) is required by GROUPED_METRICS and `classes` (the
+    task's output classes, ``TaskSpec.choices``) by CLASS_METRICS; the plain METRICS ignore both,
+    so a task can pass them for all its metrics.
+    Raises ValueError for an unknown name, a grouped metric without groups, a class metric without
+    classes, or inputs of different lengths.
     """
-    if name not in METRICS and name not in GROUPED_METRICS:
+    if name not in metric_names():
         raise ValueError(f"unknown metric {name!r}; known: {', '.join(metric_names())}")
     if len(predictions) != len(references):
         raise ValueError(f"{name}: {len(predictions)} predictions but {len(references)} references")
@@ -204,6 +259,10 @@ def compute_metric(name: str, predictions: Sequence[str], references: Sequence[S
     plain = METRICS.get(name)
     if plain is not None:
         return plain(predictions, references)
+    if name in CLASS_METRICS:
+        if not classes:
+            raise ValueError(f"metric {name!r} needs the task's classes (classes=None given)")
+        return CLASS_METRICS[name](predictions, references, classes)
     if groups is None:
         raise ValueError(f"metric {name!r} needs per-example groups (groups=None given)")
     return GROUPED_METRICS[name](predictions, references, groups)

@@ -1,6 +1,7 @@
 """Method registry: name -> (module class, config class). Adding a method: one file, one line."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,9 +54,11 @@ def get_method(name: str) -> MethodEntry:
     return METHODS[name]
 
 
-def method_config(name: str, section: dict[str, Any] | None) -> MethodConfig:
-    return get_method(name).config.from_params(name, section)
+def method_config(name: str, section: dict[str, Any] | None, key: str | None = None) -> MethodConfig:
+    """``key``: where params.yaml set ``section`` (errors name it; default ``methods.<name>``)."""
+    return get_method(name).config.from_params(name, section, key)
 
 
 def build_method(name: str, config: MethodConfig, ctx: BackboneContext) -> PeftMethod:
-    return get_method(name).module(config, ctx)
+    """The method built for ``ctx``, whose vocabulary sampling pool is the config's ``vocab_pool``."""
+    return get_method(name).module(config, dataclasses.replace(ctx, vocab_sample_size=config.vocab_pool))

@@ -24,8 +24,12 @@ class BackboneContext:
     word_embeddings: nn.Embedding  # frozen; read for vocabulary initialisation
     max_length: int  # padded input length m (DePT-style methods size their matrices by it)
     generator: torch.Generator  # seeded: every random initialisation draws from it
-    vocab_sample_size: int = 5000  # "sampled vocabulary": the most frequent ids (seed 001)
-    tokenize: Any = None  # str -> list[int]; needed only by text initialisation
+    # "sampled vocabulary": the first ids (the most frequent, seed 001's 5,000); None: every id (seed 004)
+    vocab_sample_size: int | None = 5000
+    tokenize: Any = None  # str -> list[int]; needed only by text and label initialisation
+    # the task's output classes as the target strings (spec.choices), for label initialisation; ()
+    # when the method is built for no task or a free-form one
+    label_texts: tuple[str, ...] = ()
     # Frozen prompts pre-trained on source tasks (task -> (l, d)), for transfer methods (SPoT,
     # ATTEMPT); filled from the transfer_source stage's outputs (``transfer.load_transfer_sources``).
     source_prompts: dict[str, torch.Tensor] = dataclasses.field(default_factory=dict)
@@ -34,7 +38,8 @@ class BackboneContext:
     source_states: dict[str, dict[str, torch.Tensor]] = dataclasses.field(default_factory=dict)
 
     def sample_vocab_ids(self, n: int, unique: bool = True) -> torch.Tensor:
-        pool = min(self.vocab_sample_size, self.word_embeddings.num_embeddings)
+        size = self.word_embeddings.num_embeddings
+        pool = size if self.vocab_sample_size is None else min(self.vocab_sample_size, size)
         if unique:
             require(n <= pool, "init", f"needs {n} distinct tokens but the sample pool has {pool}")
             return torch.randperm(pool, generator=self.generator)[:n]
@@ -54,12 +59,19 @@ class MethodConfig:
     lr: float = 0.3
     # None: train.weight_decay. Seed 004 sets it per method (PT 0.01, SuperPos 1e-5, ATTEMPT 1e-5).
     weight_decay: float | None = None
+    # Where "sampled vocabulary" draws from: the first ``vocab_pool`` ids (seed 001: "e.g. the 5000 most
+    # common tokens"; sentencepiece ids are roughly frequency-ordered), null: the whole embedding layer
+    # (seed 004: "sampled from the embedding layer"). Read by every vocab-initialised method.
+    vocab_pool: int | None = 5000
 
     def __post_init__(self) -> None:
         require(isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool) and self.lr > 0,
                 "lr", f"must be a positive number, got {self.lr!r}")
         require(self.weight_decay is None or (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0),
                 "weight_decay", f"must be null or a non-negative number, got {self.weight_decay!r}")
+        require(self.vocab_pool is None or (isinstance(self.vocab_pool, int) and not isinstance(self.vocab_pool, bool)
+                                            and self.vocab_pool >= 1),
+                "vocab_pool", f"must be null (the whole vocabulary) or an integer >= 1, got {self.vocab_pool!r}")
 
     def decay(self, default: float) -> float:
         return default if self.weight_decay is None else float(self.weight_decay)
@@ -76,13 +88,15 @@ class MethodConfig:
         return list(getattr(self, "sources", None) or [])
 
     @classmethod
-    def from_params(cls, method: str, section: dict[str, Any] | None) -> "MethodConfig":
+    def from_params(cls, method: str, section: dict[str, Any] | None, key: str | None = None) -> "MethodConfig":
+        """``key``: where params.yaml set these knobs, for errors (default ``methods.<method>``)."""
         section = dict(section or {})
-        reject_unknown_keys(f"methods.{method}", section, (f.name for f in dataclasses.fields(cls)))
+        key = key or f"methods.{method}"
+        reject_unknown_keys(key, section, (f.name for f in dataclasses.fields(cls)))
         try:
             return cls(**section)
         except ConfigError as exc:
-            raise ConfigError(f"methods.{method}.{exc}") from None
+            raise ConfigError(f"{key}.{exc}") from None
 
 
 class PeftMethod(nn.Module):
@@ -192,12 +206,15 @@ def prepend_prompt(prompt: torch.Tensor, inputs_embeds: torch.Tensor,
     return torch.cat([prompt, inputs_embeds], dim=1), torch.cat([ones, attention_mask], dim=1)
 
 
-INIT_CHOICES = ("vocab", "uniform", "text")
+INIT_CHOICES = ("vocab", "uniform", "text", "label")
 
 
 def initial_prompt(ctx: BackboneContext, length: int, init: str, init_range: float = 0.5,
                    init_text: str = "") -> torch.Tensor:
-    """Lester et al. initialisations: sampled vocabulary, uniform [-r, r], or a tiled text."""
+    """Lester et al. initialisations: sampled vocabulary, uniform [-r, r], a tiled text, or the task's
+    class labels (seed 003 Table 6 "label vocabulary"; Lester et al.: each class label's embedding, the
+    mean over its tokens, in the task's class order, then sampled vocabulary for the remaining rows;
+    a prompt shorter than the class count takes the first classes)."""
     require_choice("init", init, INIT_CHOICES)
     if ctx.word_embeddings.weight.is_meta:
         return torch.empty(length, ctx.d_model, device="meta")
@@ -205,6 +222,14 @@ def initial_prompt(ctx: BackboneContext, length: int, init: str, init_range: flo
         return ctx.vocab_embeddings(length)
     if init == "uniform":
         return (torch.rand(length, ctx.d_model, generator=ctx.generator) * 2 - 1) * init_range
+    if init == "label":
+        require(bool(ctx.label_texts) and ctx.tokenize is not None, "init",
+                "label initialisation needs a classification task (its output classes), built with its tokenizer")
+        weight = ctx.word_embeddings.weight
+        classes = [weight[torch.tensor(ctx.tokenize(text))].detach().float().mean(0) for text in ctx.label_texts]
+        rows = torch.stack(classes[:length])
+        rest = length - rows.shape[0]
+        return torch.cat([rows, ctx.vocab_embeddings(rest)]) if rest > 0 else rows
     require(bool(init_text) and ctx.tokenize is not None, "init_text", "text initialisation needs a non-empty init_text")
     ids = torch.tensor(ctx.tokenize(init_text))
     ids = ids.repeat(length // len(ids) + 1)[:length]  # tiled, as the DePT code

@@ -66,7 +66,13 @@ class EptMspConfig(MethodConfig):
     projection: bool = True  # Table 2 ablation: off -> P_amend = 0, no experts, no gate
     lr: float = 0.3  # prompt side: P_s (and the experts and gate unless lr_networks); seed 001 grid {0.3, 0.4, 0.5}
     lr_low_rank: float = 1e-4  # A and B; seed 001 grid {1e-4, 5e-4, 5e-3} (1e-4: DePT's released RTE run)
-    lr_networks: float | None = None  # experts and gate; None: lr (seed 001 names only two rates, App. C)
+    # experts and gate; seed 001 names only two rates (App. C). At the prompt's 0.3 one AdamW step moves every
+    # MLP weight by ~0.3 and grows P_amend ~180x on the smoke's tiny T5 (~1000x on T5-base), swamping P_s; 1e-3
+    # is Adam's own default for network weights (moves it ~1%). None: lr (the previous reading). paper-001 sweeps it.
+    lr_networks: float | None = 0.001
+    # DePT's optimiser (transformers' AdamW, no weight_decay passed: 0.0; its --weight_decay never reaches it),
+    # as dept: the paired test of ept_msp against dept compares methods, not regularisation
+    weight_decay: float | None = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -24,8 +24,11 @@ from ptbench.tasks.spec import TaskSpec
 
 def pretraining_rules() -> dict[str, tuple[TaskSpec, synthetic.RowGenerator]]:
     """Every rule the mixture can hold: each mirrored task (formatted by its own spec) and the
-    pre-training-only rules (formatted by the spec whose format they borrow)."""
-    tasks = all_tasks("faithful")
+    pre-training-only rules (formatted by the spec whose format they borrow). The specs are read in
+    their corrected mode: the backbone learns each task's skill, as T5's pre-training taught real
+    answers, not a reference code's defect (faithful SQuAD's target is the text of the whole answers
+    dict, character offsets included, which no prompt could steer a tiny backbone to)."""
+    tasks = all_tasks("corrected")
     rules = {spec.name: (spec, synthetic.HUB_GENERATORS[(spec.hub.path, spec.hub.name)])
              for spec in tasks.values() if (spec.hub.path, spec.hub.name) in synthetic.HUB_GENERATORS}
     rules.update({name: (tasks[spec_name], generator)

@@ -18,7 +18,7 @@ import numpy as np
 from ptbench.eval.metrics import compute_metric
 
 # Metrics whose value on a set is the mean of their value on each example (tests check this).
-MEAN_OVER_EXAMPLES = frozenset({"accuracy", "squad_em", "squad_f1"})
+MEAN_OVER_EXAMPLES = frozenset({"accuracy", "squad_em", "squad_f1", "squad_em_official", "squad_f1_official"})
 
 
 def resampling_units(n: int, groups: Sequence[Hashable] | None) -> list[np.ndarray]:
@@ -39,8 +39,10 @@ def draws(n_units: int, iterations: int, seed: int):
 
 
 def replicate_scores(metric: str, per_seed_predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
-                     groups: Sequence[Hashable] | None, iterations: int, seed: int) -> np.ndarray:
-    """One score per resample: the metric on the resampled test set, averaged over seeds."""
+                     groups: Sequence[Hashable] | None, iterations: int, seed: int,
+                     classes: Sequence[str] | None = None) -> np.ndarray:
+    """One score per resample: the metric on the resampled test set, averaged over seeds (``classes``:
+    the task's output classes, for the metrics over the whole class set)."""
     units = resampling_units(len(references), groups)
     per_example = None
     if metric in MEAN_OVER_EXAMPLES:
@@ -56,7 +58,7 @@ def replicate_scores(metric: str, per_seed_predictions: Sequence[Sequence[str]],
         new_groups = None if groups is None else np.concatenate([[j] * len(units[u]) for j, u in enumerate(drawn)])
         refs = [references[i] for i in rows]
         out[b] = np.mean([compute_metric(metric, [predictions[i] for i in rows], refs,
-                                         None if new_groups is None else new_groups.tolist())
+                                         None if new_groups is None else new_groups.tolist(), classes)
                           for predictions in per_seed_predictions])
     return out
 

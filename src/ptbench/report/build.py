@@ -48,15 +48,17 @@ def runs_summary(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir: Path, settings: ReportSettings,
-                 methods: list[str], tasks: list[str], audit: bool = True, plots_dir: Path | None = None) -> dict[str, Any]:
-    """Everything the ``tables`` stage writes; raises if the page links a file that is not there."""
+                 methods: list[str], tasks: list[str], audit: bool = True, plots_dir: Path | None = None,
+                 labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """Everything the ``tables`` stage writes; raises if the page links a file that is not there.
+    ``labels``: the main table's row labels of the named variants among ``methods``."""
     rows = read_rows(rows_dir)
     index = RunIndex(with_stand_ins(rows, settings.stand_in), settings.invalid_threshold)
     for folder in (tables_dir, figures_dir, report_dir):
         folder.mkdir(parents=True, exist_ok=True)
     backbones = sorted({r["backbone"] for r in rows if r["kind"] == "grid"})
     seen = sorted({r["method"] for r in rows if r["kind"] == "grid"} - set(methods))
-    main = build_table(grid_table(backbones, list(methods) + seen, primary_metrics(rows, tasks)), index)
+    main = build_table(grid_table(backbones, list(methods) + seen, primary_metrics(rows, tasks), labels), index)
     tables = [(main, write_table(main, tables_dir))]
     for spec in TABLES:
         table = build_table(spec, index)

@@ -18,8 +18,8 @@ from ptbench.report.bootstrap import paired_p_value, percentile_interval
 QA_TASKS = {"squad", "nq", "hotpotqa", "searchqa", "newsqa", "record"}
 PAIRS = {"cb": ("macro_f1", "accuracy"), "mrpc": ("binary_f1", "accuracy"), "qqp": ("binary_f1", "accuracy"),
          "stsb": ("pearson", "spearman"), "multirc": ("multirc_f1a", "multirc_em")}
-OUR_METRICS = {"accuracy", "binary_f1", "macro_f1", "matthews", "multirc_f1a", "multirc_em", "pearson", "spearman",
-               "squad_em", "squad_f1"}
+OUR_METRICS = {"accuracy", "binary_f1", "macro_f1", "macro_f1_official", "matthews", "multirc_f1a", "multirc_em", "pearson", "spearman",
+               "squad_em", "squad_f1", "squad_em_official", "squad_f1_official"}
 
 
 def metric_alternatives(task: str, metric: str) -> list[list[str]]:
@@ -27,12 +27,18 @@ def metric_alternatives(task: str, metric: str) -> list[list[str]]:
     if metric in OUR_METRICS:
         return [[metric]]
     if metric == "f1":
-        return [["macro_f1" if task == "cb" else "squad_f1" if task in QA_TASKS else "binary_f1"]]
+        if task == "cb":  # faithful scoring (the reference code's) or corrected (the official scorer's)
+            return [["macro_f1"], ["macro_f1_official"]]
+        if task in QA_TASKS:  # faithful (T5/DePT's normaliser) or corrected (the official script's)
+            return [["squad_f1"], ["squad_f1_official"]]
+        return [["binary_f1"]]
     if metric == "f1a":
         return [["multirc_f1a"], ["binary_f1"]]
     if metric == "em":
-        return [["multirc_em" if task == "multirc" else "squad_em"]]
+        return [["multirc_em"]] if task == "multirc" else [["squad_em"], ["squad_em_official"]]
     if metric == "mean_of_two":
+        if task == "cb":
+            return [["macro_f1", "accuracy"], ["macro_f1_official", "accuracy"]]
         return [list(PAIRS[task])] if task in PAIRS else []
     return [[metric]]
 
@@ -97,15 +103,26 @@ class RunIndex:
     def __init__(self, rows: list[dict[str, Any]], invalid_threshold: float) -> None:
         self.invalid_threshold = invalid_threshold
         self.by_key: dict[tuple, list[dict[str, Any]]] = {}
+        # A named variant's rows (params.yaml ``variants``) also answer to their registered method, when
+        # none of the method's own does: a paper row that filters on knobs (seed 001 Table 2's components
+        # off) finds the variant that has them, a plain method row still finds the method's own run.
+        self.variants_by_key: dict[tuple, list[dict[str, Any]]] = {}
         for row in rows:
-            self.by_key.setdefault((row.get("kind", "grid"), row["backbone"], row["method"], row["task"]), []).append(row)
+            kind = row.get("kind", "grid")
+            self.by_key.setdefault((kind, row["backbone"], row["method"], row["task"]), []).append(row)
+            base = row.get("registered_method") or row["method"]
+            if base != row["method"]:
+                self.variants_by_key.setdefault((kind, row["backbone"], base, row["task"]), []).append(row)
 
     def find(self, key: dict[str, Any], notes: list[str] | None = None) -> dict[str, Any] | None:
-        candidates = self.by_key.get((key.get("kind", "grid"), key.get("backbone"), key.get("method"), key.get("task")), [])
-        found = [row for row in candidates if _matches(row, key.get("where", {}))]
-        if len(found) > 1 and notes is not None:
-            notes.append(f"{len(found)} runs match {key.get('method')}/{key.get('task')}; shown: {found[0]['source']}")
-        return found[0] if found else None
+        address = (key.get("kind", "grid"), key.get("backbone"), key.get("method"), key.get("task"))
+        for candidates in (self.by_key.get(address, []), self.variants_by_key.get(address, [])):
+            found = [row for row in candidates if _matches(row, key.get("where", {}))]
+            if len(found) > 1 and notes is not None:
+                notes.append(f"{len(found)} runs match {key.get('method')}/{key.get('task')}; shown: {found[0]['source']}")
+            if found:
+                return found[0]
+        return None
 
     def ours(self, key: dict[str, Any], notes: list[str]) -> Ours | None:
         if "members" in key:
@@ -113,6 +130,9 @@ class RunIndex:
         row = self.find(key, notes)
         if row is None:
             return None
+        note = scoring_note(row["task"], row.get("scoring"))
+        if note and note not in notes:
+            notes.append(note)
         for names in metric_alternatives(key["task"], key["metric"]):
             if all(row["metrics"].get(n, {}).get("mean") is not None for n in names):
                 return self._combine(row, names)
@@ -156,6 +176,16 @@ class RunIndex:
                     pairing=(tuple(h for m in members for h in m.pairing[0]), members[0].pairing[1]),
                     diverged=any(m.diverged for m in members),
                     stand_in=next((m.stand_in for m in members if m.stand_in), None))
+
+
+def scoring_note(task: str, scoring: str | None) -> str | None:
+    """What a task's scoring mode does to its score, when its spec says (``scoring_note``: faithful SQuAD)."""
+    from ptbench.tasks import get_task
+
+    try:
+        return get_task(task, scoring or "faithful").scoring_note
+    except Exception:  # a task or mode this version does not know: no note rather than no table
+        return None
 
 
 def _matches(row: dict[str, Any], where: dict[str, Any]) -> bool:

@@ -99,6 +99,11 @@ def full_method_config(method: str, given: dict[str, Any] | None) -> dict[str, A
         return dict(given or {})
 
 
+def registered_method(record: dict[str, Any]) -> str:
+    """The registered method behind a result: a named variant's (params.yaml ``variants``) or its own."""
+    return record.get("registered_method") or record["method"]
+
+
 def run_identity(record: dict[str, Any]) -> dict[str, Any]:
     """What tells two results of one method apart: backbone, dropout, checkpoint kind, scoring,
     decoding, the whole method configuration and, for k-shot runs, k and the source task."""
@@ -107,7 +112,7 @@ def run_identity(record: dict[str, Any]) -> dict[str, Any]:
     return {"backbone": prov.get("backbone"), "dropout": prov.get("dropout"),
             "original_t5_checkpoint": bool(prov.get("original_t5_checkpoint")),
             "scoring": prov.get("scoring"), "decoding": prov.get("decoding"), "profile": prov.get("profile"),
-            "config": full_method_config(record["method"], prov.get("method_config")),
+            "config": full_method_config(registered_method(record), prov.get("method_config")),
             "k": few_shot.get("k"), "source_task": few_shot.get("source_task")}
 
 

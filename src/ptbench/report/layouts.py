@@ -26,6 +26,7 @@ SUPERGLUE_003 = [("boolq", "accuracy"), ("cb", "mean_of_two"), ("wic", "accuracy
                  ("multirc", "f1")]
 MRQA_003 = [("nq", "f1"), ("hotpotqa", "f1"), ("searchqa", "f1"), ("newsqa", "f1")]
 OTHERS_003 = [("winogrande", "accuracy"), ("yelp", "accuracy"), ("scitail", "accuracy"), ("paws", "accuracy")]
+TABLE6_003 = [("boolq", "accuracy"), ("cb", "mean_of_two"), ("rte", "accuracy"), ("wsc", "accuracy")]
 SUPERGLUE_T4_003 = [("multirc", "f1"), ("boolq", "accuracy"), ("wic", "accuracy"), ("wsc", "accuracy"),
                     ("cb", "mean_of_two")]
 # Seed 001's caption: Pearson for STS-B, F1 for MultiRC, accuracy otherwise; CoLA is scored with
@@ -61,9 +62,11 @@ def avg(task: str, members: list[tuple[str, str]], label: str = "Avg") -> dict:
     return {"label": label, "task": task, "metric": "score", "members": members}
 
 
-def method_rows(methods: list[str], where: dict[str, dict] | None = None) -> list[dict]:
-    where = where or {}
-    return [{"label": LABELS.get(m, m), "method": m, "where": where.get(m, {})} for m in methods]
+def method_rows(methods: list[str], where: dict[str, dict] | None = None,
+                labels: dict[str, str] | None = None) -> list[dict]:
+    """``labels``: row labels beyond LABELS (a named variant's ``label``)."""
+    where, labels = where or {}, {**LABELS, **(labels or {})}
+    return [{"label": labels.get(m, m), "method": m, "where": where.get(m, {})} for m in methods]
 
 
 CONTROL = "control"  # methods/control.py: the frozen backbone with an untrained prompt
@@ -134,6 +137,14 @@ TABLES: list[dict] = [
                           "attempt": {"config.length": 100}, **{m: SEED_003_WHERE[m] for m in ("ept", "ept_star")}}),
      "columns": [{"label": "Params", "params": "trainable/stored"}] + [col(*c) for c in SUPERGLUE_T4_003]
      + [avg("avg", SUPERGLUE_T4_003)]}),
+    {"id": "seed003_table6", "title": "Seed 003 Table 6: EPT prompt initialisation, T5-base",
+     "paper": "003", "paper_table": "Table 6", "fixed": {"kind": "grid", "backbone": "t5-base", "method": "ept"},
+     "blocks": [{"label": "T5-Base"}],
+     "rows": [{"label": label, "variant": variant, "where": {"config.init": init, "config.broadcast_length": 1}}
+              for label, variant, init in (("Random uniform [-0.5, 0.5]", "init=random", "uniform"),
+                                           ("Sampled vocabulary", "init=sample", "vocab"),
+                                           ("Label vocabulary", "init=label", "label"))],
+     "columns": [col(*c) for c in TABLE6_003] + [avg("avg", TABLE6_003)]},
     {"id": "seed004_table1", "title": "Seed 004 Table 1: with and without dropout, T5 v1.1 LM-adapted small/base",
      "paper": "004", "paper_table": "Table 1", "fixed": {"kind": "grid"},
      "blocks": [{"label": "T5v1.1 Small LM-Adapted", "backbone": "t5-small-lm-adapt"},
@@ -185,9 +196,11 @@ TABLES: list[dict] = [
 BASELINES = {"ept": "pt", "ept_star": "pt", "ept_msp": "dept", "superpos": "pt"}
 
 
-def grid_table(backbones: list[str], methods: list[str], tasks: list[tuple[str, str]]) -> dict:
-    """The active profile's grid (every method x every task on each backbone run), no paper values."""
+def grid_table(backbones: list[str], methods: list[str], tasks: list[tuple[str, str]],
+               labels: dict[str, str] | None = None) -> dict:
+    """The active profile's grid (every method and named variant x every task on each backbone run), no
+    paper values; ``labels``: the variants' row labels."""
     return {"id": "main", "title": "Our grid: every method on every task (primary metric)", "paper": None,
             "fixed": {"kind": "grid"}, "blocks": [{"label": b, "backbone": b} for b in backbones],
-            "rows": method_rows(methods), "unranked": [CONTROL], "columns": [{"label": "Params", "params": "trainable/stored"}]
+            "rows": method_rows(methods, labels=labels), "unranked": [CONTROL], "columns": [{"label": "Params", "params": "trainable/stored"}]
             + [{"label": TASK_LABELS.get(t, t), "task": t, "metric": m} for t, m in tasks] + [avg("avg", tasks)]}

@@ -18,7 +18,7 @@ from typing import Any
 
 from ptbench.report.bootstrap import percentile_interval, replicate_scores
 from ptbench.report.inputs import (RunFiles, fewshot_files, load_predictions, metrics_runs, provenance_summary,
-                                   read_json, run_identity)
+                                   read_json, registered_method, run_identity)
 from ptbench.report.prompts import learned_views
 from ptbench.report.settings import ReportSettings
 
@@ -72,11 +72,11 @@ def add_bootstrap(row: dict[str, Any], data: dict[str, Any], source: str, settin
         summary = row["metrics"].get(name)
         if summary is None:
             continue
-        recomputed = statistics.fmean(compute_metric(name, p, refs, groups) for p in predictions)
+        recomputed = statistics.fmean(compute_metric(name, p, refs, groups, data.get("classes")) for p in predictions)
         if summary["mean"] is not None and not math.isclose(recomputed, summary["mean"], abs_tol=1e-6):
             row["notes"].append(f"{name}: predictions score {recomputed:.4f}, metrics file {summary['mean']:.4f}")
         replicates = replicate_scores(name, predictions, refs, groups, settings.bootstrap_iterations,
-                                      settings.bootstrap_seed)
+                                      settings.bootstrap_seed, data.get("classes"))
         summary["ci"] = list(percentile_interval(replicates, settings.confidence))
         summary["replicates"] = [round(float(v), 4) for v in replicates]
 
@@ -111,7 +111,8 @@ def train_seconds(run_dir: Path | None) -> float | None:
 
 
 def base_row(record: dict[str, Any], source: str) -> dict[str, Any]:
-    return {"source": source, "method": record["method"], "task": record["task"], **run_identity(record),
+    return {"source": source, "method": record["method"], "registered_method": registered_method(record),
+            "task": record["task"], **run_identity(record),
             "primary_metric": record["primary_metric"], "test_examples": record.get("test_examples"),
             "trainable_parameters": record.get("trainable_parameters"),
             "stored_parameters": record.get("stored_parameters"),
@@ -126,7 +127,7 @@ def run_row(run: RunFiles, settings: ReportSettings, max_length: int) -> dict[st
     row["history"] = histories(run.run_dir)
     row["train_seconds"] = train_seconds(run.run_dir)
     first_state = run.run_dir / f"seed{row['seeds'][0]}" / "state.pt" if run.run_dir and row["seeds"] else None
-    views = (learned_views(first_state, row["method"], row["config"], run.record["provenance"], max_length)
+    views = (learned_views(first_state, row["registered_method"], row["config"], run.record["provenance"], max_length)
              if first_state else {"similarity": {"reason": "no training records next to the metrics file"},
                                   "gate_weights": None})
     row["prompt_similarity"], row["gate_weights"] = views["similarity"], views["gate_weights"]

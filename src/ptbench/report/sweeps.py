@@ -1,7 +1,8 @@
 """The seeds' one-knob figures as data, and the points our runs give for them.
 
-A sweep draws a method's test score against one knob of its configuration, from runs that differ
-in that knob only (same backbone, task, dropout and every other knob): the grid's run and the
+A sweep draws a method's test score against one knob of its configuration (``x``: a value computed
+from the configuration), from runs that differ in that knob only, and in the knobs it lists as
+``free`` (same backbone, task, dropout and every other knob): the grid's run and the
 ``knob_runs`` points of params.yaml (kind ``knob`` rows, src/ptbench/knobs.py). A figure whose runs
 do not exist is listed in the report with the runs it needs.
 """
@@ -15,12 +16,15 @@ SWEEPS: list[dict[str, Any]] = [
     {"name": "number_of_spaces", "title": "Number of spaces of the multi-space projection", "mirrors": "seed 001 Fig. 5",
      "knobs": {"ept_msp": "num_experts"}, "knob": "num_experts",
      "needs": "ept_msp runs at num_experts in {1, 2, 4, 8}, other knobs equal"},
-    {"name": "short_prompt_length", "title": "Short-prompt length: score and training time", "mirrors": "seed 001 Fig. 4b",
-     "knobs": {"ept_msp": "short_length", "dept": "length"}, "knob": "short prompt length", "time": True,
-     "needs": "ept_msp runs at several short_length and dept runs at several length"},
-    {"name": "prompt_length", "title": "Prompt length", "mirrors": "seed 001 Fig. 7",
-     "knobs": {"pt": "length", "ept_msp": "length"}, "knob": "prompt length",
-     "needs": "pt and ept_msp runs at several prompt lengths (CoLA, BoolQ)"},
+    # Fig. 4b holds 76,800 parameters while s moves, so the rank moves with it (and s = 100 is EPT without
+    # A B): those knobs are ``free``; x is the prompt actually prepended (EPT: s, or l with decomposition
+    # off). Fig. 7 shows the same runs per task (CoLA, BoolQ); PT's line is vanilla PT of length s.
+    {"name": "short_prompt_length", "title": "Short-prompt length at a constant parameter count: score and training time",
+     "mirrors": "seed 001 Fig. 4b, Fig. 7",
+     "knobs": {"ept_msp": "short_length", "dept": "length", "pt": "length"}, "knob": "short prompt length",
+     "x": {"ept_msp": lambda config: config["short_length"] if config.get("decomposition", True) else config["length"]},
+     "free": {"ept_msp": ["rank", "decomposition", "fusion"], "dept": ["rank"]}, "time": True,
+     "needs": "ept_msp, dept and pt runs at several short-prompt lengths (knob_runs)"},
     {"name": "broadcast_length", "title": "EPT broadcast length", "mirrors": "seed 003 Fig. 7",
      "knobs": {"ept": "broadcast_length", "ept_star": "broadcast_length"}, "knob": "broadcast_length",
      "needs": "ept runs at broadcast_length 1..10 (MultiRC, CoLA)"},
@@ -50,14 +54,16 @@ def sweep_points(rows: list[dict[str, Any]], sweep: dict[str, Any],
     that differ only in the sweep's knob and have at least two values of it."""
     groups: dict[tuple, dict[Any, float]] = defaultdict(dict)
     for row in rows:
-        knob = sweep["knobs"].get(row["method"])
+        method = row.get("registered_method") or row["method"]  # a variant: its method's knob
+        knob = sweep["knobs"].get(method)
         measured = measure(row)
         if row.get("kind") not in ("grid", "knob") or knob is None or measured is None:
             continue
-        value = row["config"].get(knob)
+        value = sweep.get("x", {}).get(method, lambda config: config.get(knob))(row["config"])
         if value is None:
             continue
-        rest = json.dumps({k: v for k, v in row["config"].items() if k != knob}, sort_keys=True, default=str)
+        varying = {knob, *sweep.get("free", {}).get(method, [])}
+        rest = json.dumps({k: v for k, v in row["config"].items() if k not in varying}, sort_keys=True, default=str)
         groups[(row["task"], row["backbone"], row["method"], row.get("dropout"), rest)][value] = measured
     points: dict[str, dict[str, list[tuple]]] = defaultdict(dict)
     for (task, backbone, method, dropout, rest), by_value in sorted(groups.items(), key=lambda g: str(g[0])):

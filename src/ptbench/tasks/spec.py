@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from ptbench.errors import ConfigError, require_choice
@@ -22,9 +23,11 @@ TARGET_KINDS = ("label", "regression", "answers")
 FAMILIES = ("glue", "superglue", "mrqa", "others")
 SCORING_MODES = ("faithful", "corrected")
 TRAIN_ANSWERS = ("first", "each")  # train on the first answer, or one example per answer
+ROUNDING = ("python", "t5")  # a regression target's rounding rule (Target.rounding)
 EVAL_ANSWERS = ("all", "first", "each")  # references: every answer, the first, or one row per answer
 SPEC_KEYS = {"name", "family", "hub", "splits", "split_rule", "input", "target", "metrics", "transforms",
-             "group", "train_rows", "hub_rows", "corrected"}
+             "group", "train_rows", "hub_rows", "corrected", "explosive_split", "scoring_note"}
+EXPLOSIVE_SPLITS = ("small",)  # seed 003 Table 5's split where it contradicts its B.1 rule
 
 
 def field_value(row: dict[str, Any], path: str) -> Any:
@@ -47,25 +50,42 @@ class Target:
     """How a row becomes target strings (see TARGET_KINDS).
 
     ``label``: ``row[field]`` through ``verbalizer`` (keys are the hub values as strings).
-    ``regression``: a number rounded to a multiple of ``round_to``, printed with one decimal.
+    ``regression``: a number rounded to a multiple of ``round_to``, printed with one decimal; ``rounding``
+    says how: ``python`` (``round(x / round_to) * round_to`` in float64: DePT/ATTEMPT's ``np.round(x, 1)``
+    on every STS-B label) or ``t5`` (T5's ``tf.round(x * (1 / round_to)) / (1 / round_to)`` in float32,
+    half to even: 0.1 -> 0.0, 0.3 -> 0.4, 0.7 -> 0.8).
     ``answers``: ``row[field]`` is a list of answer strings; ``train`` and ``eval`` say which
-    answers become training targets and scoring references (``empty`` stands in for none).
+    answers become training targets and scoring references (``empty`` stands in for none). As the
+    reference code (DePT/ATTEMPT) builds them, faithfully: ``whole`` takes the field's whole value as
+    one string (``str(example['answers'])``, SQuAD's dict of texts and offsets), ``transform`` passes
+    every answer through a named transform (``pad_punctuation``), and ``reference_from_labels`` scores
+    against the target as the reference code's labels hold it: tokenised to ``data.max_target_length``
+    tokens (EOS included; DePT's 20 for QA), decoded (``data/prepare.py: references_from_labels``).
     """
 
     kind: str
     field: str
     verbalizer: dict[str, str] = field(default_factory=dict)
     round_to: float | None = None
+    rounding: str = "python"  # python | t5 (regression targets)
     train: str = "first"
     eval: str = "all"
     empty: str = "<unk>"
+    whole: bool = False  # answers: str(row[field]) as the one answer
+    transform: str | None = None  # answers: a TRANSFORMS name applied to each answer
+    reference_from_labels: bool = False  # answers: the reference is the decoded training labels
 
     def strings(self, value: Any) -> list[str]:
         if self.kind == "label":
             return [self.verbalizer[str(value)]]
         if self.kind == "regression":
+            if self.rounding == "t5":  # float32 throughout, as TF reads the label; np.round is half to even
+                steps = np.float32(round(1 / self.round_to))
+                return [f"{float(np.round(np.float32(value) * steps) / steps):.1f}"]
             return [f"{round(float(value) / self.round_to) * self.round_to:.1f}"]
-        answers = [str(a) for a in value]
+        answers = [str(value)] if self.whole else [str(a) for a in value]
+        if self.transform is not None:
+            answers = [TRANSFORMS[self.transform]({"answer": a}, "answer") for a in answers]
         return answers or [self.empty]
 
     def examples(self, golds: list[str], training: bool) -> list[tuple[str, list[str]]]:
@@ -91,8 +111,12 @@ class TaskSpec:
     scoring: str = "faithful"
     transforms: dict[str, str] = field(default_factory=dict)  # field -> transform applied before formatting
     group: tuple[str, ...] = ()  # dotted fields whose values group rows for grouped metrics (MultiRC)
-    train_rows: int | None = None  # keep only the first N hub training rows (DePT's Yelp)
+    train_rows: int | None = None  # keep the first N rows of the training part, after the split (DePT's Yelp)
     hub_rows: dict[str, int] = field(default_factory=dict)  # the real hub split sizes, for the records
+    # seed 003's Table 5 sizes where they contradict its B.1 rule (split_protocol explosive; explosive_b1
+    # ignores it): small = the whole training split and the validation halved, whatever the training size
+    explosive_split: str | None = None
+    scoring_note: str | None = None  # what this mode's scoring does to the score, printed beside its cells
 
     def __post_init__(self) -> None:
         from ptbench.eval.metrics import GROUPED_METRICS, METRIC_TARGETS, metric_names  # metrics import no tasks
@@ -106,6 +130,14 @@ class TaskSpec:
             raise ConfigError(f"{where}: target.verbalizer is required for label targets")
         if self.target.kind == "regression" and not (self.target.round_to or 0) > 0:
             raise ConfigError(f"{where}: target.round_to must be a positive number for regression targets")
+        require_choice(f"{where}: target.rounding", self.target.rounding, ROUNDING)
+        if self.target.transform is not None:
+            require_choice(f"{where}: target.transform", self.target.transform, sorted(TRANSFORMS))
+        if self.target.reference_from_labels and (self.target.kind != "answers" or self.target.eval != "first"):
+            raise ConfigError(f"{where}: target.reference_from_labels scores against the one trained target: "
+                              "it needs kind answers and eval first")
+        if self.explosive_split is not None:
+            require_choice(f"{where}: explosive_split", self.explosive_split, EXPLOSIVE_SPLITS)
         require_choice(f"{where}: target.train", self.target.train, TRAIN_ANSWERS)
         require_choice(f"{where}: target.eval", self.target.eval, EVAL_ANSWERS)
         if self.split_rule == "official" and "test" not in self.splits:
@@ -156,7 +188,8 @@ class TaskSpec:
 
 
 def _target(data: dict[str, Any]) -> Target:
-    known = {"kind", "field", "verbalizer", "round_to", "train", "eval", "empty"}
+    known = {"kind", "field", "verbalizer", "round_to", "rounding", "train", "eval", "empty", "whole", "transform",
+             "reference_from_labels"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise TypeError(f"target: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
@@ -188,6 +221,8 @@ def parse_spec(data: dict[str, Any], source: str, scoring: str = "faithful") -> 
             group=tuple(merged.get("group", ())),
             train_rows=merged.get("train_rows"),
             hub_rows={str(k): int(v) for k, v in merged.get("hub_rows", {}).items()},
+            explosive_split=merged.get("explosive_split"),
+            scoring_note=merged.get("scoring_note"),
         )
     except KeyError as exc:
         raise ConfigError(f"task spec {source}: missing key {exc}") from None

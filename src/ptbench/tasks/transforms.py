@@ -12,11 +12,14 @@ Transform = Callable[[dict[str, Any], str], str]
 
 
 def pad_punctuation(row: dict[str, Any], field: str) -> str:
-    """Spaces around every punctuation mark, runs of spaces folded (SQuAD and MRQA inputs).
-    The reference uses the ``regex`` class ``[^_\\s\\p{N}\\p{L}\\p{M}]``; ``[^\\w\\s]`` is the same
-    set except for combining marks, which English data does not carry."""
-    text = re.sub(r"([^\w\s])", r" \1 ", str(row[field]))
-    return re.sub(r"\s+", " ", text).strip()
+    """Spaces around every character that is not a letter, digit, mark, underscore or space, runs of
+    spaces folded (SQuAD and MRQA inputs; DePT's MRQA targets): the reference code's ``regex`` class
+    ``[^_\\s\\p{N}\\p{L}\\p{M}]`` (Python's ``[^\\w\\s]`` would also pad combining marks). The
+    reference leaves a space at either end; stripped here (the tokenizer sees no difference)."""
+    import regex  # late: only the QA tasks need it
+
+    text = regex.sub(r"([^_\s\p{N}\p{L}\p{M}])", r" \1 ", str(row[field]))
+    return re.sub(" +", " ", text).strip()
 
 
 def strip_html(row: dict[str, Any], field: str) -> str:

@@ -28,6 +28,7 @@ from ptbench.data.prepare import PreparedSplit
 from ptbench.eval.metrics import compute_metric, invalid_rate
 from ptbench.methods.base import PeftMethod
 from ptbench.progress import Progress
+from ptbench.stagekit import is_main_process
 from ptbench.tasks.spec import TaskSpec
 from ptbench.train.backbone import Batch
 from ptbench.train.live import RunLog
@@ -125,9 +126,12 @@ def predict(backbone, method: PeftMethod, split: PreparedSplit, batch_size: int,
     method.eval()
     backbone.model.eval()
     outputs: list[str] = []
+    progress = Progress(f"{decoder.name} {len(indices)} examples", len(indices), enabled=is_main_process(),
+                        quiet_if_quick=True)
     for start in range(0, len(indices), batch_size):
         batch = collate(split, indices[start:start + batch_size], pad_id)
         outputs += decoder(backbone, method, to_device(batch, device))
+        progress.update(len(outputs))
     method.train(modes[0])
     backbone.model.train(modes[1])
     return outputs
@@ -147,7 +151,8 @@ def predict_sharded(accelerator, backbone, method: PeftMethod, split: PreparedSp
 
 def score(spec: TaskSpec, predictions: list[str], split: PreparedSplit) -> dict[str, float]:
     groups = split.groups or None
-    scores = {name: round(compute_metric(name, predictions, split.references, groups), 4) for name in spec.metrics}
+    scores = {name: round(compute_metric(name, predictions, split.references, groups, spec.choices), 4)
+              for name in spec.metrics}
     scores["invalid_rate"] = round(invalid_rate(predictions, spec.choices), 4)
     return scores
 
@@ -354,7 +359,8 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
             best.diverged = {"step": step, "last_finite_loss": last_finite}
             break
         last_finite = step_loss.item()
-        accelerator.clip_grad_norm_(trainable, cfg.max_grad_norm)
+        if cfg.max_grad_norm is not None:
+            accelerator.clip_grad_norm_(trainable, cfg.max_grad_norm)
         optimizer.step()
         if not optimizer.step_was_skipped:  # fp16: an overflowing step is skipped, and so is its schedule step
             schedule.step()
