@@ -15,7 +15,7 @@ from ptbench.config import TrainConfig
 from ptbench.methods.pt import PromptTuning
 from ptbench.tasks import get_task
 from ptbench.train.backbone import FAMILIES, freeze, remove_dropout
-from ptbench.train.loop import collate, predict, train
+from ptbench.train.loop import Generate, collate, predict, train
 
 HUB_IDS = {"seq2seq": "test/tiny-t5", "causal": "test/tiny-llama"}
 WIDE_IDS = {"seq2seq": "test/tiny-t5-64", "causal": "test/tiny-llama-64"}  # layers as wide as a 64-value block
@@ -114,7 +114,7 @@ def test_a_validation_pass_does_not_cut_the_gradient(mirror, family):
     runner = FAMILIES[family](model, DigitTokenizer())
     batch = collate(toy_split(6, seed=2), list(range(6)), pad_id=0)
     before = runner.loss(method, batch)
-    predict(runner, method, toy_split(12, seed=1), 12, lambda r, m, b: r.generate(m, b, 3), pad_id=0)
+    predict(runner, method, toy_split(12, seed=1), 12, Generate(3), pad_id=0)  # the decoder validation runs
     after = runner.loss(method, batch)
     assert torch.equal(before, after)
     after.backward()
