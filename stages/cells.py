@@ -4,7 +4,7 @@ write (runs, metrics, predictions). On the smoke's tiny cells the ~5 s of import
 outweighs the work; the paper grid keeps train and evaluate apart."""
 import argparse
 
-from ptbench.stagekit import run_stage
+from ptbench.stagekit import run_jobs, run_stage
 
 
 def main(args, params):
@@ -16,11 +16,11 @@ def main(args, params):
     b, m = args.backbone, args.method
     params.registered_method(m), [get_task(task) for task in params.tasks]
     params.method_config(m)
-    for task in params.tasks:
-        payload = train_and_evaluate(params, m, task, layout.data_dir(b, task), layout.run_dir(b, m, task),
-                                     layout.metrics_path(b, m, task), layout.predictions_path(b, m, task),
-                                     layout.checkpoint_dir("runs", b, m, task), layout.transfer_root(b))
-        print(f"{b}/{m}/{task}: {payload['metrics']}", flush=True)
+    jobs = [(params, m, task, layout.data_dir(b, task), layout.run_dir(b, m, task), layout.metrics_path(b, m, task),
+             layout.predictions_path(b, m, task), layout.checkpoint_dir("runs", b, m, task), layout.transfer_root(b))
+            for task in params.tasks]
+    run_jobs(train_and_evaluate, jobs, params,  # runtime.task_workers side by side
+             lambda job, payload: print(f"{b}/{m}/{job[2]}: {payload['metrics']}", flush=True))
 
 
 if __name__ == "__main__":

@@ -3,14 +3,14 @@ the source prompts) fine-tuned on k target examples, scored on the full test spl
 with k, source task and sampling seed). Without --task/--k: every few_shot task and k in turn."""
 import argparse
 
-from ptbench.stagekit import atomic_dir, each, run_stage
+from ptbench.stagekit import each, run_jobs, run_stage
 
 
 def main(args, params):
     from ptbench import layout
     from ptbench.errors import require_choice
     from ptbench.tasks import get_task
-    from ptbench.transfer import fewshot_run
+    from ptbench.transfer import fewshot_cell
 
     require_choice("few_shot.backbones", args.backbone, params.few_shot.backbones)
     params = params.for_backbone(args.backbone)
@@ -20,12 +20,13 @@ def main(args, params):
         get_task(task)
         require_choice("few_shot.ks", k, params.few_shot.ks)
     b = args.backbone
-    for task, k in cells:
-        with atomic_dir(layout.fewshot_dir(b, args.method, task, k)) as out:
-            for sampling_seed in params.few_shot.sampling_seeds:
-                payload = fewshot_run(params, args.method, task, k, sampling_seed, layout.data_dir(b, task),
-                                      out / f"sample{sampling_seed}.json", layout.source_root(b), layout.transfer_root(b))
-                print(f"{b}/{args.method}/{task} k={k} sample {sampling_seed}: {payload['metrics']}", flush=True)
+    jobs = [(params, args.method, task, k, layout.data_dir(b, task), layout.fewshot_dir(b, args.method, task, k),
+             layout.source_root(b), layout.transfer_root(b)) for task, k in cells]
+
+    def report(job, payloads):
+        for sampling_seed, payload in zip(params.few_shot.sampling_seeds, payloads):
+            print(f"{b}/{args.method}/{job[2]} k={job[3]} sample {sampling_seed}: {payload['metrics']}", flush=True)
+    run_jobs(fewshot_cell, jobs, params, report)  # runtime.task_workers side by side
 
 
 if __name__ == "__main__":

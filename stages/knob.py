@@ -3,7 +3,7 @@ score it on the test split; without --point/--task, every point on every task of
 knob_runs entry in turn (runtime.stage_per). The results/knobs/ layout mirrors results/."""
 import argparse
 
-from ptbench.stagekit import each, run_stage
+from ptbench.stagekit import each, run_jobs, run_stage
 
 
 def main(args, params):
@@ -17,12 +17,12 @@ def main(args, params):
     cells = [(point, task) for point in each(args.point, runs["points"]) for task in each(args.task, runs["tasks"])]
     for point, task in cells:
         require_point(params, m, point, task)
-    for point, task in cells:
-        payload = train_and_evaluate(with_point(params, m, point), m, task, layout.data_dir(b, task),
-                                     layout.knob_run_dir(b, m, point, task), layout.knob_metrics_path(b, m, point, task),
-                                     layout.knob_predictions_path(b, m, point, task),
-                                     layout.checkpoint_dir("knobs", b, m, point, task), layout.transfer_root(b))
-        print(f"knob {b}/{m}/{point}/{task}: {payload['metrics']}", flush=True)
+    jobs = [(with_point(params, m, point), m, task, layout.data_dir(b, task), layout.knob_run_dir(b, m, point, task),
+             layout.knob_metrics_path(b, m, point, task), layout.knob_predictions_path(b, m, point, task),
+             layout.checkpoint_dir("knobs", b, m, point, task), layout.transfer_root(b)) for point, task in cells]
+    points = {id(job): point for job, (point, _) in zip(jobs, cells)}
+    run_jobs(train_and_evaluate, jobs, params,  # runtime.task_workers side by side
+             lambda job, payload: print(f"knob {b}/{m}/{points[id(job)]}/{job[2]}: {payload['metrics']}", flush=True))
 
 
 if __name__ == "__main__":

@@ -2,13 +2,13 @@
 initialises few-shot targets; pt's prompts feed the transfer methods)."""
 import argparse
 
-from ptbench.stagekit import atomic_dir, each, run_stage
+from ptbench.stagekit import each, run_jobs, run_stage
 
 
 def main(args, params):
     from ptbench import layout
     from ptbench.errors import require_choice
-    from ptbench.experiment import clear_checkpoints, train_run
+    from ptbench.experiment import source_run
     from ptbench.tasks import get_task
 
     params = params.for_backbone(args.backbone)
@@ -16,12 +16,10 @@ def main(args, params):
     for task in tasks:
         get_task(task)
     require_choice("source_prompts.methods", args.method, params.source_prompts.methods)
-    for task in tasks:
-        checkpoints = layout.checkpoint_dir("source_prompts", args.backbone, args.method, task)
-        with atomic_dir(layout.source_root(args.backbone) / args.method / task) as out:
-            train_run(params, args.method, task, layout.data_dir(args.backbone, task), out,
-                      steps=params.source_prompts.steps, checkpoint_dir=checkpoints)
-        clear_checkpoints(checkpoints)
+    b, m = args.backbone, args.method
+    jobs = [(params, m, task, layout.data_dir(b, task), layout.source_root(b) / m / task,
+             layout.checkpoint_dir("source_prompts", b, m, task)) for task in tasks]
+    run_jobs(source_run, jobs, params, lambda job, record: None)  # runtime.task_workers side by side
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Variant: train and score params.yaml's `method` on every task of one backbone (`dvc exp run -S method=...`)."""
 import argparse
 
-from ptbench.stagekit import run_stage
+from ptbench.stagekit import run_jobs, run_stage
 
 
 def main(args, params):
@@ -10,11 +10,11 @@ def main(args, params):
 
     params = params.for_backbone(args.backbone)
     b = args.backbone
-    for task in params.tasks:
-        payload = train_and_evaluate(params, params.method, task, layout.data_dir(b, task), layout.variant_run_dir(b, task),
-                                     layout.variant_metrics_path(b, task), None, layout.checkpoint_dir("variant", b, task),
-                                     layout.transfer_root(b))
-        print(f"variant {b}/{params.method}/{task}: {payload['metrics']}", flush=True)
+    jobs = [(params, params.method, task, layout.data_dir(b, task), layout.variant_run_dir(b, task),
+             layout.variant_metrics_path(b, task), None, layout.checkpoint_dir("variant", b, task), layout.transfer_root(b))
+            for task in params.tasks]
+    run_jobs(train_and_evaluate, jobs, params,  # runtime.task_workers side by side
+             lambda job, payload: print(f"variant {b}/{params.method}/{job[2]}: {payload['metrics']}", flush=True))
 
 
 if __name__ == "__main__":

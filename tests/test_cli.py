@@ -37,7 +37,7 @@ def test_params_overrides_a_knob():
 
 
 @pytest.mark.parametrize("args, needle", [
-    (("params", "--method", "nope", "--backbone", "t5-base"), "method: unknown value 'nope'; allowed: adapter, adapter_drop, attempt, bitfit, control, dept"),
+    (("params", "--method", "nope", "--backbone", "t5-base"), "method: unknown value 'nope'; allowed: adamix, adapter, adapter_drop, attempt, bitfit, control, dept"),
     (("params", "--method", "pt", "--backbone", "t5-xxl"), "backbone: unknown value 't5-xxl'; allowed:"),
     (("params", "--method", "pt", "--backbone", "t5-base", "--set", "length=-3"), "methods.pt.length"),
     (("profile", "huge"), "profile: unknown value 'huge'; allowed: paper, paper-001, paper-001-large, paper-003, paper-004, quick, smoke, smoke-full"),

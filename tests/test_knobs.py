@@ -60,9 +60,10 @@ def test_a_point_changes_its_knob_alone(raw_params):
 
 def test_a_knob_stage_runs_only_listed_points(raw_params):
     params = parse_params(raw_params).for_backbone("tiny-t5")
-    require_point(params, "ept_msp", "num_experts=1", "rte")
+    require_point(params, "ept_msp", "short_length=5", "rte")
+    require_point(params, "ept_msp_no_fusion", "num_experts=2", "rte")  # a sweep from a named variant
     for args, key in [(("ept_msp", "num_experts=3", "rte"), "knob_runs.methods.ept_msp.points"),
-                      (("ept_msp", "num_experts=1", "mnli"), "knob_runs.methods.ept_msp.tasks"),
+                      (("ept_msp", "short_length=5", "mnli"), "knob_runs.methods.ept_msp.tasks"),
                       (("dept", "length=20", "rte"), "knob_runs.methods")]:
         with pytest.raises(ConfigError, match=key):
             require_point(params, *args)

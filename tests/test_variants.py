@@ -35,7 +35,7 @@ def test_a_variant_is_its_method_with_its_knobs_and_dropout(raw_params):
 
 
 @pytest.mark.parametrize("entry, message", [
-    ({"method": "nope", "knobs": {"lr": 0.1}}, "variants.v.method: unknown value 'nope'; allowed: adapter"),
+    ({"method": "nope", "knobs": {"lr": 0.1}}, "variants.v.method: unknown value 'nope'; allowed: adamix, adapter"),
     ({"knobs": {"lr": 0.1}}, "variants.v: missing key method"),
     ({"method": "pt", "knobs": {"colour": 1}}, "variants.v.knobs: unknown key(s) colour"),
     ({"method": "pt", "knobs": {"lr": -1}}, "variants.v.knobs.lr: must be a positive number"),

@@ -101,11 +101,17 @@ class RuntimeConfig:
     # grid); method: one process per (backbone, method) running its tasks in turn (the smoke: the
     # ~4 s of imports per process is most of a tiny cell), same outputs, same numbers.
     stage_per: str
+    # With stage_per: method, how many worker processes run a stage's independent runs (tasks, knob
+    # points) side by side, each pinned to cpu_threads: 2 on the 2-core machines the smoke is sized for.
+    # Each run trains and scores from a fresh backbone with its own seed, so the numbers do not depend
+    # on it (not a DVC param); 1: in the stage's own process, in turn.
+    task_workers: int = 1
 
     def __post_init__(self) -> None:
         if self.cpu_threads is not None:
             _positive_int("cpu_threads", self.cpu_threads)
         require_choice("stage_per", self.stage_per, STAGE_GRANULARITY)
+        _positive_int("task_workers", self.task_workers)
 
 
 @dataclass

@@ -193,6 +193,18 @@ def clear_checkpoints(checkpoint_dir: Path) -> None:
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
+def source_run(params: Params, method_name: str, task_name: str, data_dir: Path, out_dir: Path,
+               checkpoint_dir: Path) -> dict:
+    """A method pre-trained on a source task (source_prompts.steps), written atomically to ``out_dir``."""
+    from ptbench.stagekit import atomic_dir
+
+    with atomic_dir(out_dir) as partial:
+        record = train_run(params, method_name, task_name, data_dir, partial, steps=params.source_prompts.steps,
+                           checkpoint_dir=checkpoint_dir)
+    clear_checkpoints(checkpoint_dir)
+    return record
+
+
 def with_steps(cfg, steps: int):
     from dataclasses import replace
 

@@ -78,6 +78,40 @@ def pin_cpu_threads(n: int | None) -> None:
             pass
 
 
+def _worker_setup(cpu_threads: int | None, offline: bool) -> None:
+    """A worker process starts as a stage does: pinned threads, hub environment, quiet libraries."""
+    from ptbench import hub
+
+    pin_cpu_threads(cpu_threads)
+    hub.configure_environment(offline)
+    quiet_libraries()
+
+
+def run_jobs(function: Callable, jobs: list[tuple], params, on_result: Callable[[tuple, object], None]) -> None:
+    """``function(*job)`` for every job, ``on_result(job, result)`` as each ends (in the stage's process).
+
+    The jobs are independent runs (a task, a knob point: each from a fresh backbone and its own seed).
+    ``runtime.task_workers`` 1 runs them here in turn; n > 1 in n spawned worker processes set up as this
+    one, so the numbers are the same either way. The first failure cancels the jobs not yet started
+    and is raised here (a PtbenchError still ends the stage in one line)."""
+    workers = min(params.runtime.task_workers, len(jobs))
+    if workers <= 1:
+        for job in jobs:
+            on_result(job, function(*job))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_setup,
+                               initargs=(params.runtime.cpu_threads, params.hub.offline))
+    try:
+        futures = [(job, pool.submit(function, *job)) for job in jobs]
+        for job, future in futures:  # in submission order: the log reads as the sequential one
+            on_result(job, future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def os_error_line(exc: OSError) -> str:
     paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
     return f"{paths}: {exc.strerror or type(exc).__name__}"

@@ -183,3 +183,13 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
         write_predictions(layout.fewshot_predictions_path(out_path), method_name, spec, test_split, outputs)
         write_json(out_path, payload)
     return payload
+
+
+def fewshot_cell(params: Params, method_name: str, task_name: str, k: int, data_dir: Path, out_dir: Path,
+                 source_root: Path, transfer_root: Path = TRANSFER_ROOT) -> list[dict]:
+    """Every sampling seed's k-shot run of one (task, k), written atomically to ``out_dir``."""
+    from ptbench.stagekit import atomic_dir
+
+    with atomic_dir(out_dir) as partial:
+        return [fewshot_run(params, method_name, task_name, k, sampling_seed, data_dir, partial / f"sample{sampling_seed}.json",
+                            source_root, transfer_root) for sampling_seed in params.few_shot.sampling_seeds]

@@ -69,6 +69,9 @@ EVERY_METHOD = {
     "adapter": ((24 * (2 * S * 16 + 16 + S) + 32 * S,) * 2, (64 * (2 * L * 128 + 128 + L) + 65 * L,) * 2),
     "adapter_drop": ((4 * (2 * S * 16 + 16 + S) + 32 * S,) * 2,  # blocks 5.. only
                      (54 * (2 * L * 128 + 128 + L) + 65 * L,) * 2),
+    # 4 down experts + 1 shared up (r = d / 16) after every feed-forward; one merged adapter kept
+    "adamix": ((12 * (4 * (S * 32 + 32) + 32 * S + S), 12 * (2 * S * 32 + 32 + S)),
+               (32 * (4 * (L * 256 + 256) + 256 * L + L), 32 * (2 * L * 256 + 256 + L))),
     "ft": ((60_506_624,) * 2, (6_738_415_616,) * 2),  # the whole backbone
     "control": ((0, 0), (0, 0)),  # pt's initial prompt as a buffer: nothing trained, nothing stored
 }

@@ -46,7 +46,7 @@ def test_the_page_links_every_table_and_drawn_figure_and_they_exist(report):
         assert (tmp / "figures" / f"{name}.png").is_file() and (tmp / "figures" / f"{name}.pdf").is_file()
         assert f"../figures/{name}.png" in page
     assert missing_links(out["page"]) == []
-    assert "Not drawn: the runs they need" in page and "num_experts in {1, 2, 4, 8}" in page
+    assert "Not drawn: the runs they need" in page and "ept_msp_no_fusion) at N = 2..8" in page
     assert "abc123" in page and "torch 2.x" in page and "bootstrap_iterations = 30" in page  # provenance
 
 

@@ -96,6 +96,13 @@ def split_hash(plan: dict[str, SplitPart]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def _check_k(k: int, rows: int) -> None:
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if k > rows:
+        raise ValueError(f"k = {k} exceeds the {rows} rows available")
+
+
 def few_shot_indices(labels: list[str], k: int, seed: int) -> list[int]:
     """k training examples drawn without replacement, as evenly over the classes as they allow.
 
@@ -104,10 +111,7 @@ def few_shot_indices(labels: list[str], k: int, seed: int) -> list[int]:
     permutation, so k = 4 on a 3-class task gives 2/1/1 and the extra example goes to a class
     picked by the seed. A class with too few rows gives its turn to the others.
     """
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    if k > len(labels):
-        raise ValueError(f"k = {k} exceeds the {len(labels)} rows available")
+    _check_k(k, len(labels))
     by_class: dict[str, list[int]] = {}
     for index in _permutation(len(labels), seed):
         by_class.setdefault(labels[index], []).append(index)
@@ -126,10 +130,7 @@ def dept_few_shot_indices(labels: list[str], k: int, seed: int, classes: list[st
     order a row is taken while its class has fewer than k // len(classes), or when one pick is left (so
     a binary k = 4 may end 3:1); the rows come back in shuffled order. DePT seeds it with the training
     seed; STS-B's classes are its scores split at 2.5 (``stsb_class``)."""
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    if k > len(labels):
-        raise ValueError(f"k = {k} exceeds the {len(labels)} rows available")
+    _check_k(k, len(labels))
     counts = dict.fromkeys(classes, 0)
     per_class = k // len(counts)
     picked: list[int] = []

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ptbench.errors import require_choice
-from ptbench.methods import (adapter, attempt, bitfit, control, dept, dpt, ept, ept_msp, ft, ia3, lora, mpt, p_tuning,
+from ptbench.methods import (adamix, adapter, attempt, bitfit, control, dept, dpt, ept, ept_msp, ft, ia3, lora, mpt, p_tuning,
                              prefix, pt, residual, spot, superpos)
 from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod
 
@@ -43,6 +43,7 @@ register("ia3", ia3.Ia3, ia3.Ia3Config, "(IA)^3 through HF PEFT: learned rescali
 register("bitfit", bitfit.BitFit, bitfit.BitFitConfig, "BitFit: zero-initialised biases on every linear layer, block norm and the LM head (Ben Zaken et al., 2022; Compacter's T5 variant)")
 register("adapter", adapter.BottleneckAdapters, adapter.AdapterConfig, "Houlsby bottleneck adapters after attention and feed-forward, as ATTEMPT's baseline (Houlsby et al., 2019)")
 register("adapter_drop", adapter.BottleneckAdapters, adapter.AdapterDropConfig, "AdapterDrop: the same adapters, none in the lowest drop_layers blocks of each stack (Rücklé et al., 2021)")
+register("adamix", adamix.AdaMix, adamix.AdaMixConfig, "AdaMix: a mixture of adapters, stochastic routing in training, merged (averaged) for inference (Wang et al., 2022)")
 register("ft", ft.FullFineTuning, ft.FtConfig, "full fine-tuning: every backbone parameter trained")
 register("mpt", mpt.MultitaskPrompt, mpt.MptConfig, "MPT: a distilled shared prompt times a per-task rank-1 update (Wang et al., 2023)")
 register("control", control.UntrainedPrompt, control.ControlConfig, "control: the frozen backbone with pt's initial prompt, untrained (every table's floor)")

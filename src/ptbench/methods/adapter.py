@@ -73,6 +73,11 @@ class AdapterConfig(MethodConfig):
         require(isinstance(self.train_layer_norms, bool), "train_layer_norms",
                 f"must be true or false, got {self.train_layer_norms!r}")
 
+    def adapts(self, kind: str) -> bool:
+        """Whether a sub-layer of this kind (attention | cross_attention | feed_forward) gets an adapter;
+        ``adapter_sites`` lists cross-attention only when ``cross_attention`` is on."""
+        return True
+
     def bottleneck_for(self, d: int) -> int:
         """r on a backbone of width d; a ConfigError naming the key when it does not fit."""
         prefix = f"methods.{self.method_name}"
@@ -106,6 +111,9 @@ class Bottleneck(nn.Module):
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         delta = self.up(self.activation(self.down(y.to(self.up.weight.dtype))))
         return y + delta.to(y.dtype)
+
+    def up_norm(self) -> float:
+        return float(self.up.weight.detach().norm())
 
     @torch.no_grad()
     def reset(self, init: str, std: float, generator: torch.Generator) -> None:
@@ -209,9 +217,9 @@ class BottleneckAdapters(PeftMethod):
         meta = reference.is_meta
         self._attached = True
         for site in sites:
-            if site.block < config.drop_layers:
+            if site.block < config.drop_layers or not config.adapts(site.kind):
                 continue
-            adapter = Bottleneck(d, r, config.activation, device="meta" if meta else None)
+            adapter = self.make_adapter(d, r, device="meta" if meta else None)
             if not meta:
                 adapter.reset(config.init, config.init_std, self.generator)
                 adapter.to(reference.device)
@@ -226,6 +234,10 @@ class BottleneckAdapters(PeftMethod):
                     self._undo.append((norm, pname, original))
         on_reset(model, self.detach)
 
+    def make_adapter(self, d: int, r: int, device: str | None) -> nn.Module:
+        """One adapter (y -> y + up(f(down(y)))) for a site: AdaMix builds a mixture of them."""
+        return Bottleneck(d, r, self.config.activation, device=device)
+
     def detach(self) -> None:
         """Remove the hooks and put the pre-trained LayerNorm weights back: the bare backbone again."""
         for item in reversed(self._undo):
@@ -237,7 +249,7 @@ class BottleneckAdapters(PeftMethod):
         self._undo = []
 
     def diagnostics(self) -> dict[str, float]:
-        if not len(self.adapters) or next(iter(self.adapters.values())).up.weight.is_meta:
+        if not len(self.adapters) or next(self.adapters.parameters()).is_meta:
             return {}
-        norms = [float(a.up.weight.detach().norm()) for a in self.adapters.values()]
+        norms = [a.up_norm() for a in self.adapters.values()]
         return {"adapter_up_norm": sum(norms) / len(norms)}

@@ -41,7 +41,7 @@ TASKS_004 = ["qqp", "qnli", "mnli", "sst2", "stsb", "mrpc", "cola", "multirc", "
 SINGLE_004 = {"cola": "matthews"}
 
 LABELS = {"ft": "FT", "p_tuning": "P-Tuning", "residual": "ResPrompt", "pt": "PT", "ept": "EPT", "ept_star": "EPT*",
-          "adapter": "Adapter", "adapter_drop": "AdapterDrop", "bitfit": "BitFit", "attempt": "ATTEMPT", "spot": "SPoT",
+          "adapter": "Adapter", "adapter_drop": "AdapterDrop", "adamix": "AdaMix", "bitfit": "BitFit", "attempt": "ATTEMPT", "spot": "SPoT",
           "lora": "LoRA", "mpt": "MPT", "dept": "DePT", "dpt": "DPT", "ept_msp": "EPT (MSP)", "superpos": "SuperPos PT",
           "ia3": "(IA)^3", "control": "Control (untrained prompt)"}
 TASK_LABELS = {"cola": "CoLA", "mrpc": "MRPC", "rte": "RTE", "stsb": "STS-B", "mnli": "MNLI", "qnli": "QNLI",
@@ -171,7 +171,7 @@ TABLES: list[dict] = [
     with_control({"id": "seed001_table1", "title": "Seed 001 Table 1: GLUE and SuperGLUE, T5-base",
      "paper": "001", "paper_table": "Table 1", "fixed": {"kind": "grid", "backbone": "t5-base"},
      "blocks": [{"label": "T5-Base"}],
-     "rows": method_rows(["ft", "adapter", "adapter_drop", "bitfit", "lora", "pt", "spot", "attempt", "mpt", "dept",
+     "rows": method_rows(["ft", "adapter", "adapter_drop", "adamix", "bitfit", "lora", "pt", "spot", "attempt", "mpt", "dept",
                           "dpt", "ept_msp"], {"pt": {"config.length": 100}}),
      "columns": [{"label": "Params", "params": "trainable"}] + [col(*c) for c in GLUE_001]
      + [avg("glue_avg", GLUE_001, "GLUE avg")] + [col(*c) for c in SUPERGLUE_001]

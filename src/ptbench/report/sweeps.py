@@ -15,7 +15,7 @@ from typing import Any
 SWEEPS: list[dict[str, Any]] = [
     {"name": "number_of_spaces", "title": "Number of spaces of the multi-space projection", "mirrors": "seed 001 Fig. 5",
      "knobs": {"ept_msp": "num_experts"}, "knob": "num_experts",
-     "needs": "ept_msp runs at num_experts in {1, 2, 4, 8}, other knobs equal"},
+     "needs": "runs of the projection-only variant (ept_msp_no_fusion) at N = 2..8, other knobs equal"},
     # Fig. 4b holds 76,800 parameters while s moves, so the rank moves with it (and s = 100 is EPT without
     # A B): those knobs are ``free``; x is the prompt actually prepended (EPT: s, or l with decomposition
     # off). Fig. 7 shows the same runs per task (CoLA, BoolQ); PT's line is vanilla PT of length s.
