@@ -96,6 +96,21 @@ def test_profile_switch_rewrites_params_and_keeps_comments(tmp_path):
     assert yaml.safe_load(target.read_text()) == yaml.safe_load((REPO / "params.yaml").read_text())
 
 
+def test_applying_the_current_profile_changes_nothing(tmp_path):
+    """params.yaml holds the smoke profile: applying it again leaves the file byte for byte (comments,
+    block and flow style, number spellings); a changed value is rewritten alone, in place."""
+    from ptbench.profiles import apply_profile
+
+    target = tmp_path / "params.yaml"
+    committed = (REPO / "params.yaml").read_text()
+    target.write_text(committed)
+    apply_profile("smoke", target, REPO / "profiles")
+    assert target.read_text() == committed
+    target.write_text(committed.replace("  steps: 60\n", "  steps: 61\n", 1))
+    apply_profile("smoke", target, REPO / "profiles")
+    assert target.read_text() == committed
+
+
 @pytest.mark.parametrize("name", ["paper", "quick", "paper-001", "paper-001-large", "paper-003", "paper-004"])
 def test_every_profile_applies_and_validates(tmp_path, name):
     from ptbench.profiles import apply_profile

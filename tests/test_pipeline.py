@@ -167,6 +167,63 @@ def test_editing_one_method_dirties_only_its_stages(smoke_copy, method, kinds):
         params.write_text(original)
 
 
+def test_editing_a_variants_knob_dirties_none_of_the_others(smoke_copy):
+    """Only the variant's own pipeline names `variants.<name>` (tests/test_variants.py checks the generated
+    files): editing its knob leaves every stage that ran up to date, its own stages see the change."""
+    repo, _ = smoke_copy
+    params = repo / "params.yaml"
+    original = params.read_text()
+    try:
+        edit_params(params, lambda raw: raw["variants"]["ept_msp_no_fusion"]["knobs"].update(num_experts=2))
+        assert "up to date" in sh("dvc", "status", *smoke_slice(repo), cwd=repo).stdout
+        own = yaml.safe_load((repo / "pipelines" / "tiny-t5" / "ept_msp_no_fusion" / "dvc.yaml").read_text())["stages"]
+        assert "variants.ept_msp_no_fusion" in own["cells"]["params"]
+    finally:
+        params.write_text(original)
+
+
+NEW_METHOD = '''"""A contributor's method: pt with its prompt scaled."""
+from dataclasses import dataclass
+
+from ptbench.methods.pt import PromptTuning, PromptTuningConfig
+
+
+@dataclass
+class ScaledConfig(PromptTuningConfig):
+    scale: float = 0.5
+
+
+class ScaledPrompt(PromptTuning):
+    config_class = ScaledConfig
+
+    def prompt(self):
+        return self.config.scale * self.embedding
+
+
+ENTRIES = {"scaled_pt": (ScaledPrompt, ScaledConfig, "pt with a scaled prompt")}
+'''
+
+
+def test_adding_a_method_file_and_editing_another_dirties_only_that_method(smoke_copy):
+    """Registration is discovery (no shared file edited) and a method's stages depend on its own files:
+    a new method file dirties nothing that ran; an edit of ept.py dirties ept_star's stages alone."""
+    repo, _ = smoke_copy
+    new = repo / "src" / "ptbench" / "methods" / "scaled_pt.py"
+    ept = repo / "src" / "ptbench" / "methods" / "ept.py"
+    original = ept.read_text()
+    try:
+        new.write_text(NEW_METHOD)
+        listed = sh(sys.executable, "-m", "ptbench.cli", "methods", cwd=repo).stdout
+        assert "scaled_pt" in listed
+        assert "up to date" in sh("dvc", "status", *smoke_slice(repo), cwd=repo).stdout
+        ept.write_text(original + "\n# an edit\n")
+        dirty = set(yaml.safe_load(sh("dvc", "status", "--json", *smoke_slice(repo), cwd=repo).stdout or "{}"))
+        assert dirty and all(name.startswith("pipelines/tiny-t5/ept_star/dvc.yaml:") for name in dirty), sorted(dirty)
+    finally:
+        new.unlink(missing_ok=True)
+        ept.write_text(original)
+
+
 def test_adding_a_backbone_dirties_only_its_own_stages(smoke_copy):
     repo, _ = smoke_copy
     params = repo / "params.yaml"

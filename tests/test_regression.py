@@ -6,8 +6,13 @@ exactly with the committed smoke metrics (ptbench.regression). The stage process
 of imports each; here every cell shares one. The pipeline slice checks that the mirror it reuses is
 the committed one and that the stage processes give these same numbers.
 """
+import json
+import subprocess
+import sys
+
 import pytest
 import torch
+import yaml
 
 from conftest import REPO
 from ptbench import hub, layout
@@ -36,7 +41,8 @@ def regression_run(smoke_params, tmp_path_factory):
     methods = list(params.grid.methods)
     for method in methods:
         train_and_evaluate(params, method, TASK, data_dir, root / layout.run_dir(BACKBONE, method, TASK),
-                           root / layout.metrics_path(BACKBONE, method, TASK), None,
+                           root / layout.metrics_path(BACKBONE, method, TASK),
+                           root / layout.predictions_path(BACKBONE, method, TASK),
                            root / layout.checkpoint_dir("runs", BACKBONE, method, TASK), root / "transfer")
     return root, methods
 
@@ -48,3 +54,47 @@ def test_every_non_transfer_method_and_variant_reproduces_its_committed_rte_cell
     assert len(methods) >= 14  # every registered prompt method of the smoke grid and the four Table 2 variants
     moved = [m for m in moved_cells(REPO, root) if m.path in produced]
     assert not moved, report(moved)
+
+
+@pytest.mark.parametrize("method", ["pt", "ept_msp_no_fusion"])
+def test_ptbench_score_reproduces_the_stage_numbers_from_its_predictions(regression_run, method, tmp_path):
+    """`ptbench score` on the evaluate code's own predictions file, and on the same predictions as JSON
+    lines in reverse order: the stage's metrics exactly."""
+    root, _ = regression_run
+    stage = json.loads((root / layout.metrics_path(BACKBONE, method, TASK)).read_text())["per_seed"]["0"]
+    predictions = root / layout.predictions_path(BACKBONE, method, TASK)
+    lines = tmp_path / "predictions.jsonl"
+    texts = json.loads(predictions.read_text())["per_seed"]["0"]
+    lines.write_text("".join(json.dumps({"id": i, "prediction": texts[i]}) + "\n" for i in reversed(range(len(texts)))))
+    for path in (predictions, lines):
+        printed = subprocess.run([sys.executable, "-m", "ptbench.cli", "score", "--task", TASK, "--data",
+                                  str(root / layout.data_dir(BACKBONE, TASK)), "--predictions", str(path)],
+                                 capture_output=True, text=True, check=True).stdout
+        scores = json.loads(printed)["metrics"]
+        assert scores == {k: stage[k] for k in scores} and set(scores) == {"accuracy", "invalid_rate"}
+
+
+def test_ptbench_audit_reruns_sampled_cells_and_fails_on_a_tampered_metric(regression_run, smoke_params):
+    """`ptbench audit` in a workspace holding the cache (metrics, prepared data, params.yaml): the sampled
+    cells re-run to the cached numbers; one cached number changed by hand fails it."""
+    root, _ = regression_run
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["hub"]["mirror"] = str(smoke_params.hub.mirror)
+    (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+    def audit(*args):
+        return subprocess.run([sys.executable, "-m", "ptbench.cli", "audit", *args], cwd=root, capture_output=True,
+                              text=True)
+    passed = audit("--sample", "3", "--seed", "1")
+    assert passed.returncode == 0 and "audit: 3 of 3 re-run cells agree with the cache (exactly)" in passed.stdout, \
+        passed.stdout + passed.stderr
+    cached = root / layout.metrics_path(BACKBONE, "pt", TASK)
+    original = cached.read_text()
+    try:
+        payload = json.loads(original)
+        payload["per_seed"]["0"]["accuracy"] += 0.5  # a tampered cached number
+        cached.write_text(json.dumps(payload))
+        failed = audit("--cell", f"{BACKBONE}/pt/{TASK}")
+        assert failed.returncode == 1 and "MISMATCH" in failed.stdout and f"{BACKBONE}/pt/{TASK}" in failed.stderr
+    finally:
+        cached.write_text(original)

@@ -1,4 +1,4 @@
-"""The ``ptbench`` command: registries, parameter counts, params validation, profiles, pipelines, sweeps."""
+"""The ``ptbench`` command: registries, parameter counts, params validation, profiles, pipelines, sweeps, scoring."""
 from __future__ import annotations
 
 import argparse
@@ -12,10 +12,13 @@ from ptbench.errors import ConfigError, PtbenchError
 
 
 def _methods(args) -> None:
-    from ptbench.methods import METHODS
+    from ptbench.methods import METHODS, PLUGIN_ERRORS
 
     for name, entry in sorted(METHODS.items()):
-        print(f"{name:12s} {entry.summary}")
+        plugin = f"  [plugin: {entry.source}]" if entry.source != "ptbench" else ""
+        print(f"{name:12s} {entry.summary}{plugin}")
+    for message in PLUGIN_ERRORS.values():  # the built-ins above still work
+        print(f"ptbench: warning: {message}", file=sys.stderr)
 
 
 def _tasks(args) -> None:
@@ -115,6 +118,41 @@ def _sweep(args) -> None:
         print("queued; run them with: dvc queue start -j <workers>, then dvc exp show")
 
 
+def _score(args) -> None:
+    from ptbench.layout import data_dir
+    from ptbench.scoring import score_file
+
+    if args.data is None and args.backbone is None:
+        raise ConfigError("score: give --data (a prepared task folder) or --backbone (data/prepared/<backbone>/<task>)")
+    folder = Path(args.data) if args.data else data_dir(args.backbone, args.task)
+    print(json.dumps(score_file(args.task, folder, Path(args.predictions), args.seed, args.scoring), indent=1))
+
+
+def _audit(args) -> None:
+    from ptbench import hub
+    from ptbench.audit_runs import run_audit
+    from ptbench.config import load_params
+    from ptbench.stagekit import pin_cpu_threads, quiet_libraries
+
+    params = load_params(args.params)
+    pin_cpu_threads(params.runtime.cpu_threads)  # as the stages: the CPU numbers depend on it
+    hub.configure_environment(params.hub.offline)
+    quiet_libraries()
+    tolerance = args.tolerance
+    if tolerance is None:
+        import torch
+
+        tolerance = 0.5 if torch.cuda.is_available() else 0.0
+    audited = run_audit(params, args.sample, args.seed, tolerance, args.cell or None)
+    bad = [a for a in audited if a.verdict == "MISMATCH"]
+    print(f"audit: {len(audited) - len(bad)} of {len(audited)} re-run cells agree with the cache "
+          f"({'exactly' if tolerance == 0 else f'within {tolerance} points'})")
+    if bad:
+        for item in bad:
+            print(f"  {item.cell}: cached {item.cached} -> re-run {item.rerun}", file=sys.stderr)
+        sys.exit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ptbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +176,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pipelines", help="write pipelines/**/dvc.yaml for params.yaml's backbones and methods")
     p.add_argument("--params", default="params.yaml")
     p.set_defaults(func=_pipelines)
+    p = sub.add_parser("score", help="score predictions made anywhere with the evaluate stage's metrics")
+    p.add_argument("--task", required=True)
+    p.add_argument("--predictions", required=True, help='JSON lines {"id": i, "prediction": "..."} (i: index in the '
+                   "test split), or an evaluate stage's predictions file")
+    p.add_argument("--data", help="a prepared task folder (default: data/prepared/<backbone>/<task>)")
+    p.add_argument("--backbone", help="whose tokenised test split holds the references")
+    p.add_argument("--seed", help="which seed of a predictions file with several (default: the first)")
+    p.add_argument("--scoring", choices=["faithful", "corrected"], help="must be the mode the data was prepared in")
+    p.set_defaults(func=_score)
+    p = sub.add_parser("audit", help="re-run cached cells from their recorded inputs and compare with the cache")
+    p.add_argument("--sample", type=int, help="how many cells, drawn at random (default: every cached cell)")
+    p.add_argument("--seed", type=int, default=0, help="the draw's seed")
+    p.add_argument("--cell", action="append", metavar="BACKBONE/METHOD/TASK", help="these cells (repeatable)")
+    p.add_argument("--tolerance", type=float, help="points a number may move (default: 0 on the CPU, 0.5 on a GPU)")
+    p.add_argument("--params", default="params.yaml")
+    p.set_defaults(func=_audit)
     p = sub.add_parser("sweep", help="the params.yaml sweep as `dvc exp run --queue` commands")
     p.add_argument("--queue", action="store_true", help="queue them (else print only)")
     p.add_argument("--params", default="params.yaml")

@@ -268,6 +268,20 @@ def seed_result(scores: dict[str, float], record: dict) -> dict:
             "train_loss": losses[-1] if losses else None}
 
 
+def method_package(name: str) -> dict[str, str]:
+    """Which distribution a method's code came from (ptbench, or a plugin package) and its version."""
+    from importlib import metadata
+
+    from ptbench.methods import get_method
+
+    source = get_method(name).source
+    try:
+        version = metadata.version(source)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {"name": source, "version": version}
+
+
 def result_payload(params: Params, method_name: str, spec, per_seed: dict, record: dict, test_examples: int,
                    data_dir: Path, decoding: str, **extra_provenance: object) -> dict:
     """The metrics file: the mean over seeds, every seed, counts and provenance."""
@@ -287,5 +301,6 @@ def result_payload(params: Params, method_name: str, spec, per_seed: dict, recor
             split_protocol=splits["protocol"], split_seed=splits["split_seed"], split_hash=splits["split_hash"],
             scoring=splits["scoring"], task_prefix=splits["task_prefix"], decoding=decoding,
             dataset=splits["hub"], dropout=params.dropout, method_config=params.method_section(method_name),
-            cpu_threads=params.runtime.cpu_threads, torch_threads=torch.get_num_threads(), **extra_provenance),
+            cpu_threads=params.runtime.cpu_threads, torch_threads=torch.get_num_threads(),
+            method_package=method_package(params.registered_method(method_name)), **extra_provenance),
     }

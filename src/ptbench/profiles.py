@@ -1,8 +1,10 @@
 """Profiles: presets of the keys that differ between a CPU smoke run and the papers' grid.
 
-``ptbench profile paper`` writes ``profiles/paper.yaml``'s keys into params.yaml (comments kept;
-``methods`` is merged knob by knob, every other key replaced whole),
-so params.yaml always holds exactly what runs, and DVC sees one ordinary params change.
+``ptbench profile paper`` writes ``profiles/paper.yaml``'s keys into params.yaml (``methods`` is merged
+knob by knob, every other key replaced whole), so params.yaml always holds exactly what runs, and DVC
+sees one ordinary params change. The file keeps its layout: values are updated in place, so comments,
+block or flow style and a number's spelling stay wherever the value does not change, and applying the
+profile params.yaml already holds changes nothing.
 """
 from __future__ import annotations
 
@@ -29,6 +31,29 @@ def load_profile(name: str, profile_dir: Path = PROFILE_DIR) -> dict:
     return overlay
 
 
+def _same(current: object, value: object) -> bool:
+    """Equal as YAML data (1 is not true, 1 is 1.0 only as numbers)."""
+    return current == value and isinstance(current, bool) == isinstance(value, bool)
+
+
+def set_in_place(document, key, value) -> None:
+    """``document[key] = value``, keeping the node that is there: a mapping is updated key by key (keys
+    the value lacks are removed), a list's items are replaced inside the same list, an equal scalar is
+    left as written. Only what changes is rewritten, in the overlay's spelling."""
+    current = document.get(key) if key in document else None
+    if isinstance(current, dict) and isinstance(value, dict) and current and value:  # (an emptied block
+        # mapping cannot be written back in its style: an empty one is replaced whole)
+        for stale in [k for k in current if k not in value]:
+            del current[stale]
+        for k, v in value.items():
+            set_in_place(current, k, v)
+    elif isinstance(current, list) and isinstance(value, list) and current and value:
+        if len(current) != len(value) or not all(_same(a, b) for a, b in zip(current, value)):
+            current[:] = value
+    elif key not in document or not _same(current, value):
+        document[key] = value
+
+
 def merge_method_knobs(methods, overlay: object, profile: str) -> None:
     if not isinstance(overlay, dict):
         raise ConfigError(f"profiles/{profile}.yaml: methods must map method names to knobs")
@@ -37,7 +62,7 @@ def merge_method_knobs(methods, overlay: object, profile: str) -> None:
             raise ConfigError(f"profiles/{profile}.yaml: methods.{method} must name a method of params.yaml "
                               "and map its knobs to values")
         for knob, value in knobs.items():
-            methods[method][knob] = value
+            set_in_place(methods[method], knob, value)
 
 
 def apply_profile(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR) -> list[str]:
@@ -47,6 +72,9 @@ def apply_profile(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR)
     load_profile(name, profile_dir)  # validates the name and the shape
     rt = YAML()
     rt.preserve_quotes = True
+    rt.width = 4096  # never re-wrap a line of params.yaml
+    # null as params.yaml writes it (ruamel's default is an empty value)
+    rt.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
     # the profile read round-trip too, so every scalar keeps its spelling (a float such as 0.00001
     # would otherwise be written back as 1e-05, which YAML 1.1 readers take for a string)
     overlay = rt.load((profile_dir / f"{name}.yaml").read_text())
@@ -58,8 +86,8 @@ def apply_profile(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR)
         if key == "methods":  # per-method knobs: merged into each method's section, the rest kept
             merge_method_knobs(document["methods"], value, name)
         else:
-            document[key] = value
-    document["profile"] = name
+            set_in_place(document, key, value)
+    set_in_place(document, "profile", name)
     buffer = io.StringIO()
     rt.dump(document, buffer)
     parse_params(yaml.safe_load(buffer.getvalue()))  # never write an invalid params.yaml

@@ -1,14 +1,26 @@
-"""Method registry: name -> (module class, config class). Adding a method: one file, one line."""
+"""Method registry: name -> (module class, config class), found by discovery.
+
+Adding a method is one new file in this package that ends with ``ENTRIES = {name: (module class,
+config class, summary)}``: no shared file is edited, so no other method's stages change
+(``module_files`` gives each method's stages the files it really runs). A method published as its
+own package registers through the entry-point group ``ptbench.methods`` (docs/plugins.md).
+"""
 from __future__ import annotations
 
+import ast
 import dataclasses
+import importlib
+import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ptbench.errors import require_choice
-from ptbench.methods import (adamix, adapter, attempt, bitfit, control, dept, dpt, ept, ept_msp, ft, ia3, lora, mpt, p_tuning,
-                             prefix, pt, residual, spot, superpos)
+from ptbench.errors import ConfigError, require_choice
 from ptbench.methods.base import BackboneContext, MethodConfig, PeftMethod
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SHARED_FILES = ("__init__.py", "base.py")  # every method runs the registry and the base classes
+ENTRY_POINT_GROUP = "ptbench.methods"
 
 
 @dataclass(frozen=True)
@@ -16,41 +28,79 @@ class MethodEntry:
     module: type[PeftMethod]
     config: type[MethodConfig]
     summary: str
+    source: str = "ptbench"  # the distribution that registered it (a plugin's package name)
 
 
 METHODS: dict[str, MethodEntry] = {}
+# plugin package -> why it was not registered (import error, a name taken, a malformed ENTRIES): the
+# built-ins and the other plugins stay usable; naming its method, or `ptbench methods`, shows the error
+PLUGIN_ERRORS: dict[str, str] = {}
 
 
-def register(name: str, module: type[PeftMethod], config: type[MethodConfig], summary: str) -> None:
+def register(name: str, module: type[PeftMethod], config: type[MethodConfig], summary: str,
+             source: str = "ptbench") -> None:
     if name in METHODS:
-        raise ValueError(f"method {name!r} registered twice")
-    METHODS[name] = MethodEntry(module, config, summary)
+        raise ConfigError(f"method {name!r} registered twice: by {METHODS[name].source} and by {source}")
+    METHODS[name] = MethodEntry(module, config, summary, source)
 
 
-register("pt", pt.PromptTuning, pt.PromptTuningConfig, "vanilla prompt tuning (Lester et al., 2021)")
-register("ept", ept.ExplosivePrompt, ept.EptConfig, "Explosive Prompt Tuning, single prompt (seed 003)")
-register("ept_star", ept.ExplosivePrompt, ept.EptStarConfig, "EPT*: the EPT prompt broadcast to length 10 (seed 003)")
-register("p_tuning", p_tuning.PTuning, p_tuning.PTuningConfig, "P-Tuning: prompt through HF PEFT's MLP/LSTM encoder (Liu et al., 2021)")
-register("residual", residual.ResidualPrompt, residual.ResidualConfig, "Residual Prompt Tuning: residual bottleneck MLP (Razdaibiedina et al., 2023)")
-register("dept", dept.DecomposedPrompt, dept.DeptConfig, "DePT: short prompt + low-rank update of the input embeddings (Shi & Lipani, 2024)")
-register("dpt", dpt.DecomposedPromptTuning, dpt.DptConfig, "DPT: prompt as the product of two low-rank factors (Xiao et al., 2023)")
-register("ept_msp", ept_msp.EptMsp, ept_msp.EptMspConfig, "EPT: SVD prompt decomposition, prompt fusion, multi-space projection (seed 001)")
-register("superpos", superpos.SuperPosPrompt, superpos.SuperPosConfig, "SuperPos-Prompt: prompts as superpositions of sampled token embeddings (seed 004)")
-register("spot", spot.SoftPromptTransfer, spot.SpotConfig, "SPoT: prompt tuning from a source-task prompt (Vu et al., 2022)")
-register("prefix", prefix.PrefixTuning, prefix.PrefixConfig, "Prefix-tuning through HF PEFT's PrefixEncoder: trained keys and values in every self-attention layer, T5's decoder (Li & Liang, 2021)")
-register("lora", lora.Lora, lora.LoraConfig, "LoRA through HF PEFT: low-rank updates of the attention's q, v (Hu et al., 2021)")
-register("ia3", ia3.Ia3, ia3.Ia3Config, "(IA)^3 through HF PEFT: learned rescaling of keys, values and the feed-forward (Liu et al., 2022)")
-register("bitfit", bitfit.BitFit, bitfit.BitFitConfig, "BitFit: zero-initialised biases on every linear layer, block norm and the LM head (Ben Zaken et al., 2022; Compacter's T5 variant)")
-register("adapter", adapter.BottleneckAdapters, adapter.AdapterConfig, "Houlsby bottleneck adapters after attention and feed-forward, as ATTEMPT's baseline (Houlsby et al., 2019)")
-register("adapter_drop", adapter.BottleneckAdapters, adapter.AdapterDropConfig, "AdapterDrop: the same adapters, none in the lowest drop_layers blocks of each stack (Rücklé et al., 2021)")
-register("adamix", adamix.AdaMix, adamix.AdaMixConfig, "AdaMix: a mixture of adapters, stochastic routing in training, merged (averaged) for inference (Wang et al., 2022)")
-register("ft", ft.FullFineTuning, ft.FtConfig, "full fine-tuning: every backbone parameter trained")
-register("mpt", mpt.MultitaskPrompt, mpt.MptConfig, "MPT: a distilled shared prompt times a per-task rank-1 update (Wang et al., 2023)")
-register("control", control.UntrainedPrompt, control.ControlConfig, "control: the frozen backbone with pt's initial prompt, untrained (every table's floor)")
-register("attempt", attempt.Attempt, attempt.AttemptConfig, "ATTEMPT: input-dependent attention over frozen source prompts + the target prompt (Asai et al., 2022)")
+def _register_module(module, source: str) -> None:
+    """Check every entry first, then register them all (a bad plugin registers none)."""
+    entries = getattr(module, "ENTRIES", None)
+    if not isinstance(entries, dict):
+        raise ConfigError(f"{source}: module {module.__name__} has no ENTRIES mapping name -> (module, config, summary)")
+    checked = []
+    for name, entry in entries.items():
+        try:
+            cls, config, summary = entry
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: ENTRIES[{name!r}] must be (module class, config class, summary)") from None
+        if not (isinstance(cls, type) and issubclass(cls, PeftMethod) and isinstance(config, type)
+                and issubclass(config, MethodConfig) and dataclasses.is_dataclass(config)):
+            raise ConfigError(f"{source}: ENTRIES[{name!r}] must name a PeftMethod subclass and a MethodConfig dataclass")
+        if name in METHODS:
+            raise ConfigError(f"{source}: method {name!r} is already registered by {METHODS[name].source}")
+        try:
+            config.from_params(name, {})  # its defaults must make a valid config
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: the default config of {name!r} is invalid: {exc}") from None
+        checked.append((name, cls, config, summary))
+    for name, cls, config, summary in checked:
+        register(name, cls, config, summary, source)
+
+
+def _discover_builtins() -> None:
+    for info in sorted(pkgutil.iter_modules([str(PACKAGE_DIR)]), key=lambda i: i.name):
+        if info.name != "base":
+            _register_module(importlib.import_module(f"{__name__}.{info.name}"), "ptbench")
+
+
+def _discover_plugins() -> None:
+    """Methods of other installed packages (entry points ``ptbench.methods``: a module with ``ENTRIES``).
+    A plugin that fails gets one error naming its package; the built-ins are registered before it."""
+    from importlib.metadata import entry_points
+
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
+        package = point.dist.name if point.dist is not None else point.value
+        try:
+            module = point.load()
+        except Exception as exc:  # a broken plugin: say which, never a traceback from inside it
+            PLUGIN_ERRORS[package] = (f"plugin package {package!r} (entry point {point.name} = {point.value}) "
+                                      f"failed to import: {type(exc).__name__}: {exc}")
+            continue
+        try:
+            _register_module(module, package)
+        except ConfigError as exc:
+            PLUGIN_ERRORS[package] = f"plugin package {package!r}: {exc}"
+
+
+_discover_builtins()
+_discover_plugins()
 
 
 def get_method(name: str) -> MethodEntry:
+    if name not in METHODS and PLUGIN_ERRORS:
+        raise ConfigError(f"method: unknown value {name!r}; plugins not registered: " + "; ".join(PLUGIN_ERRORS.values()))
     require_choice("method", name, sorted(METHODS))
     return METHODS[name]
 
@@ -63,3 +113,36 @@ def method_config(name: str, section: dict[str, Any] | None, key: str | None = N
 def build_method(name: str, config: MethodConfig, ctx: BackboneContext) -> PeftMethod:
     """The method built for ``ctx``, whose vocabulary sampling pool is the config's ``vocab_pool``."""
     return get_method(name).module(config, dataclasses.replace(ctx, vocab_sample_size=config.vocab_pool))
+
+
+def _sibling_imports(path: Path) -> set[str]:
+    """The modules of this package a module's source imports (``ptbench.methods.x`` or relative)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.module and node.module.startswith(f"{__name__}."):
+                found.add(node.module.split(".")[2])
+            elif node.module == __name__ or (node.level == 1 and node.module is None):
+                found.update(alias.name for alias in node.names)
+            elif node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[2] for a in node.names if a.name.startswith(f"{__name__}."))
+    return {name for name in found if (PACKAGE_DIR / f"{name}.py").is_file()}
+
+
+def module_files(name: str) -> list[str]:
+    """The files of this package method ``name`` runs (names relative to it): the registry, the base
+    classes, its module and the sibling modules that imports, transitively. A built-in method's
+    stages depend on exactly these; a plugin's on none of them but the shared ones."""
+    entry = get_method(name)
+    module = entry.module.__module__
+    if not module.startswith(f"{__name__}."):
+        return list(SHARED_FILES)
+    todo, seen = [module.split(".")[2]], set()
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(_sibling_imports(PACKAGE_DIR / f"{current}.py") - seen)
+    return sorted(set(SHARED_FILES) | {f"{m}.py" for m in seen})

@@ -132,3 +132,10 @@ class AdaMix(BottleneckAdapters):
         """After adaptation merging: one adapter per site (+ trained LayerNorm copies, if any)."""
         return sum(a.merged_parameter_count() for a in self.adapters.values()) + \
             sum(p.numel() for p in self.norm_weights.parameters())
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "adamix": (AdaMix, AdaMixConfig,
+        "AdaMix: a mixture of adapters, stochastic routing in training, merged (averaged) for inference (Wang et al., 2022)"),
+}

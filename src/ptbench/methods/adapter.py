@@ -253,3 +253,12 @@ class BottleneckAdapters(PeftMethod):
             return {}
         norms = [a.up_norm() for a in self.adapters.values()]
         return {"adapter_up_norm": sum(norms) / len(norms)}
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "adapter": (BottleneckAdapters, AdapterConfig,
+        "Houlsby bottleneck adapters after attention and feed-forward, as ATTEMPT's baseline (Houlsby et al., 2019)"),
+    "adapter_drop": (BottleneckAdapters, AdapterDropConfig,
+        "AdapterDrop: the same adapters, none in the lowest drop_layers blocks of each stack (Rücklé et al., 2021)"),
+}

@@ -172,3 +172,10 @@ class Attempt(PeftMethod):
             for name, mean in zip([*self.source_names, "target"], means):
                 stats[f"attention_{name}"] = float(mean)
         return stats
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "attempt": (Attempt, AttemptConfig,
+        "ATTEMPT: input-dependent attention over frozen source prompts + the target prompt (Asai et al., 2022)"),
+}

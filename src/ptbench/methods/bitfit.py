@@ -91,3 +91,10 @@ class BitFit(PeftMethod):
         if not len(self.biases):
             return {}
         return {"bias_norm": float(torch.stack([b.float().pow(2).sum() for b in self.biases.values()]).sum().sqrt())}
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "bitfit": (BitFit, BitFitConfig,
+        "BitFit: zero-initialised biases on every linear layer, block norm and the LM head (Ben Zaken et al., 2022; Compacter's T5 variant)"),
+}

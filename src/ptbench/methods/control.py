@@ -29,3 +29,10 @@ class UntrainedPrompt(PromptTuning):
 
     def stored_parameter_count(self) -> int:
         return 0  # the prompt is drawn from the seed: nothing to store
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "control": (UntrainedPrompt, ControlConfig,
+        "control: the frozen backbone with pt's initial prompt, untrained (every table's floor)"),
+}

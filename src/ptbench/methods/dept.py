@@ -102,3 +102,10 @@ class DecomposedPrompt(PeftMethod):
     def diagnostics(self) -> dict[str, float]:
         update = self.update().detach().float()
         return {**super().diagnostics(), "update_norm": float(update.norm(dim=-1).mean())}
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "dept": (DecomposedPrompt, DeptConfig,
+        "DePT: short prompt + low-rank update of the input embeddings (Shi & Lipani, 2024)"),
+}

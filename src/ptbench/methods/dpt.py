@@ -58,3 +58,10 @@ class DecomposedPromptTuning(PeftMethod):
         """The smaller exact form of P: the factors (l + d) b, as the DPT code checkpoints, unless
         b is so large that the folded product l d is smaller (b > l d / (l + d))."""
         return min(self.factor_a.numel() + self.factor_b.numel(), self.factor_a.shape[0] * self.factor_b.shape[1])
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "dpt": (DecomposedPromptTuning, DptConfig,
+        "DPT: prompt as the product of two low-rank factors (Xiao et al., 2023)"),
+}

@@ -72,3 +72,12 @@ class ExplosivePrompt(PeftMethod):
 
     def stored_parameter_count(self) -> int:
         return self.embedding.shape[-1]  # only the projected prompt P'_1 is kept
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "ept": (ExplosivePrompt, EptConfig,
+        "Explosive Prompt Tuning, single prompt (seed 003)"),
+    "ept_star": (ExplosivePrompt, EptStarConfig,
+        "EPT*: the EPT prompt broadcast to length 10 (seed 003)"),
+}

@@ -253,3 +253,10 @@ class EptMsp(PeftMethod):
             for i, mean in enumerate(self.gate_weights().mean(dim=0).tolist()):
                 stats[f"gate_mean_{i}"] = float(mean)
         return stats
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "ept_msp": (EptMsp, EptMspConfig,
+        "EPT: SVD prompt decomposition, prompt fusion, multi-space projection (seed 001)"),
+}

@@ -47,3 +47,10 @@ class FullFineTuning(PeftMethod):
             p.requires_grad_(True)
         self.backbone = model
         self.train(self.training)
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "ft": (FullFineTuning, FtConfig,
+        "full fine-tuning: every backbone parameter trained"),
+}

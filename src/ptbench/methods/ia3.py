@@ -70,3 +70,10 @@ class Ia3(InjectedAdapter):
             return {}
         squares = [(p.float() - 1).pow(2).sum() for p in self.weights.values()]
         return {"ia3_deviation": float(torch.stack(squares).sum().sqrt())}
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "ia3": (Ia3, Ia3Config,
+        "(IA)^3 through HF PEFT: learned rescaling of keys, values and the feed-forward (Liu et al., 2022)"),
+}

@@ -161,3 +161,10 @@ class Lora(InjectedAdapter):
         """||B||_F over all targets: zero at init, so it tracks how far the update has moved."""
         b = [p.float().pow(2).sum() for key, p in self.weights.items() if "lora_B" in key]
         return {"lora_b_norm": float(torch.stack(b).sum().sqrt())} if b else {}
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "lora": (Lora, LoraConfig,
+        "LoRA through HF PEFT: low-rank updates of the attention's q, v (Hu et al., 2021)"),
+}

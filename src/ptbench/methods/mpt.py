@@ -149,3 +149,10 @@ class DistillationStudent(PeftMethod):
         return {"shared": self.peft.embedding.weight.detach().clone(),
                 "cols": self.peft.prefix_task_cols.detach().clone(),
                 "rows": self.peft.prefix_task_rows.detach().clone(), "tasks": list(self.tasks)}
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "mpt": (MultitaskPrompt, MptConfig,
+        "MPT: a distilled shared prompt times a per-task rank-1 update (Wang et al., 2023)"),
+}

@@ -87,3 +87,10 @@ class PTuning(PeftMethod):
 
     def stored_parameter_count(self) -> int:
         return self.embedding.numel()  # only the projected prompt, n x d, is kept
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "p_tuning": (PTuning, PTuningConfig,
+        "P-Tuning: prompt through HF PEFT's MLP/LSTM encoder (Liu et al., 2021)"),
+}

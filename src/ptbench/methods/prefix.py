@@ -157,3 +157,10 @@ class PrefixTuning(PeftMethod):
             return {}
         norms = self.key_values().float().norm(dim=-1)  # (2L, heads, n)
         return {"prefix_key_norm": float(norms[0::2].mean()), "prefix_value_norm": float(norms[1::2].mean())}
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "prefix": (PrefixTuning, PrefixConfig,
+        "Prefix-tuning through HF PEFT's PrefixEncoder: trained keys and values in every self-attention layer, T5's decoder (Li & Liang, 2021)"),
+}

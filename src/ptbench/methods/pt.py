@@ -33,3 +33,10 @@ class PromptTuning(PeftMethod):
 
     def prompt(self) -> torch.Tensor:
         return self.embedding
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "pt": (PromptTuning, PromptTuningConfig,
+        "vanilla prompt tuning (Lester et al., 2021)"),
+}

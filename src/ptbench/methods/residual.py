@@ -90,3 +90,10 @@ class ResidualPrompt(PeftMethod):
 
     def stored_parameter_count(self) -> int:
         return self.embedding.numel()  # only the projected prompt, n x d, is kept
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "residual": (ResidualPrompt, ResidualConfig,
+        "Residual Prompt Tuning: residual bottleneck MLP (Razdaibiedina et al., 2023)"),
+}

@@ -78,3 +78,10 @@ class SoftPromptTransfer(PeftMethod):
 
     def prompt(self) -> torch.Tensor:
         return self.embedding
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "spot": (SoftPromptTransfer, SpotConfig,
+        "SPoT: prompt tuning from a source-task prompt (Vu et al., 2022)"),
+}

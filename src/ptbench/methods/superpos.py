@@ -87,3 +87,10 @@ class SuperPosPrompt(PeftMethod):
         stats = super().diagnostics()
         stats["delta_e_norm"] = float(self.delta_e.float().flatten(1).norm(dim=-1).mean())  # mean ||Delta E_i||_F
         return stats
+
+
+# Registered by discovery (ptbench.methods): name -> (module class, config class, one-line summary)
+ENTRIES = {
+    "superpos": (SuperPosPrompt, SuperPosConfig,
+        "SuperPos-Prompt: prompts as superpositions of sampled token embeddings (seed 004)"),
+}
