@@ -40,6 +40,10 @@ def test_the_installed_plugin_is_listed_with_its_package_and_passes_its_own_test
     counted = json.loads(cli("params", "--method", "gated_pt", "--backbone", "t5-base", cwd=tmp_path).stdout)
     assert counted["trainable"] == 10 * 768 + 1
     sh(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests"), cwd=tmp_path)
+    # the parameter audit of the report has its line (the main table's rows are the grid's methods)
+    audited = sh(sys.executable, "-c", "from ptbench.report.audit import grid_rows; "
+                 "rows = grid_rows(['t5-base']); print(rows[rows.method == 'gated_pt'].trainable.tolist())", cwd=tmp_path)
+    assert audited.stdout.strip() == f"[{10 * 768 + 1}]"
 
 
 def test_the_plugin_runs_through_dvc_repro_on_a_smoke_task(plugin_path, smoke_mirror, monkeypatch, tmp_path):

@@ -1,10 +1,13 @@
 """``run_jobs``: a stage's independent runs in turn, or side by side in worker processes set up as the
 stage (runtime.task_workers); results and failures come back to the stage's process in job order."""
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import REPO
 from ptbench.config import parse_params
 from ptbench.errors import PtbenchError
 from ptbench.stagekit import run_jobs
@@ -47,3 +50,63 @@ def test_task_workers_must_be_a_positive_integer(raw_params, bad):
     raw_params["runtime"]["task_workers"] = bad
     with pytest.raises(PtbenchError, match="runtime.task_workers"):
         parse_params(raw_params)
+
+
+def _sleep_forever():
+    import time
+
+    time.sleep(600)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_killed_stage_leaves_no_worker_behind(tmp_path):
+    """The stage process killed mid-run (as `kill` or a CI timeout would): its workers end with it."""
+    import signal
+    import subprocess
+    import time
+
+    script = tmp_path / "stage.py"
+    script.write_text(
+        "import os, sys, yaml\n"
+        "from ptbench.config import parse_params\n"
+        "from ptbench.stagekit import run_jobs\n"
+        "sys.path.insert(0, %r)\n"
+        "from test_stagekit import _sleep_forever\n"
+        "raw = yaml.safe_load(open(%r))\n"
+        "raw['runtime']['task_workers'] = 2\n"
+        "if __name__ == '__main__':\n"
+        "    run_jobs(_sleep_forever, [(), ()], parse_params(raw), lambda job, result: None)\n"
+        % (str(Path(__file__).parent), str(REPO / "params.yaml")))
+    stage = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(children(stage.pid)) < 3:  # the resource tracker and 2 workers
+        time.sleep(0.5)
+    time.sleep(3)  # killed while the workers start or while they run a job: both covered
+    workers = children(stage.pid)
+    assert len(workers) >= 3
+    stage.send_signal(signal.SIGKILL)
+    stage.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.5)
+    assert not any(alive(pid) for pid in workers)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(status.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -78,9 +78,18 @@ def pin_cpu_threads(n: int | None) -> None:
             pass
 
 
-def _worker_setup(cpu_threads: int | None, offline: bool) -> None:
-    """A worker process starts as a stage does: pinned threads, hub environment, quiet libraries."""
+def _worker_setup(cpu_threads: int | None, offline: bool, stage_pid: int) -> None:
+    """A worker process starts as a stage does: pinned threads, hub environment, quiet libraries; on
+    Linux it is also told to end with the stage's process (a killed stage leaves no worker behind)."""
     from ptbench import hub
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != stage_pid:  # the stage died before this line: end now
+            os._exit(1)
 
     pin_cpu_threads(cpu_threads)
     hub.configure_environment(offline)
@@ -103,7 +112,7 @@ def run_jobs(function: Callable, jobs: list[tuple], params, on_result: Callable[
     from concurrent.futures import ProcessPoolExecutor
 
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_setup,
-                               initargs=(params.runtime.cpu_threads, params.hub.offline))
+                               initargs=(params.runtime.cpu_threads, params.hub.offline, os.getpid()))
     try:
         futures = [(job, pool.submit(function, *job)) for job in jobs]
         for job, future in futures:  # in submission order: the log reads as the sequential one

@@ -48,6 +48,9 @@ def test_the_page_links_every_table_and_drawn_figure_and_they_exist(report):
     assert missing_links(out["page"]) == []
     assert "Not drawn: the runs they need" in page and "ept_msp_no_fusion) at N = 2..8" in page
     assert "abc123" in page and "torch 2.x" in page and "bootstrap_iterations = 30" in page  # provenance
+    # the verdicts first: a line for all tables, per paper and per table, and their files
+    assert page.index('id="verdicts"') < page.index('id="main"') and "<b>All tables</b>" in page
+    assert "../tables/verdicts.md" in page and (tmp / "tables" / "verdicts.csv").is_file()
 
 
 def test_the_link_check_reports_a_missing_file(report, tmp_path):

@@ -221,3 +221,42 @@ def test_a_faithful_squad_cell_says_what_the_reference_codes_defect_does_to_its_
     squad = cell(table, "t5-small", "PT", "SQuAD")
     assert squad.ours.mean == 100.0
     assert any(note.startswith("faithful SQuAD (DePT/ATTEMPT's preprocessing defect)") for note in squad.notes)
+
+
+def test_stand_in_values_get_a_banner_no_rank_no_delta_and_a_marked_params_cell(tmp_path):
+    """The smoke's tiny T5 standing in for T5-base: shown (marked §), never ranked, no Δ; the table and
+    its caption carry the banner; a real run beside it is ranked and compared as usual."""
+    from ptbench.report.cells import with_stand_ins
+    from ptbench.report.render import to_html
+
+    results = tmp_path / "results"
+    for method, correct in (("pt", 30), ("ept", 45)):
+        write_run(results, method, "rte", {"0": labels(correct, 50)}, GOLD, backbone="tiny-t5")
+    write_run(results, "ept_star", "rte", {"0": labels(40, 50)}, GOLD, backbone="t5-small")
+    rows = []
+    for method in ("pt", "ept", "ept_star"):
+        payload = build_rows(results, method, SETTINGS, 64)
+        rows += [{**r, "bootstrap": payload["bootstrap"]} for r in payload["results"]]
+    table = build_table(SPECS["seed003_table1"], RunIndex(with_stand_ins(rows, {"tiny-t5": ["t5-base"]}), 10.0))
+    column = table.header.index("RTE Acc")
+    ept = cell(table, "T5-Base", "EPT", "RTE Acc")
+    assert ept.ours.stand_in == "tiny-t5" and ept.paper == 68.8 and ept.delta is None
+    assert line(table, "T5-Base", "EPT", "ours").cells[column] == "90.0 §"
+    assert all(rank is None for m in ("PT", "EPT") for rank in line(table, "T5-Base", m, "ours").ranks)
+    assert not [ln for ln in table.lines if ln.block == "T5-Base" and ln.kind == "delta"]
+    assert line(table, "T5-Base", "EPT", "ours").cells[table.header.index("Params")].endswith(" §")
+    real = cell(table, "T5-Small", "EPT*", "RTE Acc")  # a run of the paper's own backbone
+    assert real.ours.stand_in is None and real.delta is not None
+    assert line(table, "T5-Small", "EPT*", "ours").ranks[column] == 1
+    assert table.stand_ins == 2
+    for text in (to_markdown(table), to_latex(table), to_html(table)):
+        assert "STAND-IN VALUES: 2 value(s)" in text
+
+
+def test_no_delta_against_a_paper_value_marked_dagger():
+    from ptbench.report.cells import Cell, Ours
+
+    ours = Ours(mean=55.0, std=None, per_seed=[55.0], replicates=None, confidence=None, dagger=False,
+                original_t5=False, sources=[], pairing=None)
+    assert Cell({}, ours=ours, paper=0.0, paper_flag="†").delta is None  # the paper's invalid-label zero
+    assert Cell({}, ours=ours, paper=50.0).delta == 5.0

@@ -64,6 +64,11 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
         table = build_table(spec, index)
         tables.append((table, write_table(table, tables_dir)))
     runs_summary(rows).to_csv(tables_dir / "runs.csv", index=False)
+    from ptbench.report import verdicts
+
+    judged = verdicts.judge([t for t, _ in tables])
+    (tables_dir / "verdicts.md").write_text(verdicts.to_markdown(judged), encoding="utf-8")
+    (tables_dir / "verdicts.csv").write_text(verdicts.to_csv(judged), encoding="utf-8")
     if audit:
         from ptbench.report.audit import write_audit
 
@@ -76,7 +81,9 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
     git = git_state()  # the code that built the report (the runs' own shas are listed from their provenance)
     built = {**dataclasses.asdict(settings), "built from git": f"{git['sha']}{' (dirty)' if git['dirty'] else ''}"}
     page = write_page(report_dir / "index.html", tables, figures, rows, built,
-                      tables_dir / "params_seeds.csv", tables_dir / "params.md")
+                      tables_dir / "params_seeds.csv", tables_dir / "params.md",
+                      verdict_lines=[("All tables", verdicts.summary_line(judged)), *verdicts.summaries(judged)],
+                      verdict_files=(tables_dir / "verdicts.md", tables_dir / "verdicts.csv"))
     missing = missing_links(page)
     if missing:
         raise PtbenchError(f"{page}: links to missing files: {', '.join(missing)}")

@@ -82,7 +82,11 @@ class Cell:
 
     @property
     def delta(self) -> float | None:
-        return None if self.ours is None or self.paper is None else self.ours.mean - self.paper
+        """ours - paper; none for a stand-in run (another backbone, other data: not comparable) and none
+        against a paper value marked † (invalid labels scored 0: not a score to compare with)."""
+        if self.ours is None or self.paper is None or self.ours.stand_in or self.paper_flag:
+            return None
+        return self.ours.mean - self.paper
 
 
 def _sample_std(values: list[float]) -> float | None:

@@ -14,12 +14,13 @@ from typing import Any
 import pandas as pd
 
 from ptbench.report.figures import FigureResult
-from ptbench.report.render import LEGEND, to_html
+from ptbench.report.render import LEGEND, stand_in_banner, to_html
 from ptbench.report.tables import BuiltTable
 
 STYLE = """body{font-family:sans-serif;margin:2em;max-width:110em}table{border-collapse:collapse;font-size:12px;margin:1em 0}
 td,th{border:1px solid #ccc;padding:2px 5px;text-align:right}th{text-align:left}tr.block th{background:#eee}
-tr.ci td,tr.delta td,tr.p td{color:#555;font-size:11px}img{max-width:100%;border:1px solid #ddd}.notes{font-size:12px}"""
+tr.ci td,tr.delta td,tr.p td{color:#555;font-size:11px}img{max-width:100%;border:1px solid #ddd}.notes{font-size:12px}
+.banner{background:#fff3cd;border:1px solid #e0b000;padding:6px 10px;font-weight:bold}"""
 
 
 def _rel(target: Path, page_dir: Path) -> str:
@@ -59,13 +60,24 @@ def audit_section(audit_csv: Path, audit_md: Path, page_dir: Path) -> str:
 
 
 def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], figures: list[FigureResult],
-               rows: list[dict[str, Any]], settings: dict[str, Any], audit_csv: Path, audit_md: Path) -> Path:
+               rows: list[dict[str, Any]], settings: dict[str, Any], audit_csv: Path, audit_md: Path,
+               verdict_lines: list[tuple[str, str]] = (), verdict_files: tuple[Path, ...] = ()) -> Path:
     page_dir = page.parent
     page_dir.mkdir(parents=True, exist_ok=True)
     toc = "".join(f'<li><a href="#{t.spec["id"]}">{html.escape(t.spec["title"])}</a></li>' for t, _ in tables)
     body = [(f"<h1>ptbench report</h1><ul>{toc}<li><a href=\"#figures\">Figures</a></li>"
              f"<li><a href=\"#audit\">Parameter audit</a></li><li><a href=\"#provenance\">Provenance</a></li></ul>"),
             f"<p>{html.escape(LEGEND)}</p>"]
+    if verdict_lines:  # did it reproduce: first thing on the page
+        from ptbench.report.verdicts import RULE_TEXT
+
+        links = " · ".join(f'<a href="{_rel(path, page_dir)}">{path.suffix[1:].upper()}</a>' for path in verdict_files)
+        body.insert(1, f'<h2 id="verdicts">Reproduction verdicts</h2><p>{html.escape(RULE_TEXT)} {links}</p><ul>'
+                    + "".join(f"<li><b>{html.escape(scope)}</b>: {html.escape(line)}</li>" for scope, line in verdict_lines)
+                    + "</ul>")
+    shown = sum(t.stand_ins for t, _ in tables)
+    if shown:  # at the top, while any table shows a stand-in value
+        body.insert(1, f'<p class="banner">{html.escape(stand_in_banner(shown))}</p>')
     for table, files in tables:
         links = " · ".join(f'<a href="{_rel(path, page_dir)}">{fmt}</a>' for fmt, path in files.items())
         body.append(f'<h2 id="{table.spec["id"]}">{html.escape(table.spec["title"])}</h2><p>{links}</p>{to_html(table)}')

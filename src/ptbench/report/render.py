@@ -21,8 +21,16 @@ LEGEND = (f"Lines per method: ours = mean ± std over seeds; 95% CI = percentile
           f"to the paper). – : no run / not printed, never 0.")
 
 
+def stand_in_banner(count: int) -> str:
+    """Shown over a table (and the report) while any value in it is a stand-in run."""
+    return (f"STAND-IN VALUES: {count} value(s) marked {STAND_IN} are runs of another backbone (report.stand_in; "
+            f"the smoke: a tiny T5 on synthetic tasks) placed in the paper's cells to exercise the layout. They are "
+            f"not results of the paper's setting: never ranked, no Δ against the paper.")
+
+
 def caption(table: BuiltTable) -> str:
-    return f"{table.spec['title']}. {LEGEND}"
+    banner = f"{stand_in_banner(table.stand_ins)} " if table.stand_ins else ""
+    return f"{banner}{table.spec['title']}. {LEGEND}"
 
 
 def _mark_md(text: str, rank: int | None) -> str:
@@ -31,7 +39,8 @@ def _mark_md(text: str, rank: int | None) -> str:
 
 def to_markdown(table: BuiltTable) -> str:
     width = len(table.header)
-    out = [f"## {table.spec['title']}", "", LEGEND, "",
+    banner = [f"> **{stand_in_banner(table.stand_ins)}**", ""] if table.stand_ins else []
+    out = [f"## {table.spec['title']}", "", *banner, LEGEND, "",
            "| | " + " | ".join(table.header) + " |", "|---" * (width + 1) + "|"]
     block = None
     for line in table.lines:
@@ -116,7 +125,8 @@ def _html_cell(line: Line, text: str, rank: int | None) -> str:
 
 def to_html(table: BuiltTable) -> str:
     width = len(table.header)
-    out = ["<table>", "<thead><tr><th></th>" + "".join(f"<th>{html.escape(h)}</th>" for h in table.header)
+    banner = [f'<p class="banner">{html.escape(stand_in_banner(table.stand_ins))}</p>'] if table.stand_ins else []
+    out = [*banner, "<table>", "<thead><tr><th></th>" + "".join(f"<th>{html.escape(h)}</th>" for h in table.header)
            + "</tr></thead>", "<tbody>"]
     block = None
     for line in table.lines:

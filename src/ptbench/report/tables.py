@@ -40,6 +40,11 @@ class BuiltTable:
     cells: list[tuple[str, str, str, Cell]]  # block, row, column labels and the cell
     notes: list[str]
 
+    @property
+    def stand_ins(self) -> int:
+        """How many of the values shown are stand-in runs (§)."""
+        return sum(1 for *_, cell in self.cells if cell.ours is not None and cell.ours.stand_in)
+
 
 def fmt(value: float | None, signed: bool = False) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -109,6 +114,8 @@ def _params_cell(spec: dict, parts: list[dict], index: RunIndex, cell: Cell) -> 
             row = index.find(merge_keys(*parts[:-1], column))
             if row is not None:
                 cell.params = "/".join(count(row.get(f"{k}_parameters")) for k in kinds)
+                if row.get("stand_in"):  # counted on the stand-in backbone, not the paper's
+                    cell.params += f" {STAND_IN}"
                 if kinds == ["trainable"] and paper_counts_stored(spec.get("paper"), row.get("registered_method")
                                                                  or row["method"]):
                     cell.params += f" ({count(row.get('stored_parameters'))} as the paper counts)"
@@ -159,8 +166,9 @@ def _lines(block: str, label: str, method: str | None, cells: list[Cell], with_p
 
     ci = [c.ours.ci if c.ours is not None else None for c in cells]
     paper = [(c.paper_text or MISSING) + (f" {DAGGER}" if c.paper_flag else "") for c in cells]
+    # a stand-in value is shown, never ranked
     out = [line("ours", f"{label} (ours)", [ours_text(c) for c in cells],
-                [c.ours.mean if c.ours is not None else None for c in cells]),
+                [c.ours.mean if c.ours is not None and not c.ours.stand_in else None for c in cells]),
            line("ci", f"{label} (95% CI)", [f"[{lo:.1f}, {hi:.1f}]" if lo is not None else "" for lo, hi in
                                             (i or (None, None) for i in ci)], [None] * len(cells)),
            line("paper", f"{label} (paper)", paper, [c.paper for c in cells]),
