@@ -31,7 +31,7 @@ smoke: setup
 	@echo "smoke report:  $(abspath results/report/index.html)"
 
 test: setup
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 benchmark: setup
 	$(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-only --benchmark-sort=name

@@ -59,8 +59,17 @@ def smoke_params(smoke_mirror, repo_params_raw):
     return parse_params(raw)
 
 
+# The long files first, in this order (make test runs `pytest -n 2 --dist loadfile --no-loadscope-reorder`:
+# files go to the two workers in collection order). The pipeline slice is the long pole and builds the
+# session's smoke mirror first thing; the other worker meanwhile runs files that build their own small
+# mirrors or none, so that it is not left waiting on the mirror's lock; the mirror's users come after.
+FIRST = ["tests/test_pipeline.py", "tests/mirror/test_load_proof.py", "tests/train/test_determinism.py",
+         "tests/test_paper_grid.py", "tests/test_bad_inputs.py", "tests/test_regression.py", "tests/test_plugins.py"]
+
+
 def pytest_collection_modifyitems(items):
-    """The slow tests (a whole DVC pipeline) first: under `pytest -n 2 --dist loadfile` (make test)
-    their files then start at once on one worker while the other takes the rest, instead of the
-    longest file starting last."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The files of FIRST first, in its order, then the rest as collected."""
+    def rank(item) -> int:
+        path = Path(str(item.fspath)).relative_to(REPO).as_posix()
+        return FIRST.index(path) if path in FIRST else len(FIRST)
+    items.sort(key=rank)
