@@ -18,7 +18,8 @@ def main(args, params):
         shutil.rmtree(folder, ignore_errors=True)
     result = write_report(Path(args.rows), *outputs, params.report,
                           params.grid.methods + params.grid.transfer, params.tasks, plots_dir=Path(args.plots),
-                          labels={name: v.label or name for name, v in params.variants.items()})
+                          labels={name: v.label or name for name, v in params.variants.items()},
+                          profile=params.profile)
     drawn = sum(f.drawn for f in result["figures"])
     print(f"{result['rows']} results -> {len(result['tables'])} tables in {outputs[0]}, "
           f"{drawn}/{len(result['figures'])} figures in {outputs[1]}\nreport: {result['page'].resolve()}")

@@ -98,3 +98,14 @@ def test_ptbench_audit_reruns_sampled_cells_and_fails_on_a_tampered_metric(regre
         assert failed.returncode == 1 and "MISMATCH" in failed.stdout and f"{BACKBONE}/pt/{TASK}" in failed.stderr
     finally:
         cached.write_text(original)
+
+
+def test_every_run_records_its_cost_beside_the_byte_identical_record(regression_run, smoke_params):
+    """timing.json (experiment.run_cost): wall time, steps, examples and their rate, the device, peak memory."""
+    root, _ = regression_run
+    cost = json.loads((root / layout.run_dir(BACKBONE, "pt", TASK) / "seed0" / "timing.json").read_text())
+    train = smoke_params.train
+    assert (cost["steps"], cost["examples"]) == (train.steps, train.steps * train.batch_size)
+    assert cost["examples_per_second"] == pytest.approx(cost["examples"] / cost["train_seconds"], rel=0.01)
+    assert cost["device"] == {"type": "cpu", "threads": smoke_params.runtime.cpu_threads}
+    assert cost["peak_memory_mb"] > 100 and "gpu_hours" not in cost

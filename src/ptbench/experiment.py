@@ -148,9 +148,33 @@ def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, 
             torch.save(done["best_state"], seed_dir / "state.pt")
             write_json(seed_dir / "train.json", done["record"])
             if "train_seconds" in done:  # absent from a finished seed checkpointed by an older version
-                write_json(seed_dir / "timing.json", {"train_seconds": round(done["train_seconds"], 2)})
+                write_json(seed_dir / "timing.json", run_cost(done["train_seconds"], cfg, done.get("device")))
         summary[seed] = done["record"]
     return summary
+
+
+def run_cost(seconds: float, cfg, device: dict | None) -> dict:
+    """What a seed's training cost (``timing.json``, apart from the byte-identical train.json): wall time,
+    steps, examples seen and their rate, the device, the process's peak memory and, on GPUs, GPU-hours."""
+    examples = cfg.steps * cfg.batch_size  # the whole batch (accumulation and processes split it)
+    device = device or {"type": "unknown"}
+    cost = {"train_seconds": round(seconds, 2), "steps": cfg.steps, "examples": examples,
+            "examples_per_second": round(examples / seconds, 2) if seconds > 0 else None, "device": device}
+    if device["type"] == "cuda":
+        cost["peak_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
+        cost["gpu_hours"] = round(seconds / 3600 * process_state().num_processes, 4)
+    else:  # the process's peak resident memory (Linux: KiB); a stage running several runs reports its peak so far
+        import resource
+
+        cost["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return cost
+
+
+def device_of(model) -> dict:
+    device = next(model.parameters()).device
+    if device.type == "cuda":
+        return {"type": "cuda", "name": torch.cuda.get_device_name(device), "count": process_state().num_processes}
+    return {"type": device.type, "threads": torch.get_num_threads()}
 
 
 def train_seed(params: Params, method_name: str, task_name: str, train_split: PreparedSplit,
@@ -166,6 +190,8 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
     method = build_for(backbone, params, method_name, seed, transfer_root, task_name)
     if init_state is not None:
         method.load_state_dict(init_state)
+    if torch.cuda.is_available():  # the seed's own peak (run_cost)
+        torch.cuda.reset_peak_memory_stats()
     result = train(backbone.runner, method, spec, train_split, val_split, cfg, seed, backbone.pad_id,
                    checkpoint, fingerprint, make_decoder(spec, cfg, backbone.tokenizer), live_dir=live_dir)
     record = {"method": method_name, "task": task_name, "seed": seed, "best_step": result.best_step,
@@ -173,7 +199,7 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
               "trainable_parameters": method.trainable_parameter_count(),
               "stored_parameters": method.stored_parameter_count(), "history": result.history}
     return {"fingerprint": fingerprint, "record": record, "best_state": result.best_state,
-            "train_seconds": result.train_seconds}
+            "train_seconds": result.train_seconds, "device": device_of(backbone.model)}
 
 
 def score_state(params: Params, method_name: str, spec, state: dict, test_split: PreparedSplit, seed: int,

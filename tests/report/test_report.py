@@ -130,3 +130,26 @@ def test_a_stand_in_backbone_fills_paper_cells_marked_and_never_over_a_real_run(
     assert base.mean == 60.0 and base.stand_in == "tiny-t5"
     assert index.ours({**key, "backbone": "t5-small"}, []).stand_in is None  # the real t5-small run wins
     assert index.ours({**key, "backbone": "t5-large"}, []) is None
+
+
+def test_the_cost_table_sums_per_method_and_totals_the_profile():
+    import pandas as pd
+
+    from ptbench.report.build import cost_table, frame_markdown
+
+    cpu = {"type": "cpu", "threads": 1}
+    rows = [{"backbone": "tiny-t5", "method": "pt", "train_seconds_total": 3.0, "examples_per_second": 600.0,
+             "peak_memory_mb": 700.0, "gpu_hours": None, "device": cpu},
+            {"backbone": "tiny-t5", "method": "pt", "train_seconds_total": 5.0, "examples_per_second": 400.0,
+             "peak_memory_mb": 750.0, "gpu_hours": None, "device": cpu},
+            {"backbone": "t5-base", "method": "dept", "train_seconds_total": 3600.0, "examples_per_second": 50.0,
+             "peak_memory_mb": 9000.0, "gpu_hours": 1.0, "device": {"type": "cuda", "name": "A100", "count": 1}},
+            {"backbone": "tiny-t5", "method": "control", "train_seconds_total": None}]  # no timing: not counted
+    table = cost_table(rows, "smoke")
+    pt = table.to_dict("records")[1]
+    assert pd.isna(pt.pop("gpu_hours"))  # none measured on the CPU: empty, never 0
+    assert pt == {"scope": "method", "backbone": "tiny-t5", "method": "pt", "runs": 2, "train_seconds": 8.0,
+                  "examples_per_second": 500.0, "peak_memory_mb": 750.0, "device": "cpu (1 threads)"}
+    total = table.iloc[-1]
+    assert total.scope == "profile smoke" and total.runs == 3 and total.train_seconds == 3608.0 and total.gpu_hours == 1.0
+    assert "| t5-base | dept | 1 | 3600.0 |" in frame_markdown(table) and "cuda A100 x1" in frame_markdown(table)

@@ -128,3 +128,20 @@ def test_an_ept_msp_row_carries_its_gate_weight_per_prompt_token(tmp_path):
     assert gate_weights_per_token([row], tmp_path / "figures").drawn
     write_run(results, "pt", "rte", {"0": labels(30, 40)}, GOLD, state={"embedding": torch.randn(10, 512)})
     assert build_rows(results, "pt", SETTINGS, 64)["results"][0]["gate_weights"] is None
+
+
+def test_run_costs_summarise_the_seeds_timing_records(tmp_path):
+    import json
+
+    from ptbench.report.rows import run_costs
+
+    for seed, seconds, rate, memory in ((0, 10.0, 96.0, 800.0), (1, 14.0, 68.6, 900.0)):
+        (tmp_path / f"seed{seed}").mkdir()
+        (tmp_path / f"seed{seed}" / "timing.json").write_text(json.dumps(
+            {"train_seconds": seconds, "steps": 30, "examples": 960, "examples_per_second": rate,
+             "device": {"type": "cpu", "threads": 1}, "peak_memory_mb": memory}))
+    costs = run_costs(tmp_path)
+    assert (costs["train_seconds"], costs["train_seconds_total"]) == (12.0, 24.0)
+    assert costs["examples_per_second"] == pytest.approx(82.3) and costs["peak_memory_mb"] == 900.0
+    assert costs["device"] == {"type": "cpu", "threads": 1} and costs["gpu_hours"] is None
+    assert run_costs(None)["train_seconds"] is None  # a run without records: no cost, never 0

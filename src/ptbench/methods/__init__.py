@@ -44,9 +44,12 @@ def register(name: str, module: type[PeftMethod], config: type[MethodConfig], su
     METHODS[name] = MethodEntry(module, config, summary, source)
 
 
-def _register_module(module, source: str) -> None:
-    """Check every entry first, then register them all (a bad plugin registers none)."""
+def _register_module(module, source: str, required: bool = True) -> None:
+    """Check every entry first, then register them all (a bad plugin registers none). A built-in module
+    without ENTRIES is a helper of the package (``required`` false), a plugin's must have them."""
     entries = getattr(module, "ENTRIES", None)
+    if entries is None and not required:
+        return
     if not isinstance(entries, dict):
         raise ConfigError(f"{source}: module {module.__name__} has no ENTRIES mapping name -> (module, config, summary)")
     checked = []
@@ -72,7 +75,7 @@ def _register_module(module, source: str) -> None:
 def _discover_builtins() -> None:
     for info in sorted(pkgutil.iter_modules([str(PACKAGE_DIR)]), key=lambda i: i.name):
         if info.name != "base":
-            _register_module(importlib.import_module(f"{__name__}.{info.name}"), "ptbench")
+            _register_module(importlib.import_module(f"{__name__}.{info.name}"), "ptbench", required=False)
 
 
 def _discover_plugins() -> None:

@@ -44,12 +44,57 @@ def runs_summary(rows: list[dict[str, Any]]) -> pd.DataFrame:
                           "std": r["metrics"].get(r["primary_metric"], {}).get("std"), "seeds": len(r["seeds"]),
                           "max_invalid_rate": r.get("max_invalid_rate"), "diverged": r.get("diverged"),
                           "bootstrap": "replicates" in r["metrics"].get(r["primary_metric"], {}),
-                          "source": r["source"]} for r in rows])
+                          "train_seconds": r.get("train_seconds"), "examples_per_second": r.get("examples_per_second"),
+                          "peak_memory_mb": r.get("peak_memory_mb"), "gpu_hours": r.get("gpu_hours"),
+                          "device": _device_text(r.get("device")), "source": r["source"]} for r in rows])
+
+
+def _device_text(device) -> str:
+    if not device:
+        return ""
+    devices = device if isinstance(device, list) else [device]
+    return "; ".join(f"{d['type']}" + (f" {d['name']} x{d.get('count', 1)}" if d.get("name") else "")
+                     + (f" ({d['threads']} threads)" if d.get("threads") else "") for d in devices)
+
+
+def frame_markdown(frame: pd.DataFrame) -> str:
+    """A data frame as a Markdown table (empty cells for missing values)."""
+    def text(value) -> str:
+        return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    lines = ["| " + " | ".join(frame.columns) + " |", "|---" * len(frame.columns) + "|"]
+    lines += ["| " + " | ".join(text(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def cost_table(rows: list[dict[str, Any]], profile: str) -> pd.DataFrame:
+    """Measured training cost per (backbone, method) over every run with a timing record (grid, knob,
+    few-shot kinds), then the profile's total: results/tables/cost.{md,csv}."""
+    timed = [r for r in rows if r.get("train_seconds_total") is not None]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in timed:
+        groups.setdefault((r["backbone"], r["method"]), []).append(r)
+    lines = []
+    for (backbone, method), members in sorted(groups.items()):
+        rates = [m["examples_per_second"] for m in members if m.get("examples_per_second")]
+        memory = [m["peak_memory_mb"] for m in members if m.get("peak_memory_mb")]
+        gpu = [m["gpu_hours"] for m in members if m.get("gpu_hours")]
+        lines.append({"scope": "method", "backbone": backbone, "method": method, "runs": len(members),
+                      "train_seconds": round(sum(m["train_seconds_total"] for m in members), 1),
+                      "examples_per_second": round(sum(rates) / len(rates), 1) if rates else None,
+                      "peak_memory_mb": max(memory) if memory else None, "gpu_hours": round(sum(gpu), 4) if gpu else None,
+                      "device": _device_text(members[0].get("device"))})
+    if lines:
+        lines.append({"scope": f"profile {profile}", "backbone": "", "method": "", "runs": sum(l["runs"] for l in lines),
+                      "train_seconds": round(sum(l["train_seconds"] for l in lines), 1), "examples_per_second": None,
+                      "peak_memory_mb": max((l["peak_memory_mb"] for l in lines if l["peak_memory_mb"]), default=None),
+                      "gpu_hours": round(sum(l["gpu_hours"] or 0 for l in lines), 4) or None, "device": ""})
+    return pd.DataFrame(lines, columns=["scope", "backbone", "method", "runs", "train_seconds", "examples_per_second",
+                                        "peak_memory_mb", "gpu_hours", "device"])
 
 
 def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir: Path, settings: ReportSettings,
                  methods: list[str], tasks: list[str], audit: bool = True, plots_dir: Path | None = None,
-                 labels: dict[str, str] | None = None) -> dict[str, Any]:
+                 labels: dict[str, str] | None = None, profile: str = "") -> dict[str, Any]:
     """Everything the ``tables`` stage writes; raises if the page links a file that is not there.
     ``labels``: the main table's row labels of the named variants among ``methods``."""
     rows = read_rows(rows_dir)
@@ -64,6 +109,12 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
         table = build_table(spec, index)
         tables.append((table, write_table(table, tables_dir)))
     runs_summary(rows).to_csv(tables_dir / "runs.csv", index=False)
+    cost = cost_table(rows, profile)
+    cost.to_csv(tables_dir / "cost.csv", index=False)
+    (tables_dir / "cost.md").write_text(
+        "# Training cost (measured)\n\nWall-clock training seconds (validation included, test scoring not), "
+        "examples/s, the process's peak memory (CPU: resident; GPU: allocated), GPU-hours, per backbone and "
+        "method over its runs, then the profile's total.\n\n" + frame_markdown(cost) + "\n", encoding="utf-8")
     from ptbench.report import verdicts
 
     judged = verdicts.judge([t for t, _ in tables])
@@ -83,7 +134,8 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
     page = write_page(report_dir / "index.html", tables, figures, rows, built,
                       tables_dir / "params_seeds.csv", tables_dir / "params.md",
                       verdict_lines=[("All tables", verdicts.summary_line(judged)), *verdicts.summaries(judged)],
-                      verdict_files=(tables_dir / "verdicts.md", tables_dir / "verdicts.csv"))
+                      verdict_files=(tables_dir / "verdicts.md", tables_dir / "verdicts.csv"),
+                      cost=(cost, tables_dir / "cost.md", tables_dir / "cost.csv"))
     missing = missing_links(page)
     if missing:
         raise PtbenchError(f"{page}: links to missing files: {', '.join(missing)}")

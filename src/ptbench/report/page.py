@@ -61,7 +61,8 @@ def audit_section(audit_csv: Path, audit_md: Path, page_dir: Path) -> str:
 
 def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], figures: list[FigureResult],
                rows: list[dict[str, Any]], settings: dict[str, Any], audit_csv: Path, audit_md: Path,
-               verdict_lines: list[tuple[str, str]] = (), verdict_files: tuple[Path, ...] = ()) -> Path:
+               verdict_lines: list[tuple[str, str]] = (), verdict_files: tuple[Path, ...] = (),
+               cost: tuple | None = None) -> Path:
     page_dir = page.parent
     page_dir.mkdir(parents=True, exist_ok=True)
     toc = "".join(f'<li><a href="#{t.spec["id"]}">{html.escape(t.spec["title"])}</a></li>' for t, _ in tables)
@@ -92,6 +93,10 @@ def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], fig
         body.append("<h3>Not drawn: the runs they need</h3><ul>" + "".join(
             f"<li>{html.escape(f.title)} ({html.escape(f.mirrors)}): {html.escape(f.reason)}</li>" for f in missing)
             + "</ul>")
+    if cost is not None and len(cost[0]):
+        frame, md, csv_path = cost
+        body.append(f'<h2 id="cost">Training cost (measured)</h2><p>(<a href="{_rel(md, page_dir)}">Markdown</a>, '
+                    f'<a href="{_rel(csv_path, page_dir)}">CSV</a>)</p>{frame.to_html(index=False, na_rep="", border=0)}')
     body += [audit_section(audit_csv, audit_md, page_dir), provenance_section(rows, settings)]
     page.write_text("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ptbench report</title>"
                     f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n", encoding="utf-8")

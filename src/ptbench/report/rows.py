@@ -102,12 +102,21 @@ def histories(run_dir: Path | None) -> dict[str, dict[str, list[list[float]]]]:
     return out
 
 
-def train_seconds(run_dir: Path | None) -> float | None:
-    """Mean wall-clock training time over the seeds that recorded one (``seed<k>/timing.json``)."""
-    values = [(read_json(path) or {}).get("train_seconds") for path in sorted(run_dir.glob("seed*/timing.json"))] \
-        if run_dir else []
-    values = [v for v in values if isinstance(v, (int, float))]
-    return statistics.fmean(values) if values else None
+def run_costs(run_dir: Path | None) -> dict[str, Any]:
+    """The seeds' training costs (``seed<k>/timing.json``, experiment.run_cost): mean wall-clock seconds,
+    mean examples/s, max peak memory, summed GPU-hours, the device; None where no seed recorded one."""
+    costs = [read_json(path) or {} for path in sorted(run_dir.glob("seed*/timing.json"))] if run_dir else []
+
+    def numbers(key: str) -> list[float]:
+        return [c[key] for c in costs if isinstance(c.get(key), (int, float)) and not isinstance(c.get(key), bool)]
+    seconds, rates, memory, gpu = numbers("train_seconds"), numbers("examples_per_second"), numbers("peak_memory_mb"), \
+        numbers("gpu_hours")
+    devices = sorted({json.dumps(c["device"], sort_keys=True) for c in costs if c.get("device")})
+    return {"train_seconds": statistics.fmean(seconds) if seconds else None,
+            "train_seconds_total": sum(seconds) if seconds else None,
+            "examples_per_second": statistics.fmean(rates) if rates else None,
+            "peak_memory_mb": max(memory) if memory else None, "gpu_hours": sum(gpu) if gpu else None,
+            "device": json.loads(devices[0]) if len(devices) == 1 else ([json.loads(d) for d in devices] or None)}
 
 
 def base_row(record: dict[str, Any], source: str) -> dict[str, Any]:
@@ -125,7 +134,7 @@ def run_row(run: RunFiles, settings: ReportSettings, max_length: int) -> dict[st
     if run.predictions_path is not None:
         add_bootstrap(row, load_predictions(run.predictions_path), str(run.predictions_path), settings)
     row["history"] = histories(run.run_dir)
-    row["train_seconds"] = train_seconds(run.run_dir)
+    row.update(run_costs(run.run_dir))
     first_state = run.run_dir / f"seed{row['seeds'][0]}" / "state.pt" if run.run_dir and row["seeds"] else None
     views = (learned_views(first_state, row["registered_method"], row["config"], run.record["provenance"], max_length)
              if first_state else {"similarity": {"reason": "no training records next to the metrics file"},
