@@ -1,4 +1,5 @@
 """A scratch copy of the repository for tests that run DVC or the stage scripts on it."""
+import json
 import os
 import shutil
 import subprocess
@@ -39,3 +40,21 @@ def edit_params(path: Path, edit) -> None:
     raw = yaml.safe_load(path.read_text())
     edit(raw)
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def place_committed_mirror(repo: Path, mirror: Path) -> None:
+    """Put the session's smoke mirror (tests/conftest.py: the mirror stage's own builder) into a git-initialised
+    copy with the committed lock's mirror entry, check that DVC finds them equal but for the copy's empty
+    cache, and fill the cache: `dvc repro` then skips the mirror stage (minutes) instead of re-running it."""
+    shutil.copytree(mirror, repo / "mirror")
+    (repo / "results").mkdir(exist_ok=True)
+    (repo / "results" / "mirror.json").write_text((mirror / "mirror.json").read_text() + "\n")
+    committed = yaml.safe_load((REPO / "dvc.lock").read_text())  # the mirror's entry alone: no other stage's
+    (repo / "dvc.lock").write_text(yaml.safe_dump({**committed, "stages": {"mirror": committed["stages"]["mirror"]}},
+                                                  sort_keys=False))  # outputs are in this copy's cache
+    status = json.loads(sh("dvc", "status", "--json", "mirror", cwd=repo).stdout or "{}")
+    entries = status.get("mirror", [])
+    assert not any("deps" in kind or "params" in kind for entry in entries for kind in entry), status
+    assert all(set(change.values()) <= {"not in cache"} for entry in entries for change in entry.values()
+               if isinstance(change, dict)), status
+    sh("dvc", "commit", "-f", "-q", "mirror", cwd=repo)

@@ -28,7 +28,7 @@ import yaml
 
 from conftest import REPO
 from ptbench.regression import metric_files, moved_cells, report
-from repo_copy import copy_repository, edit_params, sh
+from repo_copy import copy_repository, edit_params, place_committed_mirror, sh
 
 pytestmark = pytest.mark.slow
 
@@ -91,19 +91,7 @@ def smoke_copy(tmp_path_factory, smoke_mirror):
     copy_repository(repo)
     edit_params(repo / "params.yaml", slice_params)
     sh("git", "init", "-q", cwd=repo)
-    # the session's mirror and the committed root lock: DVC skips the mirror stage when they agree
-    shutil.copytree(smoke_mirror, repo / "mirror")
-    (repo / "results").mkdir()
-    (repo / "results" / "mirror.json").write_text((smoke_mirror / "mirror.json").read_text() + "\n")
-    committed = yaml.safe_load((REPO / "dvc.lock").read_text())  # the mirror's entry alone: no other
-    (repo / "dvc.lock").write_text(yaml.safe_dump({**committed, "stages": {"mirror": committed["stages"]["mirror"]}},
-                                                  sort_keys=False))  # stage's outputs are in this copy's cache
-    # equal to the committed lock but for the (empty) cache: then the cache is filled, and DVC skips the stage
-    status = json.loads(sh("dvc", "status", "--json", "mirror", cwd=repo).stdout or "{}")
-    changes = [change for entry in status.get("mirror", []) for kind, change in entry.items()]
-    assert all(set(change.values()) <= {"not in cache"} for change in changes if isinstance(change, dict)), status
-    assert not any("deps" in kind or "params" in kind for entry in status.get("mirror", []) for kind in entry), status
-    sh("dvc", "commit", "-f", "-q", "mirror", cwd=repo)
+    place_committed_mirror(repo, smoke_mirror)  # DVC skips the mirror stage: the library's build is the committed one
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", "copy", cwd=repo)
     first = sh("dvc", "repro", *smoke_slice(repo), cwd=repo, timeout=1800)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from repo_copy import copy_repository, edit_params, sh
+from repo_copy import copy_repository, edit_params, place_committed_mirror, sh
 
 pytestmark = pytest.mark.slow
 
@@ -60,11 +60,8 @@ def test_the_plugin_runs_through_dvc_repro_on_a_smoke_task(plugin_path, smoke_mi
     edit_params(repo / "params.yaml", add_plugin)
     cli("pipelines", cwd=repo)
     assert "ok" in cli("validate", cwd=repo).stdout
-    shutil.copytree(smoke_mirror, repo / "mirror")  # the committed mirror: DVC skips its stage
-    (repo / "results").mkdir()
-    (repo / "results" / "mirror.json").write_text((smoke_mirror / "mirror.json").read_text() + "\n")
-    shutil.copy2(REPO / "dvc.lock", repo / "dvc.lock")
     sh("git", "init", "-q", cwd=repo)
+    place_committed_mirror(repo, smoke_mirror)  # the committed mirror: DVC skips its stage
     sh("dvc", "repro", "pipelines/tiny-t5/gated_pt/dvc.yaml:cells", cwd=repo, timeout=900)
     result = json.loads((repo / "results" / "metrics" / "tiny-t5" / "gated_pt" / "rte.json").read_text())
     assert result["trainable_parameters"] == 10 * 64 + 1 and 0 <= result["metrics"]["accuracy"] <= 100
