@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ptbench import layout
 from ptbench.errors import ConfigError
-from ptbench.regression import COMPARED_KEYS
+from ptbench.regression import compared_part
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,6 @@ def pick(cells: list[Cell], sample: int | None, seed: int, only: list[str] | Non
     return sorted(random.Random(seed).sample(cells, sample), key=str)
 
 
-def compared(payload: dict) -> dict:
-    return {key: payload[key] for key in COMPARED_KEYS if key in payload}
-
-
 def _numbers(value, path=()):
     if isinstance(value, dict):
         for key, item in value.items():
@@ -99,8 +95,8 @@ def audit_cell(params, cell: Cell, scratch: Path, tolerance: float, root: Path =
                        scratch / layout.run_dir(cell.backbone, cell.method, cell.task), metrics, None,
                        scratch / layout.checkpoint_dir("audit", cell.backbone, cell.method, cell.task),
                        root / layout.transfer_root(cell.backbone))
-    cached = compared(json.loads((root / layout.metrics_path(cell.backbone, cell.method, cell.task)).read_text()))
-    rerun = compared(json.loads(metrics.read_text()))
+    cached = compared_part(json.loads((root / layout.metrics_path(cell.backbone, cell.method, cell.task)).read_text()))
+    rerun = compared_part(json.loads(metrics.read_text()))
     return Audited(cell, cached, rerun, verdict(cached, rerun, tolerance))
 
 

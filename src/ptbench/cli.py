@@ -129,15 +129,12 @@ def _score(args) -> None:
 
 
 def _audit(args) -> None:
-    from ptbench import hub
     from ptbench.audit_runs import run_audit
     from ptbench.config import load_params
-    from ptbench.stagekit import pin_cpu_threads, quiet_libraries
+    from ptbench.stagekit import prepare_process
 
     params = load_params(args.params)
-    pin_cpu_threads(params.runtime.cpu_threads)  # as the stages: the CPU numbers depend on it
-    hub.configure_environment(params.hub.offline)
-    quiet_libraries()
+    prepare_process(params.runtime.cpu_threads, params.hub.offline)  # as the stages that made the cache
     tolerance = args.tolerance
     if tolerance is None:
         import torch

@@ -22,6 +22,7 @@ params.yaml, so ``dvc exp run -S tasks=[...]`` needs no regeneration.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +65,14 @@ def method_code(params, m: str) -> list[str]:
     """The files of src/ptbench/methods a method's (or a variant's) stages run: the registry, the base
     classes, its module and the sibling modules that imports (``ptbench.methods.module_files``). Adding
     a method file, or editing another method's, changes none of them."""
+    return list(_method_files(params.registered_method(m)))
+
+
+@functools.lru_cache(maxsize=None)  # parsed once per method: the paper grid asks for each ~30 times
+def _method_files(method: str) -> tuple[str, ...]:
     from ptbench.methods import module_files
 
-    return [f"src/ptbench/methods/{name}" for name in module_files(params.registered_method(m))]
+    return tuple(f"src/ptbench/methods/{name}" for name in module_files(method))
 
 
 def _per(grouped: bool, per_item: str, whole: str) -> str:
@@ -104,7 +110,8 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
     tasks = ["tasks"] if grouped else []
     sources = f"results/transfer_sources/{b}/{m}"
     own = [sources] if transfer else []
-    code = [*TRAINING_CODE, *method_code(params, m), *(["src/ptbench/transfer.py"] if transfer else [])]
+    own_code = method_code(params, m)
+    code = [*TRAINING_CODE, *own_code, *(["src/ptbench/transfer.py"] if transfer else [])]
     launcher = "${launcher}"
     few = params.few_shot
     stages: dict[str, Any] = {}
@@ -115,7 +122,7 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
     if m in params.source_prompts.methods and read:
         stages["source_prompt"] = _stage(
             f"{launcher} stages/pretrain_source.py --backbone {b} --method {m}{task_arg}",
-            ["stages/pretrain_source.py", *TRAINING_CODE, *method_code(params, m), data, "mirror"],
+            ["stages/pretrain_source.py", *TRAINING_CODE, *own_code, data, "mirror"],
             ["source_prompts", *params.method_param_keys(m), *TRAINING_PARAMS],
             [_per(grouped, f"results/source_prompts/{b}/{m}/${{item.task}}", f"results/source_prompts/{b}/{m}")],
             None if grouped else {"task": "${source_prompts.tasks}"})
@@ -123,7 +130,7 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
         stages["transfer_source"] = _stage(
             f"python stages/transfer_source.py --backbone {b} --method {m}",
             ["stages/transfer_source.py", "src/ptbench/transfer.py", "src/ptbench/distill.py", *TRAINING_CODE,
-             *dict.fromkeys([*method_code(params, m), *method_code(params, "pt")]),  # it reads pt's prompts
+             *dict.fromkeys([*own_code, *method_code(params, "pt")]),  # it reads pt's prompts
              f"results/source_prompts/{b}/pt", f"data/prepared/{b}", "mirror"],
             [*params.method_param_keys(m), "methods.pt", "source_prompts", *TRAINING_PARAMS], [sources])
     if (m in params.grid.methods or transfer) and grouped:
@@ -174,7 +181,7 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
             results += [f"results/knobs/{kind}/{b}/{m}" for kind in ("metrics", "predictions", "runs")]
         stages["rows"] = _stage(
             f"python stages/rows.py --backbone {b} --method {m}",
-            [*ROWS_CODE, *BOOTSTRAP_CODE, "src/ptbench/report/prompts.py", *method_code(params, m), *results],
+            [*ROWS_CODE, *BOOTSTRAP_CODE, "src/ptbench/report/prompts.py", *own_code, *results],
             ROWS_PARAMS,
             [f"results/rows/{b}/{m}.json"])
     return {"vars": ["../../../params.yaml"], "stages": stages} if stages else None

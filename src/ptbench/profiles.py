@@ -40,7 +40,7 @@ def set_in_place(document, key, value) -> None:
     """``document[key] = value``, keeping the node that is there: a mapping is updated key by key (keys
     the value lacks are removed), a list's items are replaced inside the same list, an equal scalar is
     left as written. Only what changes is rewritten, in the overlay's spelling."""
-    current = document.get(key) if key in document else None
+    current = document.get(key)
     if isinstance(current, dict) and isinstance(value, dict) and current and value:  # (an emptied block
         # mapping cannot be written back in its style: an empty one is replaced whole)
         for stale in [k for k in current if k not in value]:

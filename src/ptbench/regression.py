@@ -41,13 +41,17 @@ def _short(value: object) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def compared_part(payload: dict) -> dict:
+    """A metrics file's numbers (COMPARED_KEYS), without its provenance."""
+    return {key: payload[key] for key in COMPARED_KEYS if key in payload}
+
+
 def metric_files(root: Path) -> dict[str, dict]:
     """Repository-relative path -> the compared part of every metric file under ``root``."""
     found = {}
     for pattern in METRIC_GLOBS:
         for path in sorted(Path(root).glob(pattern)):
-            payload = json.loads(path.read_text())
-            found[path.relative_to(root).as_posix()] = {k: payload[k] for k in COMPARED_KEYS if k in payload}
+            found[path.relative_to(root).as_posix()] = compared_part(json.loads(path.read_text()))
     return found
 
 

@@ -38,15 +38,12 @@ def quiet_libraries() -> None:
 def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argparse.ArgumentParser,
               argv: list[str] | None = None) -> None:
     """Validate params.yaml before any compute; turn user errors into one line and exit 2."""
-    from ptbench import hub
     from ptbench.config import load_params
 
     args = parser.parse_args(argv)
     try:
         params = load_params(getattr(args, "params", None) or "params.yaml")
-        pin_cpu_threads(params.runtime.cpu_threads)
-        hub.configure_environment(params.hub.offline)
-        quiet_libraries()
+        prepare_process(params.runtime.cpu_threads, params.hub.offline)
         main(args, params)
     except PtbenchError as exc:
         print(f"ptbench: error: {exc}", file=sys.stderr)
@@ -78,11 +75,19 @@ def pin_cpu_threads(n: int | None) -> None:
             pass
 
 
-def _worker_setup(cpu_threads: int | None, offline: bool, stage_pid: int) -> None:
-    """A worker process starts as a stage does: pinned threads, hub environment, quiet libraries; on
-    Linux it is also told to end with the stage's process (a killed stage leaves no worker behind)."""
+def prepare_process(cpu_threads: int | None, offline: bool) -> None:
+    """What every process that trains or scores sets first (a stage, its workers, ``ptbench audit``):
+    pinned threads (the CPU numbers depend on them), the hub environment, quiet libraries."""
     from ptbench import hub
 
+    pin_cpu_threads(cpu_threads)
+    hub.configure_environment(offline)
+    quiet_libraries()
+
+
+def _worker_setup(cpu_threads: int | None, offline: bool, stage_pid: int) -> None:
+    """A worker process starts as a stage does (``prepare_process``); on Linux it is also told to end
+    with the stage's process (a killed stage leaves no worker behind)."""
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -90,10 +95,7 @@ def _worker_setup(cpu_threads: int | None, offline: bool, stage_pid: int) -> Non
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         if os.getppid() != stage_pid:  # the stage died before this line: end now
             os._exit(1)
-
-    pin_cpu_threads(cpu_threads)
-    hub.configure_environment(offline)
-    quiet_libraries()
+    prepare_process(cpu_threads, offline)
 
 
 def run_jobs(function: Callable, jobs: list[tuple], params, on_result: Callable[[tuple, object], None]) -> None:
