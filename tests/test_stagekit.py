@@ -1,5 +1,6 @@
 """``run_jobs``: a stage's independent runs in turn, or side by side in worker processes set up as the
 stage (runtime.task_workers); results and failures come back to the stage's process in job order."""
+import json
 import os
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import torch
 from conftest import REPO
 from ptbench.config import parse_params
 from ptbench.errors import PtbenchError
-from ptbench.stagekit import run_jobs
+from ptbench.stagekit import run_jobs, worker_context
 from ptbench.tasks import get_task
 
 
@@ -38,6 +39,39 @@ def test_workers_run_elsewhere_pinned_as_the_stage_and_report_in_job_order(raw_p
     assert [threads for _, threads in collect(torch.get_num_threads, [(), ()], params)] == [1, 1]
     jobs = [(name,) for name in ("rte", "mnli", "boolq")]
     assert [(job, spec.name) for job, spec in collect(get_task, jobs, params)] == [(job, job[0]) for job in jobs]
+
+
+def _seen_modules(*names):
+    return [name in sys.modules for name in names]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork-started workers are Linux's")
+def test_forked_workers_start_with_the_stages_imports_and_the_backbones_model_code(tmp_path, smoke_params):
+    """What the stage imported before its workers start is theirs without importing it again (~6 s
+    a process): the stage's own modules and, imported on purpose, the backbone's model class. In a
+    fresh process, as a stage that has not loaded its backbone yet."""
+    import subprocess
+
+    raw = {**smoke_params.raw, "runtime": {**smoke_params.raw["runtime"], "task_workers": 2}}
+    (tmp_path / "params.json").write_text(json.dumps(raw))
+    script = tmp_path / "stage.py"
+    script.write_text(
+        "import json, sys\n"
+        "import fractions\n"  # a module this stage imported, that nothing else would
+        "from ptbench.config import parse_params\n"
+        "from ptbench.stagekit import run_jobs, worker_context\n"
+        "sys.path.insert(0, %r)\n"
+        "from test_stagekit import _seen_modules\n"
+        "if __name__ == '__main__':\n"
+        "    params = parse_params(json.load(open('params.json')))\n"
+        "    before = _seen_modules('transformers.models.t5.modeling_t5')\n"
+        "    seen = []\n"
+        "    run_jobs(_seen_modules, [('fractions', 'transformers.models.t5.modeling_t5')] * 2, params,\n"
+        "             lambda job, result: seen.append(result))\n"
+        "    print(json.dumps([worker_context().get_start_method(), before, seen]))\n"
+        % str(Path(__file__).parent))
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["fork", [False], [[True, True], [True, True]]]
 
 
 def test_a_failing_job_is_raised_in_the_stage_with_its_message(raw_params):
@@ -79,11 +113,13 @@ def test_a_killed_stage_leaves_no_worker_behind(tmp_path):
         % (str(Path(__file__).parent), str(REPO / "params.yaml")))
     stage = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
     deadline = time.time() + 60
-    while time.time() < deadline and len(children(stage.pid)) < 3:  # the resource tracker and 2 workers
+    # 2 workers, and a resource tracker when they are spawned
+    expected = 2 if worker_context().get_start_method() == "fork" else 3
+    while time.time() < deadline and len(children(stage.pid)) < expected:
         time.sleep(0.5)
     time.sleep(3)  # killed while the workers start or while they run a job: both covered
     workers = children(stage.pid)
-    assert len(workers) >= 3
+    assert len(workers) >= expected
     stage.send_signal(signal.SIGKILL)
     stage.wait()
     deadline = time.time() + 30

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from ptbench.errors import DataError, HubUnreachableError
+from ptbench.errors import DataError, HubUnreachableError, PtbenchError
 
 HUB_HOST = "huggingface.co"
 
@@ -203,3 +203,21 @@ def load_model(hub_id: str, family: str, mirror: str | None, offline: bool, quan
 
     model = auto.from_pretrained(model_location(hub_id, mirror), **{**quantization.from_pretrained_kwargs(), **kwargs})
     return quantization.after_load(model)
+
+
+def import_model_code(hub_id: str, family: str, mirror: str | None, offline: bool) -> None:
+    """Import what ``load_model`` and ``load_tokenizer`` import (the model class, the tokenizer) without
+    loading any weights: what a stage does before forking its workers (``stagekit.run_jobs``), so that
+    each does not import them again. A model that cannot be found here is left to the runs to report."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    try:
+        ensure_hub(f"model {hub_id}", mirror, offline)
+        config = AutoConfig.from_pretrained(model_location(hub_id, mirror))
+        load_tokenizer(hub_id, mirror, offline)
+    except (PtbenchError, OSError):
+        return
+    auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
+    with torch.device("meta"):  # the class and its modules imported; no memory, no compute
+        auto.from_config(config)

@@ -102,18 +102,20 @@ def run_jobs(function: Callable, jobs: list[tuple], params, on_result: Callable[
     """``function(*job)`` for every job, ``on_result(job, result)`` as each ends (in the stage's process).
 
     The jobs are independent runs (a task, a knob point: each from a fresh backbone and its own seed).
-    ``runtime.task_workers`` 1 runs them here in turn; n > 1 in n spawned worker processes set up as this
-    one, so the numbers are the same either way. The first failure cancels the jobs not yet started
-    and is raised here (a PtbenchError still ends the stage in one line)."""
+    ``runtime.task_workers`` 1 runs them here in turn; n > 1 in n worker processes set up as this one,
+    so the numbers are the same either way. The first failure cancels the jobs not yet started and is
+    raised here (a PtbenchError still ends the stage in one line)."""
     workers = min(params.runtime.task_workers, len(jobs))
     if workers <= 1:
         for job in jobs:
             on_result(job, function(*job))
         return
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_setup,
+    context = worker_context()
+    if context.get_start_method() == "fork":
+        _import_what_a_run_imports(params)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup,
                                initargs=(params.runtime.cpu_threads, params.hub.offline, os.getpid()))
     try:
         futures = [(job, pool.submit(function, *job)) for job in jobs]
@@ -121,6 +123,30 @@ def run_jobs(function: Callable, jobs: list[tuple], params, on_result: Callable[
             on_result(job, future.result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_context():
+    """How workers start. ``fork`` on Linux while this process has not initialised CUDA: a forked
+    worker inherits the stage's imports (torch, transformers and the backbone's model code: ~6 s a
+    process on the smoke machine, most of a small cell's cost). ``spawn`` elsewhere (macOS, Windows,
+    a process holding a CUDA context, which a forked child cannot use). Either way a run seeds its own
+    generators, so the numbers do not depend on it."""
+    import multiprocessing
+
+    cuda_initialised = "torch" in sys.modules and sys.modules["torch"].cuda.is_initialized()
+    if sys.platform.startswith("linux") and not cuda_initialised:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _import_what_a_run_imports(params) -> None:
+    """Before forking: the imports every worker's first run would repeat (its backbone's model and
+    tokenizer code), with no weights loaded and no compute that could start threads."""
+    from ptbench import hub
+    from ptbench.backbones import get_backbone
+
+    info = get_backbone(params.backbone)
+    hub.import_model_code(info.hub_id, info.family, params.hub.mirror, params.hub.offline)
 
 
 def os_error_line(exc: OSError) -> str:
