@@ -25,7 +25,8 @@ setup: $(BIN)/ptbench
 
 smoke: setup
 	$(BIN)/ptbench validate
-	$(BIN)/dvc repro
+	@# dvc repro with every stage forked from one warm process (src/ptbench/zygote.py): same numbers, no per-stage imports
+	$(BIN)/ptbench repro
 	@echo "smoke tables:  $(abspath results/tables)  (main.md, main.csv, main.tex)"
 	@echo "smoke figures: $(abspath results/figures)"
 	@echo "smoke report:  $(abspath results/report/index.html)"

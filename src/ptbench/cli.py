@@ -150,6 +150,20 @@ def _audit(args) -> None:
         sys.exit(1)
 
 
+def _plan(args) -> None:
+    from ptbench.planning.plan import make_plan, render
+
+    plan = make_plan(args.profile, Path(args.params), Path(args.calibration), check_cache=not args.no_cache_check,
+                     zygote=not args.plain_dvc, log=lambda line: print(line, file=sys.stderr))
+    print(render(plan))
+
+
+def _repro(args) -> None:
+    from ptbench.zygote import run_with_zygote
+
+    sys.exit(run_with_zygote(args.dvc_args, Path(args.params)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ptbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -189,6 +203,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, help="points a number may move (default: 0 on the CPU, 0.5 on a GPU)")
     p.add_argument("--params", default="params.yaml")
     p.set_defaults(func=_audit)
+    p = sub.add_parser("plan", help="a profile's stages and runs, their estimated cost here, and what is cached")
+    p.add_argument("profile", nargs="?", help="a profile of profiles/ (default: what params.yaml holds)")
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--calibration", default=".ptbench/calibration.json",
+                   help="this machine's measured rates: read, completed by a short calibration run, written")
+    p.add_argument("--no-cache-check", action="store_true", help="skip `dvc status` (what is already cached)")
+    p.add_argument("--plain-dvc", action="store_true", help="for stages run by `dvc repro` (default: `ptbench repro`, "
+                   "as make smoke runs them: forked from a warm process)")
+    p.set_defaults(func=_plan)
+    p = sub.add_parser("repro", help="dvc repro, its stages forked from one warm process (no per-stage imports)")
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed to dvc repro (targets, -s, -f, ...)")
+    p.set_defaults(func=_repro)
     p = sub.add_parser("sweep", help="the params.yaml sweep as `dvc exp run --queue` commands")
     p.add_argument("--queue", action="store_true", help="queue them (else print only)")
     p.add_argument("--params", default="params.yaml")
@@ -197,7 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "repro":  # every option it does not know is dvc repro's (-s, -f, --dry, ...)
+        args.dvc_args = [*unknown, *args.dvc_args]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         args.func(args)
     except PtbenchError as exc:

@@ -44,9 +44,20 @@ def _shared_meta_backbone(name: str, tiny_t5: tuple[tuple[str, int], ...]) -> to
     return meta_backbone(name, dict(tiny_t5))
 
 
-def count_parameters(method: str, config: MethodConfig, backbone: str, max_length: int = AUDIT_MAX_LENGTH,
-                     tiny_t5: dict[str, int] | None = None) -> dict[str, Any]:
-    """Counted on one weightless backbone per (backbone, tiny-t5 shape), reset between methods as the
+@functools.lru_cache(maxsize=None)
+def _backbone_size(name: str, tiny_t5: tuple[tuple[str, int], ...]) -> int:
+    return sum(p.numel() for p in _shared_meta_backbone(name, tiny_t5).parameters())
+
+
+def backbone_size(name: str, tiny_t5: dict[str, int] | None = None) -> int:
+    """The backbone's parameter count, from its config (no weights)."""
+    return _backbone_size(name, tuple(sorted((tiny_t5 or {}).items())))
+
+
+def attached_on_meta(method: str, config: MethodConfig, backbone: str, max_length: int = AUDIT_MAX_LENGTH,
+                     tiny_t5: dict[str, int] | None = None) -> tuple[Any, torch.nn.Module, int]:
+    """(the method's module attached to a weightless backbone, that backbone, its own size before the
+    attach). One weightless backbone per (backbone, tiny-t5 shape), reset between methods as the
     pipeline resets a loaded one (methods/base.py): building a T5-11B from its config for each of the
     audit's ~190 counts took most of the tables stage. A method that trains the backbone's own
     weights (ft) refuses any later attach, so it gets a backbone of its own."""
@@ -62,8 +73,16 @@ def count_parameters(method: str, config: MethodConfig, backbone: str, max_lengt
     backbone_parameters = sum(p.numel() for p in model.parameters())  # before attach: LoRA adds its own
     module = build_method(method, config, ctx)
     module.attach(model)
+    return module, model, backbone_parameters
+
+
+def count_parameters(method: str, config: MethodConfig, backbone: str, max_length: int = AUDIT_MAX_LENGTH,
+                     tiny_t5: dict[str, int] | None = None) -> dict[str, Any]:
+    """Trainable and stored counts of ``method`` on ``backbone`` (``attached_on_meta``)."""
+    module, model, backbone_parameters = attached_on_meta(method, config, backbone, max_length, tiny_t5)
+    d_model = model.get_input_embeddings().embedding_dim
     return {"method": method, "backbone": backbone, "hub_id": get_backbone(backbone).hub_id,
-            "d_model": embeddings.embedding_dim, "max_length": max_length,
+            "d_model": d_model, "max_length": max_length,
             "trainable": module.trainable_parameter_count(), "stored": module.stored_parameter_count(),
             "backbone_parameters": backbone_parameters,
             "config": json.loads(json.dumps(vars(config)))}

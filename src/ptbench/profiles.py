@@ -65,20 +65,25 @@ def merge_method_knobs(methods, overlay: object, profile: str) -> None:
             set_in_place(methods[method], knob, value)
 
 
-def apply_profile(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR) -> list[str]:
-    """Rewrite params.yaml with the profile's keys; validate the result before writing it."""
+def _round_trip_yaml():
     from ruamel.yaml import YAML
 
-    load_profile(name, profile_dir)  # validates the name and the shape
     rt = YAML()
     rt.preserve_quotes = True
     rt.width = 4096  # never re-wrap a line of params.yaml
     # null as params.yaml writes it (ruamel's default is an empty value)
     rt.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
+    return rt
+
+
+def merged_document(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR, rt=None):
+    """params.yaml with the profile's keys set (a round-trip document; nothing written)."""
+    load_profile(name, profile_dir)  # validates the name and the shape
+    rt = rt or _round_trip_yaml()
     # the profile read round-trip too, so every scalar keeps its spelling (a float such as 0.00001
     # would otherwise be written back as 1e-05, which YAML 1.1 readers take for a string)
     overlay = rt.load((profile_dir / f"{name}.yaml").read_text())
-    document = rt.load(params_path.read_text())
+    document = rt.load(Path(params_path).read_text())
     unknown = sorted(set(overlay) - set(document))
     if unknown:
         raise ConfigError(f"profiles/{name}.yaml: key(s) {', '.join(unknown)} are not in {params_path}")
@@ -88,8 +93,15 @@ def apply_profile(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR)
         else:
             set_in_place(document, key, value)
     set_in_place(document, "profile", name)
+    return document
+
+
+def apply_profile(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR) -> list[str]:
+    """Rewrite params.yaml with the profile's keys; validate the result before writing it."""
+    rt = _round_trip_yaml()
+    document = merged_document(name, params_path, profile_dir, rt)
     buffer = io.StringIO()
     rt.dump(document, buffer)
     parse_params(yaml.safe_load(buffer.getvalue()))  # never write an invalid params.yaml
     params_path.write_text(buffer.getvalue())
-    return sorted(overlay)
+    return sorted(load_profile(name, profile_dir))

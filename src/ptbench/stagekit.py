@@ -37,7 +37,14 @@ def quiet_libraries() -> None:
 
 def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argparse.ArgumentParser,
               argv: list[str] | None = None) -> None:
-    """Validate params.yaml before any compute; turn user errors into one line and exit 2."""
+    """Validate params.yaml before any compute; turn user errors into one line and exit 2. Under
+    ``ptbench repro`` the script runs in a fork of its warm zygote instead (``ptbench.zygote``)."""
+    if argv is None:
+        from ptbench.zygote import delegate
+
+        status = delegate()
+        if status is not None:
+            sys.exit(status)
     from ptbench.config import load_params
 
     args = parser.parse_args(argv)

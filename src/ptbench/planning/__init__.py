@@ -1,0 +1,1 @@
+"""Planning a profile before running it: its workload, this machine's calibration, the estimate."""

@@ -1,0 +1,182 @@
+"""``ptbench plan [profile]``: the stages and runs a profile implies, their estimated cost on this
+machine, the total, and what DVC has already cached; before anything runs."""
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ptbench.config import Params
+from ptbench.planning.calibration import CALIBRATION_FILE, CALIBRATION_ROWS, CALIBRATION_TOKENS, calibrate, machine_key, shape_key
+from ptbench.planning.estimate import Backbone, Estimator, shape_of
+from ptbench.planning.workload import Stage, plan_stages
+
+SHORT_LENGTH = 16  # the calibration's shorter encoder length (the longer: the plan's longest)
+DECODE_BATCH = 32
+
+
+@dataclass
+class Plan:
+    profile: str
+    machine: str
+    stages: list[Stage]
+    seconds: dict[str, float]  # stage address -> estimated seconds
+    cached: set[str] | None  # addresses DVC reports up to date; None: not checked
+    estimated_from: dict[str, str]  # backbone -> "measured" | "scaled from <backbone> by FLOPs"
+
+    def total(self, stages: list[Stage] | None = None) -> float:
+        return sum(self.seconds[s.address] for s in (self.stages if stages is None else stages))
+
+    def to_run(self) -> list[Stage]:
+        return [s for s in self.stages if self.cached is None or s.address not in self.cached]
+
+
+def profile_params(name: str | None, params_path: Path = Path("params.yaml")) -> Params:
+    """params.yaml with the profile's keys applied, in memory (params.yaml itself unchanged)."""
+    from ptbench.config import load_params, parse_params
+    from ptbench.profiles import merged_document
+
+    if name is None:
+        return load_params(params_path)
+    return parse_params(json.loads(json.dumps(merged_document(name, params_path))))
+
+
+def calibration_shapes(params: Params) -> dict[str, dict[str, Any]]:
+    """Per backbone, the encoder lengths to calibrate at: short, and the longest input any run
+    gives it (input m plus the tokens its method adds)."""
+    longest = {}
+    for b in params.backbones:
+        methods = dict.fromkeys([*params.grid.methods, *params.grid.transfer, params.method])
+        lengths = [m_in + shape_of(params, m, m_in)[0] for m in methods
+                   for m_in in {params.data.input_length(t) for t in params.tasks}]
+        long = max(lengths + [SHORT_LENGTH + 1])
+        rows = max(4, min(params.train.batch_size, CALIBRATION_ROWS, CALIBRATION_TOKENS // long))
+        longest[b] = {"lengths": (SHORT_LENGTH, long), "rows": rows,
+                      "target_tokens": params.data.max_target_length, "decode_batch": DECODE_BATCH}
+    if params.hub.mirror and "tiny-t5" not in longest:  # the mirror's pre-training
+        longest["tiny-t5"] = {"lengths": (SHORT_LENGTH, params.data.max_length), "rows": CALIBRATION_ROWS,
+                              "target_tokens": params.data.max_target_length, "decode_batch": DECODE_BATCH}
+    return longest
+
+
+def backbone_rates(params: Params, record: dict[str, Any], shapes: dict[str, dict]) -> tuple[dict[str, Backbone], dict[str, str]]:
+    """Each backbone's measured entry, or the largest measured one scaled by parameter count."""
+    from ptbench.counting import backbone_size
+
+    entries = record.get("backbones", {})
+    measured = {}
+    for name, shape in shapes.items():
+        key = shape_key(name, shape)
+        if key in entries:
+            measured[name] = entries[key]
+    if not measured:
+        raise RuntimeError("no backbone of the plan could be calibrated on this machine")
+    reference = max(measured.values(), key=lambda e: e["parameters"])
+    rates, source = {}, {}
+    for name in shapes:
+        if name in measured:
+            rates[name] = Backbone(name, measured[name]["parameters"], measured[name])
+            source[name] = "measured"
+        else:
+            size = backbone_size(name, params.mirror.backbone)
+            rates[name] = Backbone(name, size, reference, size / reference["parameters"])
+            source[name] = f"scaled from {reference['backbone']} by parameter count"
+    return rates, source
+
+
+MIRROR_SAMPLE_ROWS = 20  # per pre-training rule: enough for the longest input a batch pads to
+
+
+def mirror_input_length(params: Params) -> int:
+    """The longest pre-training input of the mirror's mixture (a sample generated here: the word-level
+    tokenizer gives a token per word, and EOS): what a pre-training batch is padded to."""
+    from ptbench.mirror import synthetic
+    from ptbench.mirror.pretrain import mixture
+
+    cfg = params.mirror
+    world = synthetic.World.build(cfg.lexicon_size, cfg.seed)
+    sample = mixture(world, MIRROR_SAMPLE_ROWS, seed=cfg.seed, rules=cfg.pretrain["rules"],
+                     unprefixed=cfg.pretrain["unprefixed"])
+    return max(len(e.input.split()) + 1 for e in sample)
+
+
+def prepared_input_lengths(params: Params) -> dict[tuple[str, str], float]:
+    """The longest input of each task's prepared validation split, where the data stage has run (a
+    batch is padded to its longest input); the mirror's pre-training inputs under ("mirror", "pretrain")."""
+    import torch
+
+    from ptbench.layout import data_dir
+
+    lengths = {("mirror", "pretrain"): mirror_input_length(params)} if params.hub.mirror else {}
+    for b in params.backbones:
+        for task in params.tasks:
+            path = data_dir(b, task) / "validation.pt"
+            if path.exists():
+                ids = torch.load(path, weights_only=False)["input_ids"]
+                if ids:
+                    lengths[(b, task)] = max(len(x) for x in ids)
+    return lengths
+
+
+def cached_stages(stages: list[Stage]) -> set[str]:
+    """The planned stages ``dvc status`` does not list as changed (params.yaml must hold the profile)."""
+    out = subprocess.run(["dvc", "status", "--json"], capture_output=True, text=True)
+    if out.returncode != 0:
+        return set()
+    changed = set(json.loads(out.stdout or "{}"))
+    return {s.address for s in stages if s.address not in changed and s.kind != "zygote"}
+
+
+def make_plan(profile: str | None, params_path: Path = Path("params.yaml"), calibration_path: Path = CALIBRATION_FILE,
+              check_cache: bool = True, zygote: bool = True, log: Callable[[str], None] = print) -> Plan:
+    """``zygote``: the stages run under ``ptbench repro`` (``make smoke``), else under plain ``dvc repro``."""
+    from ptbench.config import load_params
+
+    params = profile_params(profile, params_path)
+    stages = ([Stage("ptbench repro: warm process", "zygote", "", "")] if zygote else []) + plan_stages(params)
+    shapes = calibration_shapes(params)
+    record = calibrate(shapes, params.runtime.cpu_threads, calibration_path, params.mirror.backbone, log)
+    rates, source = backbone_rates(params, record, shapes)
+    estimator = Estimator(params, record, rates, prepared_input_lengths(params), zygote)
+    seconds = {s.address: estimator.stage_seconds(s) for s in stages}
+    current = load_params(params_path)
+    active = profile is None or (current.profile == profile and current.raw == params.raw)
+    cached = cached_stages(stages) if check_cache and active else None
+    return Plan(params.profile, machine_key(params.runtime.cpu_threads), stages, seconds, cached, source)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:,.1f} h"
+
+
+def render(plan: Plan) -> str:
+    """Per backbone and method: stages, runs, steps, estimated time; then the totals."""
+    groups: dict[tuple[str, str], list[Stage]] = {}
+    for s in plan.stages:
+        groups.setdefault((s.backbone or "-", s.method or s.kind), []).append(s)
+    lines = [f"plan: profile {plan.profile}, {sum(s.kind != 'zygote' for s in plan.stages)} stages, "
+             f"{sum(len(s.runs) for s in plan.stages)} training runs",
+             f"machine: {plan.machine}",
+             *(f"  {b}: {how}" for b, how in sorted(plan.estimated_from.items())),
+             "", f"{'backbone':18s} {'method / stage':24s} {'stages':>6s} {'runs':>6s} {'steps':>10s} "
+                 f"{'estimated':>10s} {'cached':>7s}"]
+    for (backbone, name), members in groups.items():
+        cached = "" if plan.cached is None else f"{sum(s.address in plan.cached for s in members)}/{len(members)}"
+        lines.append(f"{backbone:18s} {name:24s} {len(members):6d} {sum(len(s.runs) for s in members):6d} "
+                     f"{sum(r.steps for s in members for r in s.runs):10,d} {duration(plan.total(members)):>10s} "
+                     f"{cached:>7s}")
+    total = plan.total()
+    lines += ["", f"total: {duration(total)} ({total:,.0f} s) on this machine"]
+    if plan.cached is None:
+        lines.append("cached: not checked (params.yaml holds another profile; `ptbench profile` it to see)")
+    else:
+        left = plan.total(plan.to_run())
+        lines.append(f"cached: {len(plan.stages) - len(plan.to_run())} of {len(plan.stages)} stages; "
+                     f"left to run: {duration(left)} ({left:,.0f} s)")
+    return "\n".join(lines)

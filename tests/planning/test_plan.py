@@ -1,0 +1,71 @@
+"""`ptbench plan`: a calibration is measured once per machine and reused; a plan prints every group
+and the totals, for the smoke and for the paper grid (no hub, no weights: bundled configs)."""
+import json
+
+from conftest import REPO
+from ptbench.planning.calibration import calibrate, machine_key, shape_key
+from ptbench.planning.plan import calibration_shapes, make_plan, profile_params, render
+
+FILLED = {"training_process_seconds": 5.0, "report_process_seconds": 2.0, "zygote_client_process_seconds": 0.05,
+          "tokenize_seconds_per_row": 4e-5}
+
+
+def entry(name, shape, parameters):
+    return {"backbone": name, "parameters": parameters, "lengths": list(shape["lengths"]), "rows": shape["rows"],
+            "frozen_step_seconds_per_row": [0.001, 0.002], "full_step_seconds_per_row": 0.003,
+            "target_tokens": shape["target_tokens"], "decode_seconds_per_example_token": 1e-4}
+
+
+def test_a_calibration_measures_what_is_missing_once_and_is_reused(tmp_path, raw_params):
+    from ptbench.config import parse_params
+
+    params = parse_params(raw_params)
+    path = tmp_path / "calibration.json"
+    key = machine_key(params.runtime.cpu_threads)
+    path.write_text(json.dumps({key: {**FILLED, "backbones": {}}}))
+    shape = {"lengths": (8, 16), "rows": 4, "target_tokens": 3, "decode_batch": 4}
+    logged = []
+    record = calibrate({"tiny-t5": shape}, 1, path, params.mirror.backbone, logged.append)
+    measured = record["backbones"][shape_key("tiny-t5", shape)]
+    assert len(logged) == 1 and "tiny-t5" in logged[0]  # the stored rates were not measured again
+    assert measured["frozen_step_seconds_per_row"][0] > 0 and measured["decode_seconds_per_example_token"] > 0
+    assert measured["parameters"] > 0
+    stored = path.read_text()
+    logged.clear()
+    assert calibrate({"tiny-t5": shape}, 1, path, params.mirror.backbone, logged.append) == record
+    assert logged == [] and path.read_text() == stored
+
+
+def filled_calibration(tmp_path, profile, sizes):
+    params = profile_params(profile, REPO / "params.yaml")
+    shapes = calibration_shapes(params)
+    backbones = {shape_key(name, shape): entry(name, shape, sizes[name]) for name, shape in shapes.items() if name in sizes}
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps({machine_key(params.runtime.cpu_threads): {**FILLED, "backbones": backbones}}))
+    return path
+
+
+def test_the_smoke_plan_prints_each_method_and_the_total(tmp_path):
+    path = filled_calibration(tmp_path, "smoke", {"tiny-t5": 258_816})
+    plan = make_plan("smoke", REPO / "params.yaml", path, check_cache=False, log=lambda line: None)
+    text = render(plan)
+    assert "plan: profile smoke, 54 stages" in text and "tiny-t5: measured" in text
+    for method in ("pt", "dept", "ept_msp_no_fusion", "mpt"):
+        assert f" {method} " in text
+    assert plan.total() > 0 and "total:" in text and "cached: not checked" in text
+    plain = make_plan("smoke", REPO / "params.yaml", path, check_cache=False, zygote=False, log=lambda line: None)
+    assert plain.total() > plan.total()  # without the warm process every stage imports on its own
+
+
+def test_the_paper_plan_scales_the_large_backbones_from_a_calibrated_one(tmp_path):
+    sizes = {"t5-small": 60_506_624, "t5-small-lm-adapt": 76_961_152}  # the two small enough for 2 cores
+    path = filled_calibration(tmp_path, "paper", sizes)
+    logged = []
+    plan = make_plan("paper", REPO / "params.yaml", path, check_cache=False, log=logged.append)
+    assert logged == []  # nothing left to measure: no model built beyond meta, no hub
+    assert plan.estimated_from["t5-small"] == "measured"
+    assert plan.estimated_from["t5-11b"] == "scaled from t5-small-lm-adapt by parameter count"
+    by_backbone = {}
+    for stage in plan.stages:
+        by_backbone[stage.backbone] = by_backbone.get(stage.backbone, 0.0) + plan.seconds[stage.address]
+    assert by_backbone["t5-11b"] > by_backbone["t5-base"] > by_backbone["t5-small"] > 0
