@@ -25,6 +25,8 @@ setup: $(BIN)/ptbench
 
 smoke: setup
 	$(BIN)/ptbench validate
+	@# what it will run and cost here (a short calibration the first time, kept in .ptbench/)
+	$(BIN)/ptbench plan --no-cache-check
 	@# dvc repro with every stage forked from one warm process (src/ptbench/zygote.py): same numbers, no per-stage imports
 	$(BIN)/ptbench repro
 	@echo "smoke tables:  $(abspath results/tables)  (main.md, main.csv, main.tex)"

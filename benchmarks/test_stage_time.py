@@ -64,3 +64,30 @@ def stages(scratch: Path) -> dict[str, list[str]]:
 def test_smoke_stage(benchmark, stage, tmp_path):
     smoke_outputs()
     benchmark.pedantic(run, args=([sys.executable, *stages(tmp_path)[stage]],), rounds=1, iterations=1)
+
+
+@pytest.fixture(scope="module")
+def zygote(tmp_path_factory):
+    """`ptbench repro`'s warm process (src/ptbench/zygote.py), for the stages below to fork from."""
+    import time
+
+    sock = tmp_path_factory.mktemp("zygote") / "z.sock"
+    server = subprocess.Popen([sys.executable, "-m", "ptbench.zygote", str(sock)], cwd=REPO, env=ENV)
+    deadline = time.time() + 120
+    while not sock.with_suffix(".ready").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    yield sock
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("stage", ["evaluate pt rte", "rows pt", "train pt rte"])
+def test_smoke_stage_forked_from_the_zygote(benchmark, stage, tmp_path, zygote):
+    """The same stages as `ptbench repro` (make smoke) runs them: forked from a process that imported once."""
+    smoke_outputs()
+    env = {**ENV, "PTBENCH_ZYGOTE": str(zygote)}
+
+    def forked(argv):
+        result = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-2000:]
+    benchmark.pedantic(forked, args=([sys.executable, *stages(tmp_path)[stage]],), rounds=3, iterations=1)

@@ -5,7 +5,6 @@ no point missing and none the figure does not plot."""
 import dataclasses
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml

@@ -8,7 +8,7 @@ from ptbench.methods.ft import FtConfig, FullFineTuning
 from ptbench.report.audit import printed_matches
 
 import tiny
-from tiny import FAMILY, assert_seeded_and_round_trips, fit, logits, loss, tiny_model
+from tiny import FAMILY, assert_seeded_and_round_trips, fit, loss, tiny_model
 
 
 def build(model, section=None, seed=0, cls=FullFineTuning):

@@ -4,7 +4,6 @@ import pytest
 import torch
 from torch import nn
 
-from ptbench.config import TrainConfig
 from ptbench.counting import meta_backbone
 from ptbench.distill import distillation_loss
 from ptbench.errors import ConfigError

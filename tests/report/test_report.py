@@ -145,11 +145,14 @@ def test_the_cost_table_sums_per_method_and_totals_the_profile():
             {"backbone": "t5-base", "method": "dept", "train_seconds_total": 3600.0, "examples_per_second": 50.0,
              "peak_memory_mb": 9000.0, "gpu_hours": 1.0, "device": {"type": "cuda", "name": "A100", "count": 1}},
             {"backbone": "tiny-t5", "method": "control", "train_seconds_total": None}]  # no timing: not counted
-    table = cost_table(rows, "smoke")
+    table = cost_table(rows, "smoke", {("tiny-t5", "pt"): 7.04, ("t5-base", "dept"): 3000.0})
     pt = table.to_dict("records")[1]
     assert pd.isna(pt.pop("gpu_hours"))  # none measured on the CPU: empty, never 0
     assert pt == {"scope": "method", "backbone": "tiny-t5", "method": "pt", "runs": 2, "train_seconds": 8.0,
-                  "examples_per_second": 500.0, "peak_memory_mb": 750.0, "device": "cpu (1 threads)"}
+                  "estimated_seconds": 7.0, "examples_per_second": 500.0, "peak_memory_mb": 750.0,
+                  "device": "cpu (1 threads)"}
     total = table.iloc[-1]
     assert total.scope == "profile smoke" and total.runs == 3 and total.train_seconds == 3608.0 and total.gpu_hours == 1.0
+    assert total.estimated_seconds == 3007.0
+    assert cost_table(rows, "smoke")["estimated_seconds"].isna().all()  # not calibrated here: empty, never 0
     assert "| t5-base | dept | 1 | 3600.0 |" in frame_markdown(table) and "cuda A100 x1" in frame_markdown(table)

@@ -147,9 +147,13 @@ class Estimator:
         tokens = LABEL_TARGET_TOKENS if spec.target.kind == "label" else self.params.data.max_target_length
         return examples * self.backbones[run.backbone].decode_per_example(tokens)
 
-    def run_seconds(self, run: Run) -> float:
+    def train_seconds(self, run: Run) -> float:
+        """Its training steps and validation passes: what a run's timing record measures."""
         seconds = run.steps * self.step_seconds(run) if run.steps else 0.0
-        return seconds + self.decode_seconds(run, run.validation_passes * run.validation_examples + run.test_examples)
+        return seconds + self.decode_seconds(run, run.validation_passes * run.validation_examples)
+
+    def run_seconds(self, run: Run) -> float:
+        return self.train_seconds(run) + self.decode_seconds(run, run.test_examples)
 
     def process_seconds(self, kind: str) -> float:
         if self.zygote:

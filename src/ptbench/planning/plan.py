@@ -75,7 +75,7 @@ def backbone_rates(params: Params, record: dict[str, Any], shapes: dict[str, dic
         raise RuntimeError("no backbone of the plan could be calibrated on this machine")
     reference = max(measured.values(), key=lambda e: e["parameters"])
     rates, source = {}, {}
-    for name in shapes:
+    for name in shapes:  # a backbone neither measured nor scalable is left out
         if name in measured:
             rates[name] = Backbone(name, measured[name]["parameters"], measured[name])
             source[name] = "measured"
@@ -180,3 +180,25 @@ def render(plan: Plan) -> str:
         lines.append(f"cached: {len(plan.stages) - len(plan.to_run())} of {len(plan.stages)} stages; "
                      f"left to run: {duration(left)} ({left:,.0f} s)")
     return "\n".join(lines)
+
+
+def estimated_training_seconds(params: Params, calibration_path: Path = CALIBRATION_FILE) -> dict[tuple[str, str], float]:
+    """Per (backbone, method): the training seconds (validation included, as measured) of its grid,
+    knob and few-shot runs, from this machine's stored calibration; empty without one (nothing is
+    measured here: the tables stage calls this)."""
+    from ptbench.planning.calibration import load
+
+    record = load(calibration_path).get(machine_key(params.runtime.cpu_threads))
+    if not record:
+        return {}
+    try:
+        rates, _ = backbone_rates(params, record, calibration_shapes(params))
+    except RuntimeError:
+        return {}
+    estimator = Estimator(params, record, rates, prepared_input_lengths(params))
+    out: dict[tuple[str, str], float] = {}
+    for stage in plan_stages(params):
+        if stage.kind in ("cells", "train", "knob", "fewshot") and stage.backbone in rates:
+            key = (stage.backbone, stage.method)
+            out[key] = out.get(key, 0.0) + sum(estimator.train_seconds(r) for r in stage.runs)
+    return out

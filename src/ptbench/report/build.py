@@ -66,9 +66,11 @@ def frame_markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def cost_table(rows: list[dict[str, Any]], profile: str) -> pd.DataFrame:
+def cost_table(rows: list[dict[str, Any]], profile: str, estimates: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
     """Measured training cost per (backbone, method) over every run with a timing record (grid, knob,
-    few-shot kinds), then the profile's total: results/tables/cost.{md,csv}."""
+    few-shot kinds), then the profile's total: results/tables/cost.{md,csv}. ``estimates``: the same
+    runs' training seconds as ``ptbench plan`` estimated them on this machine (empty: not calibrated)."""
+    estimates = estimates or {}
     timed = [r for r in rows if r.get("train_seconds_total") is not None]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in timed:
@@ -78,23 +80,29 @@ def cost_table(rows: list[dict[str, Any]], profile: str) -> pd.DataFrame:
         rates = [m["examples_per_second"] for m in members if m.get("examples_per_second")]
         memory = [m["peak_memory_mb"] for m in members if m.get("peak_memory_mb")]
         gpu = [m["gpu_hours"] for m in members if m.get("gpu_hours")]
+        estimate = estimates.get((backbone, method))
         lines.append({"scope": "method", "backbone": backbone, "method": method, "runs": len(members),
                       "train_seconds": round(sum(m["train_seconds_total"] for m in members), 1),
+                      "estimated_seconds": None if estimate is None else round(estimate, 1),
                       "examples_per_second": round(sum(rates) / len(rates), 1) if rates else None,
                       "peak_memory_mb": max(memory) if memory else None, "gpu_hours": round(sum(gpu), 4) if gpu else None,
                       "device": _device_text(members[0].get("device"))})
     if lines:
         lines.append({"scope": f"profile {profile}", "backbone": "", "method": "", "runs": sum(l["runs"] for l in lines),
-                      "train_seconds": round(sum(l["train_seconds"] for l in lines), 1), "examples_per_second": None,
+                      "train_seconds": round(sum(l["train_seconds"] for l in lines), 1),
+                      "estimated_seconds": (round(sum(l["estimated_seconds"] for l in lines), 1)
+                                            if all(l["estimated_seconds"] is not None for l in lines) else None),
+                      "examples_per_second": None,
                       "peak_memory_mb": max((l["peak_memory_mb"] for l in lines if l["peak_memory_mb"]), default=None),
                       "gpu_hours": round(sum(l["gpu_hours"] or 0 for l in lines), 4) or None, "device": ""})
-    return pd.DataFrame(lines, columns=["scope", "backbone", "method", "runs", "train_seconds", "examples_per_second",
-                                        "peak_memory_mb", "gpu_hours", "device"])
+    return pd.DataFrame(lines, columns=["scope", "backbone", "method", "runs", "train_seconds", "estimated_seconds",
+                                        "examples_per_second", "peak_memory_mb", "gpu_hours", "device"])
 
 
 def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir: Path, settings: ReportSettings,
                  methods: list[str], tasks: list[str], audit: bool = True, plots_dir: Path | None = None,
-                 labels: dict[str, str] | None = None, profile: str = "") -> dict[str, Any]:
+                 labels: dict[str, str] | None = None, profile: str = "",
+                 estimates: dict[tuple[str, str], float] | None = None) -> dict[str, Any]:
     """Everything the ``tables`` stage writes; raises if the page links a file that is not there.
     ``labels``: the main table's row labels of the named variants among ``methods``."""
     rows = read_rows(rows_dir)
@@ -109,17 +117,24 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
         table = build_table(spec, index)
         tables.append((table, write_table(table, tables_dir)))
     runs_summary(rows).to_csv(tables_dir / "runs.csv", index=False)
-    cost = cost_table(rows, profile)
+    cost = cost_table(rows, profile, estimates)
     cost.to_csv(tables_dir / "cost.csv", index=False)
     (tables_dir / "cost.md").write_text(
         "# Training cost (measured)\n\nWall-clock training seconds (validation included, test scoring not), "
-        "examples/s, the process's peak memory (CPU: resident; GPU: allocated), GPU-hours, per backbone and "
-        "method over its runs, then the profile's total.\n\n" + frame_markdown(cost) + "\n", encoding="utf-8")
+        "beside `ptbench plan`'s estimate of the same runs from this machine's calibration (empty: no "
+        "calibration here, run `ptbench plan`), examples/s, the process's peak memory (CPU: resident; GPU: "
+        "allocated), GPU-hours, per backbone and method over its runs, then the profile's total.\n\n"
+        + frame_markdown(cost) + "\n", encoding="utf-8")
     from ptbench.report import verdicts
 
     judged = verdicts.judge([t for t, _ in tables])
     (tables_dir / "verdicts.md").write_text(verdicts.to_markdown(judged), encoding="utf-8")
     (tables_dir / "verdicts.csv").write_text(verdicts.to_csv(judged), encoding="utf-8")
+    from ptbench.report import claims
+
+    checked = claims.check_all([t for t, _ in tables])
+    (tables_dir / "claims.md").write_text(claims.to_markdown(checked), encoding="utf-8")
+    (tables_dir / "claims.csv").write_text(claims.to_csv(checked), encoding="utf-8")
     if audit:
         from ptbench.report.audit import write_audit
 
@@ -133,9 +148,11 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
     built = {**dataclasses.asdict(settings), "built from git": f"{git['sha']}{' (dirty)' if git['dirty'] else ''}"}
     page = write_page(report_dir / "index.html", tables, figures, rows, built,
                       tables_dir / "params_seeds.csv", tables_dir / "params.md",
-                      verdict_lines=[("All tables", verdicts.summary_line(judged)), *verdicts.summaries(judged)],
+                      verdict_lines=[("All tables", verdicts.summary_line(judged)), *verdicts.summaries(judged),
+                                     ("Headline claims", claims.summary_line(checked))],
                       verdict_files=(tables_dir / "verdicts.md", tables_dir / "verdicts.csv"),
-                      cost=(cost, tables_dir / "cost.md", tables_dir / "cost.csv"))
+                      cost=(cost, tables_dir / "cost.md", tables_dir / "cost.csv"),
+                      claims=(checked, tables_dir / "claims.md", tables_dir / "claims.csv"))
     missing = missing_links(page)
     if missing:
         raise PtbenchError(f"{page}: links to missing files: {', '.join(missing)}")

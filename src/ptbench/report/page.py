@@ -62,7 +62,7 @@ def audit_section(audit_csv: Path, audit_md: Path, page_dir: Path) -> str:
 def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], figures: list[FigureResult],
                rows: list[dict[str, Any]], settings: dict[str, Any], audit_csv: Path, audit_md: Path,
                verdict_lines: list[tuple[str, str]] = (), verdict_files: tuple[Path, ...] = (),
-               cost: tuple | None = None) -> Path:
+               cost: tuple | None = None, claims: tuple | None = None) -> Path:
     page_dir = page.parent
     page_dir.mkdir(parents=True, exist_ok=True)
     toc = "".join(f'<li><a href="#{t.spec["id"]}">{html.escape(t.spec["title"])}</a></li>' for t, _ in tables)
@@ -76,6 +76,14 @@ def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], fig
         body.insert(1, f'<h2 id="verdicts">Reproduction verdicts</h2><p>{html.escape(RULE_TEXT)} {links}</p><ul>'
                     + "".join(f"<li><b>{html.escape(scope)}</b>: {html.escape(line)}</li>" for scope, line in verdict_lines)
                     + "</ul>")
+    if claims is not None:  # the seeds' headline claims: right after the verdicts
+        checked, md, csv_path = claims
+        items = "".join(f"<li>{html.escape(c.claim.text)} (seed {c.claim.paper}; paper: "
+                        f"{'' if c.paper_value is None else f'{c.paper_value:.2f}'} {html.escape(c.claim.unit)}; ours: "
+                        f"{'' if c.ours is None else f'{c.ours:.2f}'}): <b>{html.escape(c.verdict)}</b></li>" for c in checked)
+        body.insert(2 if verdict_lines else 1,
+                    f'<h2 id="claims">The seeds\' headline claims</h2><p>(<a href="{_rel(md, page_dir)}">Markdown</a>, '
+                    f'<a href="{_rel(csv_path, page_dir)}">CSV</a>)</p><ul>{items}</ul>')
     shown = sum(t.stand_ins for t, _ in tables)
     if shown:  # at the top, while any table shows a stand-in value
         body.insert(1, f'<p class="banner">{html.escape(stand_in_banner(shown))}</p>')
@@ -95,7 +103,7 @@ def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], fig
             + "</ul>")
     if cost is not None and len(cost[0]):
         frame, md, csv_path = cost
-        body.append(f'<h2 id="cost">Training cost (measured)</h2><p>(<a href="{_rel(md, page_dir)}">Markdown</a>, '
+        body.append(f'<h2 id="cost">Training cost (measured, beside the plan&rsquo;s estimate)</h2><p>(<a href="{_rel(md, page_dir)}">Markdown</a>, '
                     f'<a href="{_rel(csv_path, page_dir)}">CSV</a>)</p>{frame.to_html(index=False, na_rep="", border=0)}')
     body += [audit_section(audit_csv, audit_md, page_dir), provenance_section(rows, settings)]
     page.write_text("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ptbench report</title>"

@@ -1,0 +1,154 @@
+"""The seeds' headline claims as checks: each claim is a row with the paper's number, ours and a verdict.
+
+A claim compares two rows of one built seed table in one column (an average, as the papers state
+them): "A beats B by x" in points or relative per cent. The paper's number is the one the seed's
+text states (``paper_value``) or, where its table is transcribed, the gap between the two printed
+values. Ours is the same gap between our two cells, with a 95% interval from their paired bootstrap
+replicates (the same test examples resampled for both) when both cells have them.
+
+The rule (docs/report.md), on the claimed direction (A better than B):
+- **reproduced**: our gap's interval lies above 0;
+- **not reproduced**: it lies below 0 with at least two seeds behind each cell;
+- **inconclusive**: the interval contains 0, we ran one seed, or there is no interval;
+- **stand-in**: either cell is a stand-in run (§): counted apart, never judged; **not run**: a cell is empty.
+The magnitude is reported, not judged: hardware and library versions move it; the direction is the claim.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ptbench.report.verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, STAND_IN
+
+NOT_RUN = "not run"
+POINTS, RELATIVE = "points", "relative %"
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    paper: str
+    text: str  # as the seed states it
+    table: str  # a built table's id (report/layouts.py)
+    block: str
+    column: str
+    better: str  # row labels
+    worse: str
+    unit: str  # POINTS | RELATIVE
+    paper_value: float | None = None  # None: the gap between the two printed values of the table
+
+
+CLAIMS = (
+    Claim("001-glue-dept", "001", "on the GLUE benchmark, our proposed EPT outperforms DEPT by 1.5%",
+          "seed001_table1", "T5-Base", "GLUE avg", "EPT (MSP)", "DePT", RELATIVE, 1.5),
+    Claim("001-glue-pt", "001", "[EPT outperforms] vanilla PT by 2.9% [on GLUE]",
+          "seed001_table1", "T5-Base", "GLUE avg", "EPT (MSP)", "PT", RELATIVE, 2.9),
+    Claim("001-superglue-dept", "001", "On the SuperGLUE benchmark, EPT outperforms DEPT by a relative 1.7%",
+          "seed001_table1", "T5-Base", "SuperGLUE avg", "EPT (MSP)", "DePT", RELATIVE, 1.7),
+    Claim("001-superglue-pt", "001", "[On SuperGLUE, EPT outperforms] vanilla PT by a relative 12.9%",
+          "seed001_table1", "T5-Base", "SuperGLUE avg", "EPT (MSP)", "PT", RELATIVE, 12.9),
+    Claim("003-superglue-base", "003", "EPT* outperforms prompt tuning on SuperGLUE (Table 1, T5-Base)",
+          "seed003_table1", "T5-Base", "SuperGLUE avg", "EPT*", "PT", POINTS),
+    Claim("003-glue-base", "003", "EPT* outperforms prompt tuning on GLUE (Table 1, T5-Base)",
+          "seed003_table1", "T5-Base", "GLUE avg", "EPT*", "PT", POINTS),
+    Claim("004-dropout-superpos-small", "004", "removing dropout from the frozen model helps SuperPos-Prompt "
+          "(Table 1, T5v1.1 Small LM-Adapted, Avg.)", "seed004_table1", "T5v1.1 Small LM-Adapted", "Avg.",
+          "SuperPos PT (no_dropout)", "SuperPos PT (dropout)", POINTS),
+    Claim("004-dropout-superpos-base", "004", "removing dropout from the frozen model helps SuperPos-Prompt "
+          "(Table 1, T5v1.1 Base LM-Adapted, Avg.)", "seed004_table1", "T5v1.1 Base LM-Adapted", "Avg.",
+          "SuperPos PT (no_dropout)", "SuperPos PT (dropout)", POINTS),
+    Claim("004-dropout-pt-base", "004", "removing dropout helps prompt tuning too (Table 1, T5v1.1 Base "
+          "LM-Adapted, Avg.)", "seed004_table1", "T5v1.1 Base LM-Adapted", "Avg.", "PT (no_dropout)",
+          "PT (dropout)", POINTS),
+)
+
+
+@dataclass(frozen=True)
+class Checked:
+    claim: Claim
+    paper_value: float | None
+    ours: float | None
+    interval: tuple[float, float] | None
+    seeds: int
+    verdict: str
+
+
+def _gap(better: float, worse: float, unit: str):
+    return 100.0 * (better - worse) / worse if unit == RELATIVE else better - worse
+
+
+def check(claim: Claim, cells: dict[tuple[str, str, str], object]) -> Checked:
+    """``cells``: (block, row, column) -> Cell of the claim's table."""
+    better, worse = (cells.get((claim.block, row, claim.column)) for row in (claim.better, claim.worse))
+    paper = claim.paper_value
+    if paper is None and better is not None and worse is not None and None not in (better.paper, worse.paper):
+        paper = round(_gap(better.paper, worse.paper, claim.unit), 2)
+    a, b = (None if c is None else c.ours for c in (better, worse))
+    if a is None or b is None:
+        return Checked(claim, paper, None, None, 0, NOT_RUN)
+    ours = _gap(a.mean, b.mean, claim.unit)
+    seeds = min(len(a.per_seed), len(b.per_seed))
+    if a.stand_in or b.stand_in:
+        return Checked(claim, paper, ours, None, seeds, STAND_IN)
+    interval = None
+    if a.replicates is not None and b.replicates is not None and a.pairing == b.pairing \
+            and len(a.replicates) == len(b.replicates):
+        gaps = _gap(np.asarray(a.replicates), np.asarray(b.replicates), claim.unit)
+        interval = (float(np.percentile(gaps, 2.5)), float(np.percentile(gaps, 97.5)))
+    if interval is None:
+        verdict = INCONCLUSIVE
+    elif interval[0] > 0:
+        verdict = REPRODUCED
+    elif interval[1] < 0 and seeds >= 2:
+        verdict = NOT_REPRODUCED
+    else:
+        verdict = INCONCLUSIVE
+    return Checked(claim, paper, ours, interval, seeds, verdict)
+
+
+def check_all(tables) -> list[Checked]:
+    by_id = {t.spec["id"]: {(block, row, column): cell for block, row, column, cell in t.cells} for t in tables}
+    return [check(c, by_id.get(c.table, {})) for c in CLAIMS]
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def to_markdown(checked: list[Checked]) -> str:
+    lines = ["# The seeds' headline claims, checked", "", __doc__.split("\n\n", 2)[2].strip(), "",
+             "| claim | paper | table | compared | unit | paper's gap | our gap | 95% interval | seeds | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for c in checked:
+        interval = "" if c.interval is None else f"[{c.interval[0]:.2f}, {c.interval[1]:.2f}]"
+        lines.append(f"| {c.claim.text} | {c.claim.paper} | {c.claim.table} ({c.claim.block}, {c.claim.column}) | "
+                     f"{c.claim.better} vs {c.claim.worse} | {c.claim.unit} | {_number(c.paper_value)} | "
+                     f"{_number(c.ours)} | {interval} | {c.seeds or ''} | {c.verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(checked: list[Checked]) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "paper", "claim", "table", "block", "column", "better", "worse", "unit", "paper_gap",
+                     "our_gap", "low", "high", "seeds", "verdict"])
+    for c in checked:
+        low, high = c.interval or (None, None)
+        writer.writerow([c.claim.id, c.claim.paper, c.claim.text, c.claim.table, c.claim.block, c.claim.column,
+                         c.claim.better, c.claim.worse, c.claim.unit, c.paper_value, c.ours, low, high, c.seeds,
+                         c.verdict])
+    return out.getvalue()
+
+
+def summary_line(checked: list[Checked]) -> str:
+    from collections import Counter
+
+    counts = Counter(c.verdict for c in checked)
+    judged = counts[REPRODUCED] + counts[NOT_REPRODUCED] + counts[INCONCLUSIVE]
+    return (f"{counts[REPRODUCED]} of {judged} checked claims reproduced ({counts[NOT_REPRODUCED]} not reproduced, "
+            f"{counts[INCONCLUSIVE]} inconclusive); {counts[STAND_IN]} on stand-in runs, {counts[NOT_RUN]} not run, "
+            f"of {len(checked)} claims")
