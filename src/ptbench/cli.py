@@ -151,7 +151,12 @@ def _audit(args) -> None:
 
 
 def _plan(args) -> None:
+    from ptbench import hub
     from ptbench.planning.plan import make_plan, render
+    from ptbench.stagekit import quiet_libraries
+
+    hub.configure_environment(offline=False)  # quiet bitsandbytes' import warning; the hub is never used here
+    quiet_libraries()
 
     plan = make_plan(args.profile, Path(args.params), Path(args.calibration), check_cache=not args.no_cache_check,
                      zygote=not args.plain_dvc, log=lambda line: print(line, file=sys.stderr))

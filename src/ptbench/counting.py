@@ -24,7 +24,10 @@ def backbone_config(name: str, tiny_t5: dict[str, int] | None = None) -> Any:
     if info.mirror_only:
         if MIRROR_CONFIG.exists():
             return AutoConfig.from_pretrained(str(MIRROR_CONFIG.parent))
-        return T5Config(vocab_size=1000, **(tiny_t5 or {}))
+        # before the mirror exists: its architecture as build_mirror configures it (the vocabulary is a
+        # placeholder: the tokenizer is trained by the mirror stage)
+        return T5Config(vocab_size=1000, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
+                        feed_forward_proj="relu", tie_word_embeddings=True, **(tiny_t5 or {}))
     data = info.bundled_config()
     return AutoConfig.for_model(data.pop("model_type"), **data)
 

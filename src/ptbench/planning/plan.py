@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ptbench.config import Params
-from ptbench.planning.calibration import CALIBRATION_FILE, CALIBRATION_ROWS, CALIBRATION_TOKENS, calibrate, machine_key, shape_key
+from ptbench.errors import PtbenchError
+from ptbench.planning.calibration import (CALIBRATION_FILE, CALIBRATION_ROWS, CALIBRATION_TOKENS, calibrate, machine_key,
+                                          shape_key)
 from ptbench.planning.estimate import Backbone, Estimator, shape_of
 from ptbench.planning.workload import Stage, plan_stages
 
@@ -23,14 +25,18 @@ class Plan:
     machine: str
     stages: list[Stage]
     seconds: dict[str, float]  # stage address -> estimated seconds
-    cached: set[str] | None  # addresses DVC reports up to date; None: not checked
-    estimated_from: dict[str, str]  # backbone -> "measured" | "scaled from <backbone> by FLOPs"
+    cached: set[str] | None  # addresses DVC reports up to date; None: not checked (``unchecked`` says why)
+    estimated_from: dict[str, str]  # backbone -> "measured" | "scaled from <backbone> by parameter count"
+    unchecked: str = ""
 
     def total(self, stages: list[Stage] | None = None) -> float:
         return sum(self.seconds[s.address] for s in (self.stages if stages is None else stages))
 
     def to_run(self) -> list[Stage]:
         return [s for s in self.stages if self.cached is None or s.address not in self.cached]
+
+    def dvc_stages(self) -> list[Stage]:
+        return [s for s in self.stages if s.kind != "zygote"]
 
 
 def profile_params(name: str | None, params_path: Path = Path("params.yaml")) -> Params:
@@ -72,10 +78,12 @@ def backbone_rates(params: Params, record: dict[str, Any], shapes: dict[str, dic
         if key in entries:
             measured[name] = entries[key]
     if not measured:
-        raise RuntimeError("no backbone of the plan could be calibrated on this machine")
+        raise PtbenchError("plan: none of the profile's backbones is small enough to calibrate on this machine "
+                           "(planning/calibration.py: CALIBRATE_MAX_PARAMETERS); add t5-small to its backbones, or "
+                           "plan on a machine with a GPU")
     reference = max(measured.values(), key=lambda e: e["parameters"])
     rates, source = {}, {}
-    for name in shapes:  # a backbone neither measured nor scalable is left out
+    for name in shapes:
         if name in measured:
             rates[name] = Backbone(name, measured[name]["parameters"], measured[name])
             source[name] = "measured"
@@ -120,11 +128,12 @@ def prepared_input_lengths(params: Params) -> dict[tuple[str, str], float]:
     return lengths
 
 
-def cached_stages(stages: list[Stage]) -> set[str]:
-    """The planned stages ``dvc status`` does not list as changed (params.yaml must hold the profile)."""
+def cached_stages(stages: list[Stage]) -> set[str] | None:
+    """The planned stages ``dvc status`` does not list as changed (params.yaml must hold the profile);
+    None when dvc status fails."""
     out = subprocess.run(["dvc", "status", "--json"], capture_output=True, text=True)
     if out.returncode != 0:
-        return set()
+        return None
     changed = set(json.loads(out.stdout or "{}"))
     return {s.address for s in stages if s.address not in changed and s.kind != "zygote"}
 
@@ -143,8 +152,12 @@ def make_plan(profile: str | None, params_path: Path = Path("params.yaml"), cali
     seconds = {s.address: estimator.stage_seconds(s) for s in stages}
     current = load_params(params_path)
     active = profile is None or (current.profile == profile and current.raw == params.raw)
-    cached = cached_stages(stages) if check_cache and active else None
-    return Plan(params.profile, machine_key(params.runtime.cpu_threads), stages, seconds, cached, source)
+    cached, unchecked = None, "--no-cache-check"
+    if check_cache and not active:
+        unchecked = "params.yaml holds another profile; `ptbench profile` it to see"
+    elif check_cache:
+        cached, unchecked = cached_stages(stages), "dvc status failed"
+    return Plan(params.profile, machine_key(params.runtime.cpu_threads), stages, seconds, cached, source, unchecked)
 
 
 def duration(seconds: float) -> str:
@@ -160,7 +173,7 @@ def render(plan: Plan) -> str:
     groups: dict[tuple[str, str], list[Stage]] = {}
     for s in plan.stages:
         groups.setdefault((s.backbone or "-", s.method or s.kind), []).append(s)
-    lines = [f"plan: profile {plan.profile}, {sum(s.kind != 'zygote' for s in plan.stages)} stages, "
+    lines = [f"plan: profile {plan.profile}, {len(plan.dvc_stages())} stages, "
              f"{sum(len(s.runs) for s in plan.stages)} training runs",
              f"machine: {plan.machine}",
              *(f"  {b}: {how}" for b, how in sorted(plan.estimated_from.items())),
@@ -174,10 +187,10 @@ def render(plan: Plan) -> str:
     total = plan.total()
     lines += ["", f"total: {duration(total)} ({total:,.0f} s) on this machine"]
     if plan.cached is None:
-        lines.append("cached: not checked (params.yaml holds another profile; `ptbench profile` it to see)")
+        lines.append(f"cached: not checked ({plan.unchecked})")
     else:
         left = plan.total(plan.to_run())
-        lines.append(f"cached: {len(plan.stages) - len(plan.to_run())} of {len(plan.stages)} stages; "
+        lines.append(f"cached: {len(plan.cached)} of {len(plan.dvc_stages())} stages; "
                      f"left to run: {duration(left)} ({left:,.0f} s)")
     return "\n".join(lines)
 
@@ -193,7 +206,7 @@ def estimated_training_seconds(params: Params, calibration_path: Path = CALIBRAT
         return {}
     try:
         rates, _ = backbone_rates(params, record, calibration_shapes(params))
-    except RuntimeError:
+    except PtbenchError:
         return {}
     estimator = Estimator(params, record, rates, prepared_input_lengths(params))
     out: dict[tuple[str, str], float] = {}
