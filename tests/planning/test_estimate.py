@@ -35,9 +35,10 @@ def test_a_rate_is_interpolated_in_the_length_and_scaled_by_size():
 def test_a_prompt_adds_its_tokens_and_a_decomposed_one_pads_to_m(raw_params):
     params = parse_params(raw_params)
     m = params.data.max_length
-    assert shape_of(params, "pt", m) == (params.methods["pt"]["length"], False)  # the batch's own length
-    assert shape_of(params, "dept", m) == (params.methods["dept"]["length"], True)  # A B is sized by m
-    assert shape_of(params, "lora", m) == (0, False)  # a layer method keeps the input as it is
+    assert shape_of(params, "pt", m) == (params.methods["pt"]["length"], False, True)  # the batch's own length
+    assert shape_of(params, "dept", m) == (params.methods["dept"]["length"], True, True)  # A B is sized by m
+    assert shape_of(params, "lora", m) == (0, False, True)  # a layer method keeps the input as it is
+    assert shape_of(params, "control", m)[2] is False  # trains nothing
 
 
 def test_a_stage_is_its_process_and_its_runs_spread_over_the_workers(raw_params):
@@ -57,5 +58,7 @@ def test_a_stage_is_its_process_and_its_runs_spread_over_the_workers(raw_params)
     assert estimator.run_seconds(run) == pytest.approx(one)
     stage = Stage("s", "cells", "tiny-t5", "pt", (run,) * 5, workers=2)
     assert estimator.stage_seconds(stage) == pytest.approx(5.0 + DVC_STAGE_SECONDS + 3 * one)
+    control = dataclasses.replace(run, method="control")  # trains nothing: its built state validated once
+    assert estimator.train_seconds(control) == pytest.approx(200 * 3 * 0.0001)
     rows = Stage("r", "rows", "tiny-t5", "pt")
     assert estimator.stage_seconds(rows) == pytest.approx(2.0 + DVC_STAGE_SECONDS)

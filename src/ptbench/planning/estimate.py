@@ -51,11 +51,11 @@ class Backbone:
         return self.scale * self.measured["decode_seconds_per_example_token"] * tokens
 
 
-_SHAPES: dict[tuple, tuple[int, bool]] = {}
+_SHAPES: dict[tuple, tuple[int, bool, bool]] = {}
 SHAPE_BACKBONE = "tiny-t5"  # what a module adds to the input does not depend on the backbone's size
 
 
-def shape_of(params: Params, method: str, max_length: int) -> tuple[int, bool]:
+def shape_of(params: Params, method: str, max_length: int) -> tuple[int, bool, bool]:
     """``method_shape`` of a method or variant of ``params``, once per configuration and m."""
     config = params.method_config(method)
     key = (params.registered_method(method), repr(config), max_length, tuple(sorted(params.mirror.backbone.items())))
@@ -64,10 +64,11 @@ def shape_of(params: Params, method: str, max_length: int) -> tuple[int, bool]:
     return _SHAPES[key]
 
 
-def method_shape(method: str, config, max_length: int, tiny: dict[str, int]) -> tuple[int, bool]:
+def method_shape(method: str, config, max_length: int, tiny: dict[str, int]) -> tuple[int, bool, bool]:
     """(tokens ``method``'s module adds to an encoder input of ``max_length``, whether it pads every
     input to ``max_length`` (DePT-style methods: their update is sized by m) instead of taking the
-    batch as long as its longest input): the module run on inputs of m and m / 2 tokens, attached to
+    batch as long as its longest input, whether it trains anything: the control does not, and the
+    loop then validates its built state once): the module run on inputs of m and m / 2 tokens, attached to
     a weightless backbone (``meta``) or, when one of its ops has no meta kernel, to the tiny T5's
     architecture with random weights. A module that cannot be built without its sources (ATTEMPT:
     they come from the source stage) counts as padded to m with nothing added."""
@@ -90,16 +91,17 @@ def method_shape(method: str, config, max_length: int, tiny: dict[str, int]) -> 
         return full - max_length, full == half
 
     module, model, _ = attached_on_meta(method, config, SHAPE_BACKBONE, max_length, tiny)
+    trains = module.trainable_parameter_count() > 0
     try:
-        return lengths(module, model.get_input_embeddings().embedding_dim, "meta")
+        return (*lengths(module, model.get_input_embeddings().embedding_dim, "meta"), trains)
     except failures:
         pass
     try:
         module, d = _on_random_tiny(method, config, max_length, tiny)
         with torch.no_grad():
-            return lengths(module, d, "cpu")
+            return (*lengths(module, d, "cpu"), trains)
     except failures:
-        return 0, True
+        return 0, True, trains
 
 
 def _on_random_tiny(method: str, config, max_length: int, tiny: dict[str, int]):
@@ -133,7 +135,7 @@ class Estimator:
 
     def step_seconds(self, run: Run) -> float:
         m = self.params.data.input_length(run.task)
-        added, padded = shape_of(self.params, run.method, m)
+        added, padded, _ = shape_of(self.params, run.method, m)
         length = m if padded else min(m, self.input_lengths.get((run.backbone, run.task), m))
         backbone = self.backbones[run.backbone]
         if self.params.method_config(run.method).trains_backbone:  # every weight's gradient too
@@ -148,7 +150,11 @@ class Estimator:
         return examples * self.backbones[run.backbone].decode_per_example(tokens)
 
     def train_seconds(self, run: Run) -> float:
-        """Its training steps and validation passes: what a run's timing record measures."""
+        """Its training steps and validation passes: what a run's timing record measures (a method that
+        trains nothing: one validation pass of its built state)."""
+        trains = shape_of(self.params, run.method, self.params.data.input_length(run.task))[2]
+        if not trains:
+            return self.decode_seconds(run, run.validation_examples if run.validation_passes else 0)
         seconds = run.steps * self.step_seconds(run) if run.steps else 0.0
         return seconds + self.decode_seconds(run, run.validation_passes * run.validation_examples)
 
