@@ -46,13 +46,19 @@ def _seen_modules(*names):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork-started workers are Linux's")
-def test_forked_workers_start_with_the_stages_imports_and_the_backbones_model_code(tmp_path, smoke_params):
+def test_forked_workers_start_with_the_stages_imports_and_the_backbones_model_code(tmp_path, raw_params):
     """What the stage imported before its workers start is theirs without importing it again (~6 s
     a process): the stage's own modules and, imported on purpose, the backbone's model class. In a
-    fresh process, as a stage that has not loaded its backbone yet."""
+    fresh process, as a stage that has not loaded its backbone yet; the mirror holds only the tiny
+    T5's config (what the model code is chosen by)."""
     import subprocess
 
-    raw = {**smoke_params.raw, "runtime": {**smoke_params.raw["runtime"], "task_workers": 2}}
+    from transformers import T5Config
+
+    T5Config(d_model=8, d_ff=16, d_kv=4, num_heads=2, num_layers=1, vocab_size=32).save_pretrained(
+        tmp_path / "mirror" / "models" / "ptbench-mirror" / "tiny-t5")
+    raw = {**raw_params, "hub": {**raw_params["hub"], "mirror": str(tmp_path / "mirror")},
+           "runtime": {**raw_params["runtime"], "task_workers": 2}}
     (tmp_path / "params.json").write_text(json.dumps(raw))
     script = tmp_path / "stage.py"
     script.write_text(

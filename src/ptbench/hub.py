@@ -215,9 +215,12 @@ def import_model_code(hub_id: str, family: str, mirror: str | None, offline: boo
     try:
         ensure_hub(f"model {hub_id}", mirror, offline)
         config = AutoConfig.from_pretrained(model_location(hub_id, mirror))
-        load_tokenizer(hub_id, mirror, offline)
     except (PtbenchError, OSError):
         return
     auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
     with torch.device("meta"):  # the class and its modules imported; no memory, no compute
         auto.from_config(config)
+    try:
+        load_tokenizer(hub_id, mirror, offline)
+    except (PtbenchError, OSError, ValueError):
+        pass

@@ -78,9 +78,10 @@ def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], fig
                     + "</ul>")
     if claims is not None:  # the seeds' headline claims: right after the verdicts
         checked, md, csv_path = claims
-        items = "".join(f"<li>{html.escape(c.claim.text)} (seed {c.claim.paper}; paper: "
-                        f"{'' if c.paper_value is None else f'{c.paper_value:.2f}'} {html.escape(c.claim.unit)}; ours: "
-                        f"{'' if c.ours is None else f'{c.ours:.2f}'}): <b>{html.escape(c.verdict)}</b></li>" for c in checked)
+        def gap(value: float | None) -> str:
+            return "—" if value is None else f"{value:.2f}"
+        items = "".join(f"<li>{html.escape(c.claim.text)} (seed {c.claim.paper}, {html.escape(c.claim.unit)}: paper "
+                        f"{gap(c.paper_value)}, ours {gap(c.ours)}): <b>{html.escape(c.verdict)}</b></li>" for c in checked)
         body.insert(2 if verdict_lines else 1,
                     f'<h2 id="claims">The seeds\' headline claims</h2><p>(<a href="{_rel(md, page_dir)}">Markdown</a>, '
                     f'<a href="{_rel(csv_path, page_dir)}">CSV</a>)</p><ul>{items}</ul>')
