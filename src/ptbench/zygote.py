@@ -7,7 +7,8 @@ line, folder, environment and standard streams to the zygote, which forks a chil
 script exactly as ``python <script> <args>`` would (``runpy`` as ``__main__``), in the stage's folder
 with the stage's environment; the script's exit status becomes the stage's. Plain ``dvc repro``
 (no variable) runs every stage as its own process, as before: the numbers are the same either way
-(the CI slice runs without the zygote and compares its metrics with committed ones made with it).
+(tests/test_regression.py re-runs every method's RTE cell in one plain process and compares it with the
+committed smoke, which `make smoke` made through the zygote).
 
 What keeps a child equal to a fresh process: the zygote prepares itself as a stage does before its
 imports (``stagekit.prepare_process`` with params.yaml's threads and hub settings, which libraries
