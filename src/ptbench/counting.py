@@ -34,12 +34,11 @@ def backbone_config(name: str, tiny_t5: dict[str, int] | None = None) -> Any:
 
 def meta_backbone(name: str, tiny_t5: dict[str, int] | None = None) -> torch.nn.Module:
     """A fresh weightless backbone."""
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+    from ptbench.hub import auto_model_class
 
     config = backbone_config(name, tiny_t5)
-    auto = AutoModelForSeq2SeqLM if get_backbone(name).family == "seq2seq" else AutoModelForCausalLM
     with torch.device("meta"):
-        return auto.from_config(config)
+        return auto_model_class(get_backbone(name).family).from_config(config)
 
 
 @functools.lru_cache(maxsize=None)

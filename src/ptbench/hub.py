@@ -185,6 +185,13 @@ def load_tokenizer(hub_id: str, mirror: str | None, offline: bool) -> Any:
     return AutoTokenizer.from_pretrained(model_location(hub_id, mirror))
 
 
+def auto_model_class(family: str) -> Any:
+    """The transformers Auto class that builds a backbone of this architecture family."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    return AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
+
+
 def load_model(hub_id: str, family: str, mirror: str | None, offline: bool, quantize_4bit: bool = False,
                **kwargs: Any) -> Any:
     """``from_pretrained`` on the hub id or its mirror copy.
@@ -194,9 +201,7 @@ def load_model(hub_id: str, family: str, mirror: str | None, offline: bool, quan
     (``ptbench.quantization``); ``kwargs`` override those arguments.
     """
     ensure_hub(f"model {hub_id}", mirror, offline)
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
-
-    auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
+    auto = auto_model_class(family)
     if not quantize_4bit:
         return auto.from_pretrained(model_location(hub_id, mirror), **kwargs)
     from ptbench import quantization
@@ -210,16 +215,15 @@ def import_model_code(hub_id: str, family: str, mirror: str | None, offline: boo
     loading any weights: what a stage does before forking its workers (``stagekit.run_jobs``), so that
     each does not import them again. A model that cannot be found here is left to the runs to report."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
+    from transformers import AutoConfig
 
     try:
         ensure_hub(f"model {hub_id}", mirror, offline)
         config = AutoConfig.from_pretrained(model_location(hub_id, mirror))
     except (PtbenchError, OSError):
         return
-    auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
     with torch.device("meta"):  # the class and its modules imported; no memory, no compute
-        auto.from_config(config)
+        auto_model_class(family).from_config(config)
     try:
         load_tokenizer(hub_id, mirror, offline)
     except (PtbenchError, OSError, ValueError):

@@ -96,15 +96,14 @@ def tokenize_seconds_per_row(rows: int = 2000) -> float:
 def random_backbone(name: str, tiny_t5: dict[str, int] | None, device: str):
     """The backbone's architecture with random weights (its bundled config; the mirror's for tiny-t5)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     from ptbench.backbones import get_backbone
     from ptbench.counting import backbone_config
+    from ptbench.hub import auto_model_class
 
     config = backbone_config(name, tiny_t5)
-    auto = AutoModelForSeq2SeqLM if get_backbone(name).family == "seq2seq" else AutoModelForCausalLM
     torch.manual_seed(0)
-    return auto.from_config(config).to(device), config
+    return auto_model_class(get_backbone(name).family).from_config(config).to(device), config
 
 
 def measure_backbone(name: str, tiny_t5: dict[str, int] | None, lengths: tuple[int, int], target_tokens: int,
