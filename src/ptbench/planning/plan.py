@@ -112,12 +112,12 @@ def mirror_input_length(params: Params) -> int:
 
 def prepared_input_lengths(params: Params) -> dict[tuple[str, str], float]:
     """The longest input of each task's prepared validation split, where the data stage has run (a
-    batch is padded to its longest input); the mirror's pre-training inputs under ("mirror", "pretrain")."""
+    batch is padded to its longest input)."""
     import torch
 
     from ptbench.layout import data_dir
 
-    lengths = {("mirror", "pretrain"): mirror_input_length(params)} if params.hub.mirror else {}
+    lengths = {}
     for b in params.backbones:
         for task in params.tasks:
             path = data_dir(b, task) / "validation.pt"
@@ -148,7 +148,10 @@ def make_plan(profile: str | None, params_path: Path = Path("params.yaml"), cali
     shapes = calibration_shapes(params)
     record = calibrate(shapes, params.runtime.cpu_threads, calibration_path, params.mirror.backbone, log)
     rates, source = backbone_rates(params, record, shapes)
-    estimator = Estimator(params, record, rates, prepared_input_lengths(params), zygote)
+    lengths = prepared_input_lengths(params)
+    if params.hub.mirror:  # the mirror stage's pre-training (the estimate's ("mirror", "pretrain") length)
+        lengths[("mirror", "pretrain")] = mirror_input_length(params)
+    estimator = Estimator(params, record, rates, lengths, zygote)
     seconds = {s.address: estimator.stage_seconds(s) for s in stages}
     current = load_params(params_path)
     active = profile is None or (current.profile == profile and current.raw == params.raw)
