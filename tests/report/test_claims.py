@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from ptbench.report.cells import Cell, Ours
-from ptbench.report.claims import CLAIMS, NOT_RUN, POINTS, RELATIVE, Claim, check, check_all, summary_line
+from ptbench.report.claims import (CLAIMS, NOT_RUN, POINTS, RELATIVE, TIME_CLAIMS, Claim, check, check_all, check_time,
+                                   sign_test_p, summary_line)
 from ptbench.report.verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, STAND_IN
 
 CLAIM = Claim("x", "003", "A beats B", "t", "blk", "Avg", "A", "B", POINTS)
@@ -61,4 +62,46 @@ def test_every_claim_names_a_cell_of_its_table_and_the_printed_tables_agree_with
             assert (claim.block, row, claim.column) in labels[claim.table], (claim.id, row)
     checked = check_all(tables)
     assert all(c.verdict == NOT_RUN and c.paper_value is not None and c.paper_value > 0 for c in checked)
-    assert summary_line(checked).endswith(f"{len(CLAIMS)} not run, of {len(CLAIMS)} claims")
+    total = len(CLAIMS) + len(TIME_CLAIMS)
+    assert summary_line(checked).endswith(f"{total} not run, of {total} claims")
+
+
+CPU = {"type": "cpu", "threads": 1}
+
+
+def timed(method, task, seconds, config, device=CPU, stand_in=None, seeds=2):
+    return {"kind": "grid", "backbone": "t5-base", "method": method, "task": task, "train_seconds": seconds,
+            "config": config, "device": device, "stand_in": stand_in, "primary_metric": "accuracy",
+            "metrics": {"accuracy": {"per_seed": [50.0] * seeds}}}
+
+
+EPT_60, PT_100 = {"length": 100, "short_length": 60, "rank": 30}, {"length": 100}
+GLUE = TIME_CLAIMS[0].tasks
+
+
+def test_the_time_claim_is_a_sign_test_over_the_tasks_and_reports_the_relative_cut():
+    claim = TIME_CLAIMS[0]
+    assert sign_test_p(8, 8) == pytest.approx(2 / 256) and sign_test_p(7, 8) == pytest.approx(18 / 256)
+    # EPT 86 s against PT's 100 s on every GLUE task: 14% less, 8 of 8 faster (p = 0.008)
+    rows = [timed("ept_msp", t, 86.0, EPT_60) for t in GLUE] + [timed("pt", t, 100.0, PT_100) for t in GLUE]
+    checked = check_time(claim, rows)
+    assert checked.ours == pytest.approx(14.0) and checked.paper_value == 14.0 and checked.verdict == REPRODUCED
+    assert checked.basis == "faster on 8 of 8 tasks" and checked.seeds == 2
+    # slower everywhere: not reproduced; faster on 6 of 8 (p = 0.29): inconclusive although the total is lower
+    slower = [{**r, "train_seconds": 120.0} if r["method"] == "ept_msp" else r for r in rows]
+    assert check_time(claim, slower).verdict == NOT_REPRODUCED
+    mixed = [{**r, "train_seconds": 150.0} if r["method"] == "pt" and r["task"] in GLUE[:6] else r for r in rows]
+    mixed = [{**r, "train_seconds": 101.0} if r["method"] == "ept_msp" and r["task"] in GLUE[6:] else r for r in mixed]
+    assert check_time(claim, mixed).verdict == INCONCLUSIVE and check_time(claim, mixed).ours > 0
+
+
+def test_the_time_claim_needs_the_papers_setting_one_device_and_no_stand_in():
+    claim = TIME_CLAIMS[0]
+    rows = [timed("ept_msp", t, 86.0, EPT_60) for t in GLUE] + [timed("pt", t, 100.0, PT_100) for t in GLUE]
+    other_setting = [{**r, "config": {"length": 20, "short_length": 10}} if r["method"] == "ept_msp" else r for r in rows]
+    assert check_time(claim, other_setting).verdict == NOT_RUN
+    gpu = [{**r, "device": {"type": "cuda", "name": "A100", "count": 1}} if r["method"] == "pt" else r for r in rows]
+    assert check_time(claim, gpu).verdict == INCONCLUSIVE and "different devices" in check_time(claim, gpu).basis
+    stand_in = [{**r, "stand_in": "tiny-t5"} for r in rows]
+    assert check_time(claim, stand_in).verdict == STAND_IN
+    assert check_time(claim, [{**r, "kind": "knob"} for r in rows]).verdict == NOT_RUN

@@ -19,7 +19,7 @@ import pytest
 
 CSV_PATH = Path(__file__).resolve().parents[2] / "src" / "ptbench" / "report" / "reference" / "paper_results.csv"
 
-HEADER = ["paper", "table", "backbone", "method", "variant", "task", "metric", "value", "flag", "note"]
+HEADER = ["paper", "table", "backbone", "method", "variant", "task", "metric", "value", "flag", "emphasis", "note"]
 KEY = ("paper", "table", "backbone", "method", "variant", "task", "metric")
 
 PAPERS = {"001", "003", "004"}
@@ -69,6 +69,7 @@ def test_every_field_is_in_its_allowed_set():
         assert row["paper"] in PAPERS, where
         assert row["backbone"] in BACKBONES, where
         assert row["flag"] in FLAGS, where
+        assert row["emphasis"] in {"", "bold", "underline"}, where
         assert row["method"] in METHODS, where
         assert row["task"] in TASKS, where
         assert row["metric"] in METRICS, where

@@ -78,6 +78,7 @@ def test_sweeps_draw_only_runs_that_differ_in_the_knob_alone(tmp_path):
 def test_knob_runs_join_the_grid_run_in_a_sweep_with_their_training_time(tmp_path):
     """results/knobs/ holds the knob_runs points in the grid's layout; their rows are kind knob, drawn
     by the sweeps beside the grid run and left out of the tables."""
+    from ptbench.report.figure_style import Styles
     from ptbench.report.figures import sweep_figures
     from ptbench.report.sweeps import training_time
 
@@ -97,7 +98,7 @@ def test_knob_runs_join_the_grid_run_in_a_sweep_with_their_training_time(tmp_pat
     assert sweep_points(rows, short) == {"rte (t5-small)": {"ept_msp": [(20, 60.0), (40, 70.0), (60, 50.0)]}}
     assert sweep_points(rows, short, training_time) == {"rte (t5-small)": {"ept_msp": [(20, 10.0), (60, 30.0)]}}
     (tmp_path / "figures").mkdir()
-    drawn = {f.name: f for f in sweep_figures(rows, tmp_path / "figures")}
+    drawn = {f.name: f for f in sweep_figures(rows, tmp_path / "figures", Styles(["ept_msp"]))}
     assert drawn["short_prompt_length"].drawn and not drawn["number_of_spaces"].drawn
 
 

@@ -114,6 +114,7 @@ def test_training_time_is_the_seed_mean_of_timing_files(tmp_path):
 
 def test_an_ept_msp_row_carries_its_gate_weight_per_prompt_token(tmp_path):
     """Seed 001 Fig. 8 reads the gate of the trained state: one softmax over the spaces per token."""
+    from ptbench.report.figure_style import Styles
     from ptbench.report.figures import gate_weights_per_token
     from ptbench.report.prompts import rebuilt_method
 
@@ -125,7 +126,7 @@ def test_an_ept_msp_row_carries_its_gate_weight_per_prompt_token(tmp_path):
     gates = row["gate_weights"]
     assert len(gates) == 12 and all(len(g) == 3 and abs(sum(g) - 1) < 1e-3 for g in gates)
     (tmp_path / "figures").mkdir()
-    assert gate_weights_per_token([row], tmp_path / "figures").drawn
+    assert gate_weights_per_token([row], tmp_path / "figures", Styles(["ept_msp"])).drawn
     write_run(results, "pt", "rte", {"0": labels(30, 40)}, GOLD, state={"embedding": torch.randn(10, 512)})
     assert build_rows(results, "pt", SETTINGS, 64)["results"][0]["gate_weights"] is None
 

@@ -106,7 +106,8 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
     """Everything the ``tables`` stage writes; raises if the page links a file that is not there.
     ``labels``: the main table's row labels of the named variants among ``methods``."""
     rows = read_rows(rows_dir)
-    index = RunIndex(with_stand_ins(rows, settings.stand_in), settings.invalid_threshold)
+    placed = with_stand_ins(rows, settings.stand_in)  # the rows, and stand-in copies under the paper backbones
+    index = RunIndex(placed, settings.invalid_threshold)
     for folder in (tables_dir, figures_dir, report_dir):
         folder.mkdir(parents=True, exist_ok=True)
     backbones = sorted({r["backbone"] for r in rows if r["kind"] == "grid"})
@@ -132,7 +133,7 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
     (tables_dir / "verdicts.csv").write_text(verdicts.to_csv(judged), encoding="utf-8")
     from ptbench.report import claims
 
-    checked = claims.check_all([t for t, _ in tables])
+    checked = claims.check_all([t for t, _ in tables], placed)
     (tables_dir / "claims.md").write_text(claims.to_markdown(checked), encoding="utf-8")
     (tables_dir / "claims.csv").write_text(claims.to_csv(checked), encoding="utf-8")
     if audit:

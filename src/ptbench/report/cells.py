@@ -74,6 +74,7 @@ class Cell:
     paper: float | None = None
     paper_text: str | None = None
     paper_flag: str = ""
+    paper_emphasis: str = ""  # the paper's own bold / underline (reference CSV), apart from our ranking
     p_value: float | None = None
     baseline: str | None = None
     params: str | None = None  # a parameter-count column: our count(s)

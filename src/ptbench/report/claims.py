@@ -12,10 +12,21 @@ The rule (docs/report.md), on the claimed direction (A better than B):
 - **inconclusive**: the interval contains 0, we ran one seed, or there is no interval;
 - **stand-in**: either cell is a stand-in run (§): counted apart, never judged; **not run**: a cell is empty.
 The magnitude is reported, not judged: hardware and library versions move it; the direction is the claim.
+
+A time claim (``TimeClaim``: seed 001's "EPT trains 14% faster than PT at s = 60") compares the two
+methods' training seconds (``seed<k>/timing.json``, mean over seeds) on the tasks of a benchmark, from
+the rows (tables hold scores, not times). Ours is the relative cut of the summed seconds. A run's time
+has no test-set resample, so the rule is a sign test over the tasks both methods ran: **reproduced**
+when A is faster on enough tasks for a two-sided exact binomial p < 0.05 (GLUE's 8 tasks: all 8), **not
+reproduced** when as clearly slower, **inconclusive** otherwise or when the runs were timed on different
+devices; stand-in and not-run as above.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -65,13 +76,45 @@ CLAIMS = (
 
 
 @dataclass(frozen=True)
+class TimeClaim:
+    """A faster than B: training seconds of two methods' grid runs on a benchmark's tasks, from the rows.
+    ``better`` / ``worse`` are the methods; ``where`` the knobs each run must have (the paper's setting)."""
+    id: str
+    paper: str
+    text: str
+    backbone: str
+    tasks: tuple[str, ...]
+    better: str
+    worse: str
+    paper_value: float  # the stated relative cut, per cent
+    where: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> {knob: value}
+    table: str = "training time"
+    column: str = "GLUE tasks"
+    unit: str = "relative % time"
+
+    @property
+    def block(self) -> str:
+        return self.backbone
+
+
+# Seed 001 §RQ3 / Fig. 4b: EPT (l = 100 as s = 60 plus A B: 76,800 parameters, as PT of length 100) on GLUE, T5-base.
+GLUE_TASKS_001 = ("cola", "mrpc", "rte", "stsb", "mnli", "qnli", "qqp", "sst2")
+TIME_CLAIMS = (
+    TimeClaim("001-time-pt", "001", "When the length of the short prompt is 60 ... the training time of EPT is 14% "
+              "lower than that of the original PT [GLUE, T5-Base]", "t5-base", GLUE_TASKS_001, "ept_msp", "pt", 14.0,
+              {"ept_msp": {"short_length": 60, "length": 100}, "pt": {"length": 100}}),
+)
+
+
+@dataclass(frozen=True)
 class Checked:
-    claim: Claim
+    claim: Claim | TimeClaim
     paper_value: float | None
     ours: float | None
     interval: tuple[float, float] | None
     seeds: int
     verdict: str
+    basis: str = ""  # a time claim: on how many tasks A was faster
 
 
 def _gap(better: float, worse: float, unit: str):
@@ -107,9 +150,46 @@ def check(claim: Claim, cells: dict[tuple[str, str, str], object]) -> Checked:
     return Checked(claim, paper, ours, interval, seeds, verdict)
 
 
-def check_all(tables) -> list[Checked]:
+def sign_test_p(successes: int, n: int) -> float:
+    """Two-sided exact binomial test of ``successes`` of ``n`` against p = 1/2."""
+    tail = min(successes, n - successes)
+    return min(1.0, 2 * sum(math.comb(n, k) for k in range(tail + 1)) / 2 ** n) if n else 1.0
+
+
+def check_time(claim: TimeClaim, rows: list[dict[str, Any]]) -> Checked:
+    """``rows``: the report's rows (with stand-in copies: report.cells.with_stand_ins)."""
+    def runs(method: str) -> dict[str, dict]:
+        wanted = claim.where.get(method, {})
+        return {r["task"]: r for r in rows if r.get("kind") == "grid" and r["backbone"] == claim.backbone
+                and r["method"] == method and r["task"] in claim.tasks and r.get("train_seconds")
+                and all(r.get("config", {}).get(k) == v for k, v in wanted.items())}
+    better, worse = runs(claim.better), runs(claim.worse)
+    tasks = sorted(set(better) & set(worse))
+    if not tasks:
+        return Checked(claim, claim.paper_value, None, None, 0, NOT_RUN)
+    total_better = sum(better[t]["train_seconds"] for t in tasks)
+    total_worse = sum(worse[t]["train_seconds"] for t in tasks)
+    ours = 100.0 * (total_worse - total_better) / total_worse
+    seeds = min(len(r["metrics"].get(r["primary_metric"], {}).get("per_seed", []))
+                for r in [*(better[t] for t in tasks), *(worse[t] for t in tasks)])
+    faster = sum(better[t]["train_seconds"] < worse[t]["train_seconds"] for t in tasks)
+    basis = f"faster on {faster} of {len(tasks)} tasks"
+    devices = {json.dumps(r.get("device"), sort_keys=True) for r in [*better.values(), *worse.values()]}
+    if any(r.get("stand_in") for r in [*better.values(), *worse.values()]):
+        verdict = STAND_IN
+    elif len(devices) > 1:
+        verdict, basis = INCONCLUSIVE, basis + "; timed on different devices"
+    elif sign_test_p(faster, len(tasks)) >= 0.05:
+        verdict = INCONCLUSIVE
+    else:
+        verdict = REPRODUCED if 2 * faster > len(tasks) else NOT_REPRODUCED
+    return Checked(claim, claim.paper_value, ours, None, seeds, verdict, basis)
+
+
+def check_all(tables, rows: list[dict[str, Any]] = ()) -> list[Checked]:
+    """Every score claim against the built tables, every time claim against the rows."""
     by_id = {t.spec["id"]: {(block, row, column): cell for block, row, column, cell in t.cells} for t in tables}
-    return [check(c, by_id.get(c.table, {})) for c in CLAIMS]
+    return [check(c, by_id.get(c.table, {})) for c in CLAIMS] + [check_time(c, list(rows)) for c in TIME_CLAIMS]
 
 
 def _number(value: float | None) -> str:
@@ -124,7 +204,7 @@ def to_markdown(checked: list[Checked]) -> str:
         interval = "" if c.interval is None else f"[{c.interval[0]:.2f}, {c.interval[1]:.2f}]"
         lines.append(f"| {c.claim.text} | {c.claim.paper} | {c.claim.table} ({c.claim.block}, {c.claim.column}) | "
                      f"{c.claim.better} vs {c.claim.worse} | {c.claim.unit} | {_number(c.paper_value)} | "
-                     f"{_number(c.ours)} | {interval} | {c.seeds or ''} | {c.verdict} |")
+                     f"{_number(c.ours)} | {interval} | {c.seeds or ''} | {c.verdict}{f' ({c.basis})' if c.basis else ''} |")
     return "\n".join(lines) + "\n"
 
 
@@ -135,12 +215,12 @@ def to_csv(checked: list[Checked]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["id", "paper", "claim", "table", "block", "column", "better", "worse", "unit", "paper_gap",
-                     "our_gap", "low", "high", "seeds", "verdict"])
+                     "our_gap", "low", "high", "seeds", "verdict", "basis"])
     for c in checked:
         low, high = c.interval or (None, None)
         writer.writerow([c.claim.id, c.claim.paper, c.claim.text, c.claim.table, c.claim.block, c.claim.column,
                          c.claim.better, c.claim.worse, c.claim.unit, c.paper_value, c.ours, low, high, c.seeds,
-                         c.verdict])
+                         c.verdict, c.basis])
     return out.getvalue()
 
 

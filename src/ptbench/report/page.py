@@ -23,6 +23,13 @@ tr.ci td,tr.delta td,tr.p td{color:#555;font-size:11px}img{max-width:100%;border
 .banner{background:#fff3cd;border:1px solid #e0b000;padding:6px 10px;font-weight:bold}"""
 
 
+LOGS = ("The training curves (loss, prompt norm, validation score, gate weights) are each run's logged history, "
+        "which its dvclive logs hold row for row (tests/train/test_live.py): while a run trains, in "
+        "results/runs/<backbone>/<method>/<task>.partial/seed<k>/dvclive/plots/metrics/<name>.tsv (the stage's output "
+        "is moved into place when it succeeds); after it, in results/runs/<backbone>/<method>/<task>/seed<k>/dvclive/ "
+        "(`dvc plots show` that folder); the seed means per backbone, method and task as CSV in results/plots/.")
+
+
 def _rel(target: Path, page_dir: Path) -> str:
     return Path(os.path.relpath(Path(target).resolve(), Path(page_dir).resolve())).as_posix()
 
@@ -91,12 +98,13 @@ def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], fig
     for table, files in tables:
         links = " · ".join(f'<a href="{_rel(path, page_dir)}">{fmt}</a>' for fmt, path in files.items())
         body.append(f'<h2 id="{table.spec["id"]}">{html.escape(table.spec["title"])}</h2><p>{links}</p>{to_html(table)}')
-    body.append('<h2 id="figures">Figures</h2>')
+    body.append('<h2 id="figures">Figures</h2>' + f"<p class=\"notes\">{html.escape(LOGS)}</p>")
     for figure in (f for f in figures if f.drawn):
         png, pdf = figure.files
         body.append(f'<h3>{html.escape(figure.title)} <small>({html.escape(figure.mirrors)})</small></h3>'
                     f'<p><a href="{_rel(pdf, page_dir)}">PDF</a></p><img src="{_rel(png, page_dir)}" alt="{figure.name}">'
-                    + (f"<p class=\"notes\">{html.escape(figure.reason)}</p>" if figure.reason else ""))
+                    f'<p class="caption">{html.escape(figure.caption)}</p>'
+                    + (f"<p class=\"notes\">{html.escape(figure.note)}</p>" if figure.note else ""))
     missing = [f for f in figures if not f.drawn]
     if missing:
         body.append("<h3>Not drawn: the runs they need</h3><ul>" + "".join(

@@ -1,7 +1,8 @@
 """A built table as Markdown, LaTeX (booktabs), CSV (one line per cell) and an HTML fragment.
 
-Best values print in bold and second best underlined (Markdown: <u>, which GitHub renders),
-separately for our lines and the paper's lines.
+On our lines, best values print in bold and second best underlined (Markdown: <u>, which GitHub
+renders; tables.rank); the paper's lines print the paper's own emphasis as printed. A line whose
+``marks`` is "std" marks only the std of "mean ± std" (seed 004 Table 2).
 """
 from __future__ import annotations
 
@@ -33,8 +34,17 @@ def caption(table: BuiltTable) -> str:
     return f"{banner}{table.spec['title']}. {LEGEND}"
 
 
-def _mark_md(text: str, rank: int | None) -> str:
-    return f"**{text}**" if rank == 1 else f"<u>{text}</u>" if rank == 2 else text
+def _marked(line: Line, text: str, rank: int | None, bold, underline, plain=lambda t: t) -> str:
+    """``text`` with the part the rank marks wrapped by ``bold`` / ``underline``, the rest by ``plain``."""
+    head, sep, tail = text.partition("± ") if line.marks == "std" else ("", "", text)
+    if not sep:
+        head, tail = "", text
+    wrap = bold if rank == 1 else underline if rank == 2 else plain
+    return plain(head + sep) + wrap(tail)
+
+
+def _mark_md(line: Line, text: str, rank: int | None) -> str:
+    return _marked(line, text, rank, lambda t: f"**{t}**", lambda t: f"<u>{t}</u>")
 
 
 def to_markdown(table: BuiltTable) -> str:
@@ -47,7 +57,7 @@ def to_markdown(table: BuiltTable) -> str:
         if line.block and line.block != block:
             out.append(f"| **{line.block}** |" + " |" * width)
         block = line.block
-        out.append(f"| {line.row} | " + " | ".join(_mark_md(t, r) for t, r in zip(line.cells, line.ranks)) + " |")
+        out.append(f"| {line.row} | " + " | ".join(_mark_md(line, t, r) for t, r in zip(line.cells, line.ranks)) + " |")
     if table.notes:
         out += ["", "Notes:", ""] + [f"- {note}" for note in table.notes]
     return "\n".join(out) + "\n"
@@ -62,8 +72,8 @@ def tex(text: str) -> str:
     return text
 
 
-def _mark_tex(text: str, rank: int | None) -> str:
-    return rf"\textbf{{{tex(text)}}}" if rank == 1 else rf"\underline{{{tex(text)}}}" if rank == 2 else tex(text)
+def _mark_tex(line: Line, text: str, rank: int | None) -> str:
+    return _marked(line, text, rank, lambda t: rf"\textbf{{{tex(t)}}}", lambda t: rf"\underline{{{tex(t)}}}", tex)
 
 
 def to_latex(table: BuiltTable) -> str:
@@ -79,7 +89,7 @@ def to_latex(table: BuiltTable) -> str:
                 lines.append(rf"\multicolumn{{{width + 1}}}{{l}}{{\textit{{{tex(line.block)}}}}} \\")
         block = line.block
         size = "" if line.kind in ("ours", "paper") else r"\scriptsize "
-        cells = [size + _mark_tex(t, r) if t else "" for t, r in zip(line.cells, line.ranks)]
+        cells = [size + _mark_tex(line, t, r) if t else "" for t, r in zip(line.cells, line.ranks)]
         lines.append(" & ".join([size + tex(line.row)] + cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}", rf"\caption{{{tex(caption(table))}}}",
               rf"\label{{tab:{table.spec['id']}}}", r"\end{table*}"]
@@ -119,8 +129,8 @@ def to_csv(table: BuiltTable) -> str:
 
 
 def _html_cell(line: Line, text: str, rank: int | None) -> str:
-    text = html.escape(text)
-    return f"<td><b>{text}</b></td>" if rank == 1 else f"<td><u>{text}</u></td>" if rank == 2 else f"<td>{text}</td>"
+    return "<td>" + _marked(line, text, rank, lambda t: f"<b>{html.escape(t)}</b>", lambda t: f"<u>{html.escape(t)}</u>",
+                            html.escape) + "</td>"
 
 
 def to_html(table: BuiltTable) -> str:

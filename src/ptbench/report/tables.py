@@ -27,9 +27,11 @@ class Line:
     row: str
     kind: str  # ours | ci | paper | delta | p
     cells: list[str]
-    values: list[float | None]  # what the bold/underline ranking compares
+    values: list[float | None]  # what our bold/underline ranking compares (our lines)
     method: str | None = None  # the row's method (None when the columns are methods)
-    ranks: list[int | None] = field(default_factory=list)
+    ranks: list[int | None] = field(default_factory=list)  # 1 bold, 2 underline
+    emphasis: list[str] = field(default_factory=list)  # a paper line: the paper's own, as printed
+    marks: str = "value"  # what a rank marks: the whole text, or "std": the part after "± "
 
 
 @dataclass
@@ -42,8 +44,9 @@ class BuiltTable:
 
     @property
     def stand_ins(self) -> int:
-        """How many of the values shown are stand-in runs (§)."""
-        return sum(1 for *_, cell in self.cells if cell.ours is not None and cell.ours.stand_in)
+        """How many of the values shown are stand-in runs (§; a computed value: its text says so)."""
+        return sum(1 for *_, cell in self.cells if (cell.ours is not None and cell.ours.stand_in)
+                   or (cell.ours_text or "").endswith(STAND_IN))
 
 
 def fmt(value: float | None, signed: bool = False) -> str:
@@ -93,8 +96,8 @@ def resolve(spec: dict, parts: list[dict], index: RunIndex) -> Cell:
         if printed:
             cell.notes.append(f"paper: one number for {key['task']}'s metrics (which, or their mean, unstated)")
     if printed:
-        cell.paper_text, cell.paper_flag = printed
-        cell.paper = float(printed[0])
+        cell.paper_text, cell.paper_flag, cell.paper_emphasis = printed
+        cell.paper = float(printed.value)
     baseline = BASELINES.get(key.get("method"))
     if baseline and cell.ours is not None:
         cell.baseline = baseline
@@ -171,7 +174,8 @@ def _lines(block: str, label: str, method: str | None, cells: list[Cell], with_p
                 [c.ours.mean if c.ours is not None and not c.ours.stand_in else None for c in cells]),
            line("ci", f"{label} (95% CI)", [f"[{lo:.1f}, {hi:.1f}]" if lo is not None else "" for lo, hi in
                                             (i or (None, None) for i in ci)], [None] * len(cells)),
-           line("paper", f"{label} (paper)", paper, [c.paper for c in cells]),
+           Line(block, f"{label} (paper)", "paper", paper, [c.paper for c in cells], method,
+                emphasis=[c.paper_emphasis for c in cells]),
            line("delta", f"{label} (Δ)", [fmt(c.delta, signed=True) if c.delta is not None else "" for c in cells],
                 [None] * len(cells))]
     baselines = {c.baseline for c in cells if c.baseline}
@@ -189,23 +193,29 @@ def _unranked(spec: dict, line: Line, column: int | None = None) -> bool:
     return method in spec.get("unranked", [])
 
 
+EMPHASIS_RANK = {"bold": 1, "underline": 2}
+
+
 def rank(table: BuiltTable) -> None:
-    """Best (1) and second best (2) per column within a block, or per line (spec rank: rows)."""
+    """Our lines: best (1) and second best (2) per column within a block, or per line (spec rank: rows);
+    the spec's ``rank_order`` "ascending" makes the lowest value best (seed 004 Table 2 ranks stds) and
+    ``rank_places`` 1 marks the best only. The paper's lines keep the paper's own emphasis as printed."""
     spec = table.spec
     for line in table.lines:
-        line.ranks = [None] * len(line.cells)
+        line.ranks = ([EMPHASIS_RANK.get(e) for e in line.emphasis] if line.kind == "paper" and line.emphasis
+                      else [None] * len(line.cells))
     skip = {i for i, c in enumerate(spec.get("columns", [])) if "params" in c}
-    for kind in ("ours", "paper"):
-        groups: list[list[tuple[Line, int]]] = []
-        lines = [ln for ln in table.lines if ln.kind == kind]
-        if spec.get("rank") == "rows":
-            groups = [[(ln, i) for i in range(len(ln.cells)) if i not in skip and not _unranked(spec, ln, i)] for ln in lines]
-        else:
-            for block in dict.fromkeys(ln.block for ln in lines):
-                members = [ln for ln in lines if ln.block == block and not _unranked(spec, ln)]
-                groups += [[(ln, i) for ln in members] for i in range(len(table.header)) if i not in skip]
-        for group in groups:  # ranked as printed (one decimal): equal-looking values share a rank
-            shown = [(ln, i, round(ln.values[i], 1)) for ln, i in group if ln.values[i] is not None]
-            best = sorted({value for _, _, value in shown}, reverse=True)[:2]
-            for ln, i, value in shown:
-                ln.ranks[i] = best.index(value) + 1 if value in best else None
+    groups: list[list[tuple[Line, int]]] = []
+    lines = [ln for ln in table.lines if ln.kind == "ours"]
+    if spec.get("rank") == "rows":
+        groups = [[(ln, i) for i in range(len(ln.cells)) if i not in skip and not _unranked(spec, ln, i)] for ln in lines]
+    else:
+        for block in dict.fromkeys(ln.block for ln in lines):
+            members = [ln for ln in lines if ln.block == block and not _unranked(spec, ln)]
+            groups += [[(ln, i) for ln in members] for i in range(len(table.header)) if i not in skip]
+    ascending = spec.get("rank_order", "descending") == "ascending"
+    for group in groups:  # ranked as printed (one decimal): equal-looking values share a rank
+        shown = [(ln, i, round(ln.values[i], 1)) for ln, i in group if ln.values[i] is not None]
+        best = sorted({value for _, _, value in shown}, reverse=not ascending)[:spec.get("rank_places", 2)]
+        for ln, i, value in shown:
+            ln.ranks[i] = best.index(value) + 1 if value in best else None

@@ -1,0 +1,119 @@
+"""The figures as a reader sees them: one colour + marker per method in every figure, print resolution,
+the legend outside the data, captions naming exactly the tasks drawn, the papers' printed values
+overlaid where a seed prints the numbers behind its figure, and the time axis of the short-prompt sweep."""
+import re
+
+import pytest
+from PIL import Image
+from report_fixtures import labels, report_settings, write_fewshot, write_run
+
+import ptbench.report.figures as figures
+from ptbench.report.figure_style import COLOURS, Styles
+from ptbench.report.rows import build_rows
+
+SETTINGS = report_settings(30)
+GOLD = [["1"]] * 20
+HISTORY = [{"step": s, "loss": 1.0 / s, "prompt_norm": 5.0 + s} for s in (10, 20)] + [
+    {"step": 20, "validation_accuracy": 60.0}]
+SUPERGLUE = ("boolq", "cb", "multirc", "wic", "wsc")
+TASKS = {*SUPERGLUE, "rte", "mrpc"}  # every task some row holds
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory):
+    """Figures from rows on t5-base: pt, ept, ept_star on SuperGLUE's five tasks (no history), pt and ept also on
+    RTE (with history) and ept_star on MRPC; k-shot runs of pt and ept on SuperGLUE at k = 4, 16; an ept_msp
+    short-prompt sweep with training times. Each figure's matplotlib objects are looked at before it is saved."""
+    tmp = tmp_path_factory.mktemp("figures")
+    results, rows = tmp / "results", []
+    for method, correct in (("pt", 11), ("ept", 13), ("ept_star", 15)):
+        for task in SUPERGLUE:
+            write_run(results, method, task, {"0": labels(correct, 20)}, GOLD, backbone="t5-base")
+    for method in ("pt", "ept"):
+        write_run(results, method, "rte", {"0": labels(12, 20)}, GOLD, backbone="t5-base", history=HISTORY)
+    write_run(results, "ept_star", "mrpc", {"0": labels(12, 20)}, GOLD, backbone="t5-base")
+    config = {"length": 100, "short_length": 60, "rank": 30}
+    write_run(results, "ept_msp", "rte", {"0": labels(10, 20)}, GOLD, backbone="t5-base", config=config)
+    write_run(results / "knobs", "ept_msp", "rte", {"0": labels(14, 20)}, GOLD, backbone="t5-base",
+              rel="t5-base/ept_msp/short_length=20/rte", config={**config, "short_length": 20})
+    for run_dir, seconds in ((results / "runs/t5-base/ept_msp/rte", 30.0),
+                             (results / "knobs/runs/t5-base/ept_msp/short_length=20/rte", 10.0)):
+        (run_dir / "seed0").mkdir(parents=True, exist_ok=True)
+        (run_dir / "seed0" / "timing.json").write_text('{"train_seconds": %s}' % seconds)
+    for method in ("pt", "ept"):
+        for task in SUPERGLUE:
+            for k in (4, 16):
+                write_fewshot(results, method, task, k, 0, {"0": 50.0 + k})
+    for method in ("pt", "ept", "ept_star", "ept_msp"):
+        rows += build_rows(results, method, SETTINGS, 64)["results"]
+    for method in ("pt", "ept"):
+        rows += build_rows(results, method, SETTINGS, 64, kind="fewshot")["results"]
+    seen, save = {}, figures.save
+
+    def look(plt, fig, out_dir, name):
+        seen[name] = {"figure_legends": len(fig.legends), "axes_legends": sum(a.get_legend() is not None for a in fig.axes),
+                      "titles": [a.get_title() for a in fig.axes if a.get_visible()],
+                      "ylabels": [a.get_ylabel() for a in fig.axes]}
+        return save(plt, fig, out_dir, name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(figures, "save", look)
+        result = {f.name: f for f in figures.draw_all(rows, tmp / "figures")}
+    return result, seen
+
+
+def test_no_two_methods_look_alike_and_a_method_looks_the_same_everywhere(drawn):
+    styles = Styles([f"method{i:03d}" for i in range(180)])
+    pairs = [styles.colour_marker(f"method{i:03d}") for i in range(180)]
+    assert len(set(pairs)) == 180 and len({c for c, _ in pairs[:20]}) == 20 == len(COLOURS)
+    result, _ = drawn
+    per_method = {}
+    for figure in (f for f in result.values() if f.drawn):
+        assert len(set(figure.styles.values())) == len(figure.styles), figure.name
+        for method, style in figure.styles.items():
+            per_method.setdefault(method, set()).add(style)
+    assert {"pt", "ept", "ept_star", "ept_msp", "ft", "p_tuning"} <= set(per_method)  # ft, p_tuning: paper points
+    assert all(len(s) == 1 for s in per_method.values())
+
+
+def test_figures_are_print_resolution_with_the_legend_outside_the_data(drawn):
+    result, seen = drawn
+    for figure in (f for f in result.values() if f.drawn):
+        png = figure.files[0]
+        assert png.suffix == ".png" and min(Image.open(png).info["dpi"]) >= 150, figure.name
+        assert seen[figure.name]["axes_legends"] == 0, figure.name  # never a legend inside a panel
+        if figure.name not in ("gate_weights_per_token", "prompt_similarity"):  # heatmaps: a colour bar
+            assert seen[figure.name]["figure_legends"] == 1, figure.name
+
+
+def test_every_caption_names_only_the_tasks_drawn(drawn):
+    result, seen = drawn
+    expected = {"params_vs_score": set(SUPERGLUE),  # the one benchmark run in full: neither RTE nor MRPC
+                "learning_curves": {"rte"}, "prompt_norm": {"rte"}, "validation_curves": {"rte"},  # history: RTE only
+                "fewshot_curves": set(SUPERGLUE), "short_prompt_length": {"rte"}}
+    assert {name for name, f in result.items() if f.drawn} == set(expected)
+    for name, tasks in expected.items():
+        figure = result[name]
+        named = {t for t in TASKS if re.search(rf"\b{t}\b", figure.caption)}
+        assert named == set(figure.tasks) == tasks, (name, figure.caption)
+        assert "needs" not in figure.caption and figure.reason == "", name
+    for name in ("learning_curves", "prompt_norm", "validation_curves"):  # a panel per task, titled with it
+        assert set(seen[name]["titles"]) == {"rte"}
+
+
+def test_the_papers_printed_values_are_overlaid_on_their_own_backbone_only(drawn, tmp_path):
+    result, _ = drawn
+    # seed 003 Table 1 prints six T5-base SuperGLUE averages with their parameter counts; Table 3 six methods x 3 k
+    assert result["params_vs_score"].paper_points == 6 and "seed 003 Table 1" in result["params_vs_score"].caption
+    assert result["fewshot_curves"].paper_points == 18 and "seed 003 Table 3" in result["fewshot_curves"].caption
+    results = tmp_path / "results"
+    for task in SUPERGLUE:  # the same runs on the smoke's backbone: no paper value is drawn beside them
+        write_run(results, "pt", task, {"0": labels(11, 20)}, GOLD, backbone="tiny-t5")
+    tiny = figures.params_vs_score(build_rows(results, "pt", SETTINGS, 64)["results"], tmp_path, Styles(["pt"]))
+    assert tiny.drawn and tiny.paper_points == 0 and "hollow" not in tiny.caption
+
+
+def test_the_short_prompt_sweep_draws_training_time_on_a_second_axis(drawn):
+    result, seen = drawn
+    assert "training time (s)" in seen["short_prompt_length"]["ylabels"]
+    assert "training seconds" in result["short_prompt_length"].caption
