@@ -45,6 +45,12 @@ def test_the_page_links_every_table_and_drawn_figure_and_they_exist(report):
     for name in drawn:
         assert (tmp / "figures" / f"{name}.png").is_file() and (tmp / "figures" / f"{name}.pdf").is_file()
         assert f"../figures/{name}.png" in page
+    import html
+
+    for figure in (f for f in out["figures"] if f.drawn):  # each under its caption, naming RTE, the one task drawn
+        assert html.escape(figure.caption) in page and figure.tasks == ["rte"] and "mnli" not in figure.caption
+    assert "needs training records" not in page.split('id="figures"')[1].split("Not drawn")[0]
+    assert "seed&lt;k&gt;/dvclive" in page  # where the logs are
     assert missing_links(out["page"]) == []
     assert "Not drawn: the runs they need" in page and "ept_msp_no_fusion) at N = 2..8" in page
     assert "abc123" in page and "torch 2.x" in page and "bootstrap_iterations = 30" in page  # provenance

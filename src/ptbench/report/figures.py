@@ -143,7 +143,8 @@ def _curves(rows, out_dir: Path, result: FigureResult, styles: Styles, key_of: C
     legend_outside(fig, axes)
     methods = {r["method"] for r, _, _ in series}
     caption = (f"{what}, mean over seeds, against the training step; one panel per task ({listing(tasks)}), one line "
-               f"per method{' and backbone' if many else ''} ({len(series)} lines: {listing(methods, 10)}).")
+               f"per method{' and backbone' if many else ''} that logged it ({len(series)} lines in all; methods: "
+               f"{listing(methods)}).")
     return result.done(save(plt, fig, out_dir, result.name), caption, tasks)
 
 
