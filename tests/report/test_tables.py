@@ -298,3 +298,18 @@ def test_no_delta_against_a_paper_value_marked_dagger():
                 original_t5=False, sources=[], pairing=None)
     assert Cell({}, ours=ours, paper=0.0, paper_flag="†").delta is None  # the paper's invalid-label zero
     assert Cell({}, ours=ours, paper=50.0).delta == 5.0
+
+
+def test_seed_004_table_2_marks_a_stand_in_entry_and_never_ranks_it():
+    from ptbench.report.cells import Ours
+
+    class StandIns:  # every task of every row, on a stand-in backbone: superpos best, pt worst
+        def ours(self, key, notes):
+            mean = {"pt": 40.0, "residual": 55.0, "superpos": 70.0}.get(key["method"], 60.0) + len(key["task"])
+            return Ours(mean=mean, std=None, per_seed=[mean], replicates=None, confidence=None, dagger=False,
+                        original_t5=False, sources=[], pairing=None, stand_in="tiny-t5")
+
+    table = build_table(SPECS["seed004_table2"], StandIns())
+    ours = line(table, "", "SuperPos PT (no_dropout)", "ours")
+    assert all(text.endswith("§") for text in ours.cells) and ours.ranks == [None, None]
+    assert not any(ln.kind == "delta" for ln in table.lines) and table.stand_ins == 2 * 7
