@@ -104,4 +104,5 @@ def test_the_time_claim_needs_the_papers_setting_one_device_and_no_stand_in():
     assert check_time(claim, gpu).verdict == INCONCLUSIVE and "different devices" in check_time(claim, gpu).basis
     stand_in = [{**r, "stand_in": "tiny-t5"} for r in rows]
     assert check_time(claim, stand_in).verdict == STAND_IN
+    assert check_time(claim, rows + stand_in).verdict == REPRODUCED  # real runs first (with_stand_ins): they win
     assert check_time(claim, [{**r, "kind": "knob"} for r in rows]).verdict == NOT_RUN

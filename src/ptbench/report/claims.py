@@ -159,10 +159,13 @@ def sign_test_p(successes: int, n: int) -> float:
 def check_time(claim: TimeClaim, rows: list[dict[str, Any]]) -> Checked:
     """``rows``: the report's rows (with stand-in copies: report.cells.with_stand_ins)."""
     def runs(method: str) -> dict[str, dict]:
-        wanted = claim.where.get(method, {})
-        return {r["task"]: r for r in rows if r.get("kind") == "grid" and r["backbone"] == claim.backbone
-                and r["method"] == method and r["task"] in claim.tasks and r.get("train_seconds")
-                and all(r.get("config", {}).get(k) == v for k, v in wanted.items())}
+        wanted, found = claim.where.get(method, {}), {}
+        for r in rows:  # the first per task: stand-in copies come after the real runs, which win
+            if (r.get("kind") == "grid" and r["backbone"] == claim.backbone and r["method"] == method
+                    and r["task"] in claim.tasks and r.get("train_seconds")
+                    and all(r.get("config", {}).get(k) == v for k, v in wanted.items())):
+                found.setdefault(r["task"], r)
+        return found
     better, worse = runs(claim.better), runs(claim.worse)
     tasks = sorted(set(better) & set(worse))
     if not tasks:
