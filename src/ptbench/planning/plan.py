@@ -52,15 +52,14 @@ def profile_params(name: str | None, params_path: Path = Path("params.yaml")) ->
 def calibration_shapes(params: Params) -> dict[str, dict[str, Any]]:
     """Per backbone, the encoder lengths to calibrate at: short, and the longest input any run
     gives it (input m plus the tokens its method adds)."""
-    longest = {}
-    for b in params.backbones:
-        methods = dict.fromkeys([*params.grid.methods, *params.grid.transfer, params.method])
-        lengths = [m_in + shape_of(params, m, m_in)[0] for m in methods
-                   for m_in in {params.data.input_length(t) for t in params.tasks}]
-        long = max(lengths + [SHORT_LENGTH + 1])
-        rows = max(4, min(params.train.batch_size, CALIBRATION_ROWS, CALIBRATION_TOKENS // long))
-        longest[b] = {"lengths": (SHORT_LENGTH, long), "rows": rows,
-                      "target_tokens": params.data.max_target_length, "decode_batch": DECODE_BATCH}
+    # what a module adds does not depend on the backbone (estimate.shape_of): the same for every backbone
+    methods = dict.fromkeys([*params.grid.methods, *params.grid.transfer, params.method])
+    lengths = [m_in + shape_of(params, m, m_in)[0] for m in methods
+               for m_in in {params.data.input_length(t) for t in params.tasks}]
+    long = max(lengths + [SHORT_LENGTH + 1])
+    rows = max(4, min(params.train.batch_size, CALIBRATION_ROWS, CALIBRATION_TOKENS // long))
+    longest = {b: {"lengths": (SHORT_LENGTH, long), "rows": rows, "target_tokens": params.data.max_target_length,
+                   "decode_batch": DECODE_BATCH} for b in params.backbones}
     if params.hub.mirror and "tiny-t5" not in longest:  # the mirror's pre-training
         longest["tiny-t5"] = {"lengths": (SHORT_LENGTH, params.data.max_length), "rows": CALIBRATION_ROWS,
                               "target_tokens": params.data.max_target_length, "decode_batch": DECODE_BATCH}

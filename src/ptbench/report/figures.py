@@ -18,7 +18,7 @@ from typing import Any
 from ptbench.report.figure_style import FigureResult, Styles, legend_outside, listing, panels, save
 from ptbench.report.layouts import GLUE_003, SUPERGLUE_003
 from ptbench.report.paper import parse_count, printed_points
-from ptbench.report.sweeps import SWEEPS, sweep_points, training_time
+from ptbench.report.sweeps import SWEEPS, primary_score, sweep_points, training_time
 
 __all__ = ["FigureResult", "draw_all", "mean_series"]
 
@@ -30,10 +30,6 @@ PAPER_MARK = {"facecolors": "none", "s": 45, "linewidths": 1.2}  # hollow: the p
 
 def _label(row: dict[str, Any], many_backbones: bool) -> str:
     return f"{row['method']} ({row['backbone']})" if many_backbones else row["method"]
-
-
-def _score(row: dict[str, Any]) -> float | None:
-    return row["metrics"].get(row["primary_metric"], {}).get("mean")
 
 
 def mean_series(history: dict[str, dict[str, list]], key: str) -> list[tuple[float, float]]:
@@ -90,8 +86,8 @@ def params_vs_score(rows, out_dir: Path, styles: Styles) -> FigureResult:
     scores: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     params: dict[tuple[str, str], int] = {}
     for r in rows:
-        if r["kind"] == "grid" and _score(r) is not None:
-            scores[r["backbone"]][r["method"]][r["task"]] = _score(r)
+        if r["kind"] == "grid" and primary_score(r) is not None:
+            scores[r["backbone"]][r["method"]][r["task"]] = primary_score(r)
             params[(r["backbone"], r["method"])] = r["trainable_parameters"]
     plotted = [(backbone, panel) for backbone in sorted(scores) for panel in _panels_of(scores[backbone])]
     if not plotted:
@@ -210,7 +206,7 @@ def gate_weights_per_token(rows, out_dir: Path, styles: Styles) -> FigureResult:
 def fewshot_curves(rows, out_dir: Path, styles: Styles) -> FigureResult:
     result = FigureResult("fewshot_curves", "k-shot score", "seed 001 Fig. 4a, seed 003 Table 3",
                           reason="needs k-shot runs (results/fewshot) at two or more k")
-    few = [r for r in rows if r["kind"] == "fewshot" and _score(r) is not None]
+    few = [r for r in rows if r["kind"] == "fewshot" and primary_score(r) is not None]
     by_task = defaultdict(lambda: defaultdict(dict))  # (backbone, task) -> method -> k -> (mean, std)
     for r in few:
         summary = r["metrics"][r["primary_metric"]]
