@@ -3,7 +3,13 @@
 Run: make benchmark   (pytest benchmarks --benchmark-enable --benchmark-only)
 Shapes: T5-small config (random weights), batch 8, input 128 tokens, target 2 tokens; the
 t5-base / seq-256 comparison of seed 001 (ept_msp s=60 vs pt l=100) is `test_seed001_*`.
+Every benchmark builds its own backbone: a method that trains or changes the backbone's weights (ft,
+lora, bitfit, ...) cannot leave them trainable for the next one, which would then time a backward pass
+through the whole model. The transfer methods (spot, attempt, mpt) start from random source prompts of
+their configured shape (what the transfer_source stage would give them; the cost is the same).
 """
+import dataclasses
+
 import pytest
 import torch
 from transformers import AutoModelForSeq2SeqLM
@@ -11,6 +17,7 @@ from transformers import AutoModelForSeq2SeqLM
 from ptbench.counting import backbone_config
 from ptbench.methods import METHODS, build_method, method_config
 from ptbench.methods.base import BackboneContext
+from ptbench.methods.mpt import DISTILLED, DistillationStudent, MptConfig
 from ptbench.train.backbone import Batch, Seq2SeqBackbone, freeze
 
 torch.set_num_threads(2)
@@ -36,11 +43,27 @@ NO_TEXT_INIT = {"dept": {"init": "vocab"}}
 
 def method_on(model, name: str, overrides: dict, max_length: int):
     overrides = {**NO_TEXT_INIT.get(name, {}), **overrides}
+    config = method_config(name, overrides)
     ctx = BackboneContext(d_model=model.config.d_model, word_embeddings=model.get_input_embeddings(),
                           max_length=max_length, generator=torch.Generator().manual_seed(0))
-    method = build_method(name, method_config(name, overrides), ctx)
+    ctx = dataclasses.replace(ctx, **transfer_sources(config, ctx))
+    method = build_method(name, config, ctx)
     method.attach(model)
     return method
+
+
+def transfer_sources(config, ctx: BackboneContext) -> dict:
+    """Source prompts for a method whose config names ``sources`` (one per source task, (length, d)), and
+    MPT's distilled state from them, as the transfer_source stage hands them over."""
+    sources = getattr(config, "sources", None)
+    if not sources:
+        return {}
+    g = torch.Generator().manual_seed(1)
+    prompts = {task: 0.5 * torch.randn(config.length, ctx.d_model, generator=g) for task in sources}
+    if not isinstance(config, MptConfig):
+        return {"source_prompts": prompts}
+    student = DistillationStudent(config, ctx, [prompts[task] for task in sources])
+    return {"source_prompts": prompts, "source_states": {DISTILLED: student.distilled_state()}}
 
 
 def step(runner, method, data, optimizer):
@@ -50,8 +73,9 @@ def step(runner, method, data, optimizer):
     optimizer.zero_grad(set_to_none=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def t5_small():
+    """A fresh backbone per benchmark (~1 s to build, outside the timed rounds)."""
     return backbone("t5-small")
 
 
@@ -103,7 +127,7 @@ def test_peft_step_time(benchmark, peft_config):
     benchmark.pedantic(peft_step, rounds=5, warmup_rounds=1)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def t5_base():
     return backbone("t5-base")
 

@@ -12,6 +12,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import copy  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from ptbench import numerics  # noqa: E402
+
+# The CPU kernels of params.yaml's runtime.cpu_numerics, as every stage sets them: before torch is imported.
+numerics.pin_from_params(Path(__file__).resolve().parents[1] / "params.yaml")
+
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
@@ -20,6 +25,22 @@ from ptbench.stagekit import quiet_libraries  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 quiet_libraries()
+
+
+@pytest.fixture(scope="session")
+def platform_verdict() -> str | None:
+    """This machine against the committed smoke's platform fingerprint (results/platform.json): None when
+    its CPU kernels compute the same bits, else the one line saying what differs."""
+    from ptbench import fingerprint
+
+    return fingerprint.check(REPO / fingerprint.BASELINE)
+
+
+def require_committed_platform(verdict: str | None) -> None:
+    """The regression checks compare with the committed smoke exactly; on a platform that computes other
+    bits they fail with that one line, not with a list of every cell as moved."""
+    if verdict is not None:
+        pytest.fail(verdict, pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, T5Config, T5ForCondition
 
 from ptbench.config import TrainConfig
 from ptbench.counting import meta_backbone
-from ptbench.data.prepare import PreparedSplit
+from ptbench.fingerprint import DigitTokenizer, toy_split  # noqa: F401 (the method tests import them from here)
 from ptbench.methods.base import BackboneContext
 from ptbench.tasks import get_task
 from ptbench.train.backbone import FAMILIES, freeze, remove_dropout
@@ -50,21 +50,6 @@ def build(model, method_cls, config_cls=None, name="", section=None, seed=0, res
     method = method_cls(config, ctx)
     method.attach(model)
     return method
-
-
-class DigitTokenizer:
-    pad_token_id, eos_token_id = 0, 1
-
-    def batch_decode(self, sequences, skip_special_tokens=True):
-        return ["".join(str(int(t) - 3) for t in row if 3 <= int(t) < 13) for row in sequences]
-
-
-def toy_split(n=24, seed=0):
-    """Copy the first input token (as tests/train/test_backbones.py)."""
-    g = torch.Generator().manual_seed(seed)
-    inputs = [torch.randint(3, 13, (int(torch.randint(4, 10, (1,), generator=g)),), generator=g).tolist() + [1]
-              for _ in range(n)]
-    return PreparedSplit(inputs, [[row[0], 1] for row in inputs], [[str(row[0] - 3)] for row in inputs])
 
 
 def fit(model, method, family, steps=2):

@@ -131,15 +131,19 @@ def _score(args) -> None:
 def _audit(args) -> None:
     from ptbench.audit_runs import run_audit
     from ptbench.config import load_params
+    from ptbench.numerics import pin_from_params
     from ptbench.stagekit import prepare_process
 
+    pin_from_params(args.params)  # before validation, which imports torch
     params = load_params(args.params)
-    prepare_process(params.runtime.cpu_threads, params.hub.offline)  # as the stages that made the cache
+    prepare_process(params.runtime, params.hub.offline)  # as the stages that made the cache
     tolerance = args.tolerance
     if tolerance is None:
         import torch
 
         tolerance = 0.5 if torch.cuda.is_available() else 0.0
+    if tolerance == 0:  # an exact comparison holds only where the kernels compute the cache's bits
+        _exit_on_other_platform(Path(args.baseline))
     audited = run_audit(params, args.sample, args.seed, tolerance, args.cell or None)
     bad = [a for a in audited if a.verdict == "MISMATCH"]
     print(f"audit: {len(audited) - len(bad)} of {len(audited)} re-run cells agree with the cache "
@@ -161,6 +165,33 @@ def _plan(args) -> None:
     plan = make_plan(args.profile, Path(args.params), Path(args.calibration), check_cache=not args.no_cache_check,
                      zygote=not args.plain_dvc, log=lambda line: print(line, file=sys.stderr))
     print(render(plan))
+
+
+def _exit_on_other_platform(baseline: Path) -> None:
+    from ptbench import fingerprint
+
+    verdict = fingerprint.check(baseline)
+    if verdict is not None:
+        print(f"ptbench: {verdict}", file=sys.stderr)
+        sys.exit(3)
+
+
+def _fingerprint(args) -> None:
+    from ptbench import fingerprint, numerics
+    from ptbench.config import load_params
+    from ptbench.stagekit import prepare_process
+
+    numerics.pin_from_params(args.params)  # before validation, which imports torch
+    params = load_params(args.params)
+    prepare_process(params.runtime, params.hub.offline)
+    if args.check:
+        _exit_on_other_platform(Path(args.baseline))
+        print(f"platform check: this machine computes the bits of {args.baseline}"
+              if Path(args.baseline).exists() else f"platform check: no {args.baseline} to compare with")
+        return
+    payload = fingerprint.record()
+    numerics.warn_problems(payload["platform"])
+    print(json.dumps(payload, indent=1, sort_keys=True))
 
 
 def _repro(args) -> None:
@@ -207,7 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell", action="append", metavar="BACKBONE/METHOD/TASK", help="these cells (repeatable)")
     p.add_argument("--tolerance", type=float, help="points a number may move (default: 0 on the CPU, 0.5 on a GPU)")
     p.add_argument("--params", default="params.yaml")
+    p.add_argument("--baseline", default="results/platform.json", help="the platform fingerprint the cache was made "
+                   "under (checked first: another platform computes other bits; exit 3)")
     p.set_defaults(func=_audit)
+    p = sub.add_parser("fingerprint", help="this machine's platform fingerprint (the CPU kernels' bits), or --check "
+                       "it against the committed one")
+    p.add_argument("--check", action="store_true", help="compare with --baseline; exit 3 with one line if it differs")
+    p.add_argument("--baseline", default="results/platform.json")
+    p.add_argument("--params", default="params.yaml", help="runtime.cpu_numerics and cpu_threads")
+    p.set_defaults(func=_fingerprint)
     p = sub.add_parser("plan", help="a profile's stages and runs, their estimated cost here, and what is cached")
     p.add_argument("profile", nargs="?", help="a profile of profiles/ (default: what params.yaml holds)")
     p.add_argument("--params", default="params.yaml")

@@ -24,6 +24,7 @@ DECODING = ("generate", "rank")  # greedy generation, or rank classification on 
 MIXED_PRECISION = ("no", "fp16", "bf16")
 LR_SCHEDULES = ("linear", "constant")  # accelerate's autocast modes (fp16 needs a CUDA GPU)
 STAGE_GRANULARITY = ("task", "method")  # runtime.stage_per
+CPU_NUMERICS = ("avx2", "native")  # runtime.cpu_numerics (ptbench.numerics.PINS)
 FEW_SHOT_SAMPLERS = ("dept", "balanced")  # few_shot.sampler
 
 
@@ -105,11 +106,15 @@ class RuntimeConfig:
     # points) side by side, each pinned to cpu_threads: 2 on the 2-core machines the smoke is sized for.
     # Each run trains and scores from a fresh backbone with its own seed, so the numbers do not depend
     # on it (not a DVC param); 1: in the stage's own process, in turn.
+    # Which CPU kernels compute the bits (ptbench.numerics): avx2 pins ATen, MKL and oneDNN at the AVX2
+    # level, so a result is the same on any Intel x86-64 CPU with AVX2; native lets each use the CPU's best.
+    cpu_numerics: str
     task_workers: int = 1
 
     def __post_init__(self) -> None:
         if self.cpu_threads is not None:
             _positive_int("cpu_threads", self.cpu_threads)
+        require_choice("cpu_numerics", self.cpu_numerics, CPU_NUMERICS)
         require_choice("stage_per", self.stage_per, STAGE_GRANULARITY)
         _positive_int("task_workers", self.task_workers)
 

@@ -171,10 +171,15 @@ def run_cost(seconds: float, cfg, device: dict | None) -> dict:
 
 
 def device_of(model) -> dict:
+    """Where a run trained; ``platform``: the CPU and its kernels (``ptbench.numerics``), which decide a CPU
+    run's bits (runs.csv and the cost table show them)."""
+    from ptbench.numerics import in_force
+
     device = next(model.parameters()).device
     if device.type == "cuda":
-        return {"type": "cuda", "name": torch.cuda.get_device_name(device), "count": process_state().num_processes}
-    return {"type": device.type, "threads": torch.get_num_threads()}
+        return {"type": "cuda", "name": torch.cuda.get_device_name(device), "count": process_state().num_processes,
+                "platform": in_force()}
+    return {"type": device.type, "threads": torch.get_num_threads(), "platform": in_force()}
 
 
 def train_seed(params: Params, method_name: str, task_name: str, train_split: PreparedSplit,

@@ -68,5 +68,8 @@ def git_state() -> dict[str, object]:
 
 
 def provenance(**fields: object) -> dict[str, object]:
+    """``platform``: the CPU and the kernels that computed the bits (``ptbench.numerics.in_force``)."""
+    from ptbench.numerics import in_force
+
     return {**fields, "packages": package_versions(), "git": git_state(), "python": platform.python_version(),
-            "machine": platform.machine()}
+            "machine": platform.machine(), "platform": in_force()}

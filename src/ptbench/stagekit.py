@@ -45,12 +45,15 @@ def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argpar
         status = delegate()
         if status is not None:
             sys.exit(status)
+    from ptbench import numerics
     from ptbench.config import load_params
 
     args = parser.parse_args(argv)
     try:
-        params = load_params(getattr(args, "params", None) or "params.yaml")
-        prepare_process(params.runtime.cpu_threads, params.hub.offline)
+        params_path = getattr(args, "params", None) or "params.yaml"
+        numerics.pin_from_params(params_path)  # before validation, which imports torch
+        params = load_params(params_path)
+        prepare_process(params.runtime, params.hub.offline)
         main(args, params)
     except PtbenchError as exc:
         print(f"ptbench: error: {exc}", file=sys.stderr)
@@ -82,17 +85,19 @@ def pin_cpu_threads(n: int | None) -> None:
             pass
 
 
-def prepare_process(cpu_threads: int | None, offline: bool) -> None:
-    """What every process that trains or scores sets first (a stage, its workers, ``ptbench audit``):
-    pinned threads (the CPU numbers depend on them), the hub environment, quiet libraries."""
-    from ptbench import hub
+def prepare_process(runtime, offline: bool) -> None:
+    """What every process that trains or scores sets first (a stage, its workers, ``ptbench audit``),
+    before it imports torch: the CPU kernels (``runtime.cpu_numerics``) and threads
+    (``runtime.cpu_threads``) the CPU numbers depend on, the hub environment, quiet libraries."""
+    from ptbench import hub, numerics
 
-    pin_cpu_threads(cpu_threads)
+    numerics.pin(runtime.cpu_numerics)
+    pin_cpu_threads(runtime.cpu_threads)
     hub.configure_environment(offline)
     quiet_libraries()
 
 
-def _worker_setup(cpu_threads: int | None, offline: bool, stage_pid: int) -> None:
+def _worker_setup(runtime, offline: bool, stage_pid: int) -> None:
     """A worker process starts as a stage does (``prepare_process``); on Linux it is also told to end
     with the stage's process (a killed stage leaves no worker behind)."""
     if sys.platform.startswith("linux"):
@@ -102,7 +107,7 @@ def _worker_setup(cpu_threads: int | None, offline: bool, stage_pid: int) -> Non
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         if os.getppid() != stage_pid:  # the stage died before this line: end now
             os._exit(1)
-    prepare_process(cpu_threads, offline)
+    prepare_process(runtime, offline)
 
 
 def run_jobs(function: Callable, jobs: list[tuple], params, on_result: Callable[[tuple, object], None]) -> None:
@@ -123,7 +128,7 @@ def run_jobs(function: Callable, jobs: list[tuple], params, on_result: Callable[
     if context.get_start_method() == "fork":
         _import_what_a_run_imports(params)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup,
-                               initargs=(params.runtime.cpu_threads, params.hub.offline, os.getpid()))
+                               initargs=(params.runtime, params.hub.offline, os.getpid()))
     try:
         futures = [(job, pool.submit(function, *job)) for job in jobs]
         for job, future in futures:  # in submission order: the log reads as the sequential one

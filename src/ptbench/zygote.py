@@ -11,9 +11,10 @@ with the stage's environment; the script's exit status becomes the stage's. Plai
 committed smoke, which `make smoke` made through the zygote).
 
 What keeps a child equal to a fresh process: the zygote prepares itself as a stage does before its
-imports (``stagekit.prepare_process`` with params.yaml's threads and hub settings, which libraries
-read when imported) and only imports, never computes (no thread pool to inherit); a child refuses
-to start when a preloaded ptbench file changed since (the stage then runs on its own), and the
+imports (``stagekit.prepare_process`` with params.yaml's CPU kernels, threads and hub settings, which
+libraries read when imported) and only imports, never computes (no thread pool to inherit); a child
+refuses to start when a preloaded ptbench file changed since or the stage's environment pins other CPU
+kernels (``ptbench.numerics``; the stage then runs on its own), and the
 zygote serves one stage at a time (DVC runs them in turn). A killed stage takes its child along.
 """
 from __future__ import annotations
@@ -44,11 +45,13 @@ def preload(params_path: Path, modules: tuple[str, ...] = PRELOAD) -> None:
     """Set up as a stage would before its imports, then import what stages import."""
     import importlib
 
+    from ptbench import numerics
     from ptbench.config import load_params
     from ptbench.stagekit import prepare_process
 
+    numerics.pin_from_params(params_path)  # before validation, which imports torch
     params = load_params(params_path)
-    prepare_process(params.runtime.cpu_threads, params.hub.offline)
+    prepare_process(params.runtime, params.hub.offline)
     os.environ["MPLBACKEND"] = os.environ.get("MPLBACKEND", "Agg")
     for name in modules:
         try:
@@ -109,7 +112,7 @@ def _run_child(request: dict, fds: list[int], files: dict[str, float]) -> int:
     import threading
 
     try:
-        if _ptbench_files_changed(files) or len(fds) != 3:
+        if _ptbench_files_changed(files) or len(fds) != 3 or _other_numerics(request["env"]):
             return FALLBACK
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
@@ -145,6 +148,14 @@ def _run_child(request: dict, fds: list[int], files: dict[str, float]) -> int:
                 stream.flush()
             except (OSError, ValueError):
                 pass
+
+
+def _other_numerics(env: dict[str, str]) -> bool:
+    """A stage whose environment pins other CPU kernels than the ones this process imported torch under
+    (``ptbench.numerics``): it runs on its own, where its pins take effect."""
+    from ptbench.numerics import PINNED_VARIABLES
+
+    return any(env.get(name) != os.environ.get(name) for name in PINNED_VARIABLES)
 
 
 def _ptbench_files_changed(files: dict[str, float]) -> bool:
@@ -184,6 +195,18 @@ def delegate() -> int | None:
     return 128 - status if status < 0 else status  # killed by signal N: the shell's 128 + N
 
 
+def _pin_numerics(params_path: Path) -> None:
+    """params.yaml's ``runtime.cpu_numerics`` into this process's environment (so into dvc's and every
+    stage's); invalid params are left to the stages, which report them in one line."""
+    from ptbench import numerics
+    from ptbench.errors import PtbenchError
+
+    try:
+        numerics.pin_from_params(params_path)
+    except PtbenchError:
+        pass
+
+
 def run_with_zygote(dvc_args: list[str], params_path: Path = Path("params.yaml")) -> int:
     """``dvc repro <dvc_args>`` with a zygote serving its stages; without one if it fails to start."""
     import shutil
@@ -191,6 +214,7 @@ def run_with_zygote(dvc_args: list[str], params_path: Path = Path("params.yaml")
     import tempfile
     import time
 
+    _pin_numerics(params_path)  # the zygote, dvc and so every stage's environment carry the same CPU pins
     folder = Path(tempfile.mkdtemp(prefix="ptbench-zygote-"))  # short: a socket path has ~100 bytes
     sock = folder / "stages.sock"
     zygote = subprocess.Popen([sys.executable, "-m", "ptbench.zygote", str(sock), "--params", str(params_path)])

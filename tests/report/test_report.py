@@ -144,7 +144,10 @@ def test_the_cost_table_sums_per_method_and_totals_the_profile():
 
     from ptbench.report.build import cost_table, frame_markdown
 
-    cpu = {"type": "cpu", "threads": 1}
+    platform = {"cpu": "Intel(R) Xeon(R) Processor", "cpu_numerics": "avx2", "aten_capability": "AVX2",
+                "mkl_branch": "AVX2", "onednn_max_isa": "AVX2", "torch": "2.13.0+cpu", "mkl": "2024.2-Product",
+                "onednn": "3.12.0"}
+    cpu = {"type": "cpu", "threads": 1, "platform": platform}
     rows = [{"backbone": "tiny-t5", "method": "pt", "train_seconds_total": 3.0, "examples_per_second": 600.0,
              "peak_memory_mb": 700.0, "gpu_hours": None, "device": cpu},
             {"backbone": "tiny-t5", "method": "pt", "train_seconds_total": 5.0, "examples_per_second": 400.0,
@@ -157,7 +160,9 @@ def test_the_cost_table_sums_per_method_and_totals_the_profile():
     assert pd.isna(pt.pop("gpu_hours"))  # none measured on the CPU: empty, never 0
     assert pt == {"scope": "method", "backbone": "tiny-t5", "method": "pt", "runs": 2, "train_seconds": 8.0,
                   "estimated_seconds": 7.0, "examples_per_second": 500.0, "peak_memory_mb": 750.0,
-                  "device": "cpu (1 threads)"}
+                  "device": "cpu (1 thread)",
+                  "platform": "Intel(R) Xeon(R) Processor; numerics avx2 (ATen AVX2, MKL AVX2, oneDNN AVX2); "
+                              "torch 2.13.0+cpu, MKL 2024.2-Product, oneDNN 3.12.0"}
     total = table.iloc[-1]
     assert total.scope == "profile smoke" and total.runs == 3 and total.train_seconds == 3608.0 and total.gpu_hours == 1.0
     assert total.estimated_seconds == 3007.0

@@ -46,7 +46,8 @@ def runs_summary(rows: list[dict[str, Any]]) -> pd.DataFrame:
                           "bootstrap": "replicates" in r["metrics"].get(r["primary_metric"], {}),
                           "train_seconds": r.get("train_seconds"), "examples_per_second": r.get("examples_per_second"),
                           "peak_memory_mb": r.get("peak_memory_mb"), "gpu_hours": r.get("gpu_hours"),
-                          "device": _device_text(r.get("device")), "source": r["source"]} for r in rows])
+                          "device": _device_text(r.get("device")), "platform": platform_text(r.get("device")),
+                          "source": r["source"]} for r in rows])
 
 
 def _device_text(device) -> str:
@@ -54,7 +55,23 @@ def _device_text(device) -> str:
         return ""
     devices = device if isinstance(device, list) else [device]
     return "; ".join(f"{d['type']}" + (f" {d['name']} x{d.get('count', 1)}" if d.get("name") else "")
-                     + (f" ({d['threads']} threads)" if d.get("threads") else "") for d in devices)
+                     + (f" ({d['threads']} thread{'s' if d['threads'] != 1 else ''})" if d.get("threads") else "")
+                     for d in devices)
+
+
+def platform_text(device) -> str:
+    """The CPU and the kernels in force (``ptbench.numerics.in_force``) of the runs' devices: what a CPU
+    run's bits depend on. Runs recorded before the platform was (no ``platform``) show nothing."""
+    if not device:
+        return ""
+    devices = device if isinstance(device, list) else [device]
+    texts = []
+    for d in devices:
+        p = d.get("platform")
+        if p:
+            texts.append(f"{p['cpu']}; numerics {p['cpu_numerics']} (ATen {p['aten_capability']}, MKL {p['mkl_branch']}, "
+                         f"oneDNN {p['onednn_max_isa']}); torch {p['torch']}, MKL {p['mkl']}, oneDNN {p['onednn']}")
+    return "; ".join(dict.fromkeys(texts))
 
 
 def frame_markdown(frame: pd.DataFrame) -> str:
@@ -86,7 +103,8 @@ def cost_table(rows: list[dict[str, Any]], profile: str, estimates: dict[tuple[s
                       "estimated_seconds": None if estimate is None else round(estimate, 1),
                       "examples_per_second": round(sum(rates) / len(rates), 1) if rates else None,
                       "peak_memory_mb": max(memory) if memory else None, "gpu_hours": round(sum(gpu), 4) if gpu else None,
-                      "device": _device_text(members[0].get("device"))})
+                      "device": _device_text(members[0].get("device")),
+                      "platform": platform_text(members[0].get("device"))})
     if lines:
         lines.append({"scope": f"profile {profile}", "backbone": "", "method": "", "runs": sum(l["runs"] for l in lines),
                       "train_seconds": round(sum(l["train_seconds"] for l in lines), 1),
@@ -94,9 +112,10 @@ def cost_table(rows: list[dict[str, Any]], profile: str, estimates: dict[tuple[s
                                             if all(l["estimated_seconds"] is not None for l in lines) else None),
                       "examples_per_second": None,
                       "peak_memory_mb": max((l["peak_memory_mb"] for l in lines if l["peak_memory_mb"]), default=None),
-                      "gpu_hours": round(sum(l["gpu_hours"] or 0 for l in lines), 4) or None, "device": ""})
+                      "gpu_hours": round(sum(l["gpu_hours"] or 0 for l in lines), 4) or None, "device": "",
+                      "platform": ""})
     return pd.DataFrame(lines, columns=["scope", "backbone", "method", "runs", "train_seconds", "estimated_seconds",
-                                        "examples_per_second", "peak_memory_mb", "gpu_hours", "device"])
+                                        "examples_per_second", "peak_memory_mb", "gpu_hours", "device", "platform"])
 
 
 def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir: Path, settings: ReportSettings,
