@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import copy
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import torch
 import yaml
 from conftest import REPO
 
@@ -106,6 +108,33 @@ def unwritable(relative: str) -> Callable[[Path], None]:
     return setup
 
 
+class Planted:
+    """Unpickled, it creates UNPICKLED in the working copy: what a tampered file in a shared cache could do."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+def planted(relative: str, archive: bool = False, extra: dict[str, str] | None = None) -> Callable[[Path], None]:
+    """A pickle where an artifact belongs (``archive``: a torch.save zip, as checkpoints are); ``extra``:
+    other files the stage reads first."""
+    def setup(work: Path) -> None:
+        path = work / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = Planted(str(work / "UNPICKLED"))
+        if archive:
+            torch.save({"fingerprint": "any", "method": payload}, path)
+        else:
+            path.write_bytes(pickle.dumps({"embedding": payload}))
+        for name, text in (extra or {}).items():
+            (work / name).write_text(text)
+    return setup
+
+
+PICKLE = ("expected a safetensors file, found a pickle", "refused unread")
 UNWRITABLE = "Not a directory" if AS_ROOT else "Permission denied"
 METHODS = f"allowed: {', '.join(sorted(REGISTERED_METHODS))}"  # every registered method, in order
 
@@ -173,6 +202,20 @@ TABLE: dict[str, Bad] = {
                                      setup=rename_column("sentence1", "premise", ("train",))),
     "evaluate before train": Bad(("stages/evaluate.py", "--backbone", "tiny-t5", "--method", "pt", "--task", "rte"),
                                  ("results/runs/tiny-t5/pt/rte/seed0/train.json: No such file or directory",), prepared=True),
+    # -- a shared cache's tampered files: refused unread (ptbench.artifacts) --------------------------------
+    "pickle as a prepared split": Bad(TRAIN_PT, ("data/prepared/tiny-t5/rte/train.safetensors: ", *PICKLE),
+                                      prepared=True, setup=planted("data/prepared/tiny-t5/rte/train.safetensors")),
+    "pickle as a checkpoint": Bad(TRAIN_PT, ("checkpoints/runs/tiny-t5/pt/rte/seed0.pt: expected a checkpoint of tensors",
+                                             "restricted unpickler refuses", "refused unread"),
+                                  prepared=True, setup=planted("checkpoints/runs/tiny-t5/pt/rte/seed0.pt", archive=True)),
+    "pickle as a trained state": Bad(("stages/evaluate.py", "--backbone", "tiny-t5", "--method", "pt", "--task", "rte"),
+                                     ("results/runs/tiny-t5/pt/rte/seed0/state.safetensors: ", *PICKLE), prepared=True,
+                                     setup=planted("results/runs/tiny-t5/pt/rte/seed0/state.safetensors",
+                                                   extra={"results/runs/tiny-t5/pt/rte/seed0/train.json": "{}"})),
+    "pickle as transfer sources": Bad(("stages/train.py", "--backbone", "tiny-t5", "--method", "spot", "--task", "rte"),
+                                      ("results/transfer_sources/tiny-t5/spot/seed0/sources.safetensors: ", *PICKLE),
+                                      prepared=True,
+                                      setup=planted("results/transfer_sources/tiny-t5/spot/seed0/sources.safetensors")),
     # -- outputs --------------------------------------------------------------------------------------
     "unwritable data folder": Bad(DATA, ("cannot write output folder data/prepared/tiny-t5/rte:", UNWRITABLE),
                                   setup=unwritable("data/prepared")),

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ptbench.cli import main
-from ptbench.data.prepare import PreparedSplit
+from ptbench.data.prepare import PreparedSplit, split_path
 from ptbench.errors import DataError
 from ptbench.scoring import read_predictions, score_file
 
@@ -14,7 +14,7 @@ from ptbench.scoring import read_predictions, score_file
 def prepared(tmp_path, task="rte", scoring="corrected", references=(("0",), ("1",), ("0",), ("1",))):
     folder = tmp_path / "data" / task
     folder.mkdir(parents=True)
-    PreparedSplit([[1]] * len(references), [[1]] * len(references), [list(r) for r in references]).save(folder / "test.pt")
+    PreparedSplit([[1]] * len(references), [[1]] * len(references), [list(r) for r in references]).save(split_path(folder, "test"))
     (folder / "splits.json").write_text(json.dumps({"task": task, "scoring": scoring}))
     return folder
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from ptbench import hub
-from ptbench.data.prepare import PreparedSplit, prepare_task
+from ptbench.artifacts import STATE_FILE, load_state
+from ptbench.data.prepare import PreparedSplit, prepare_task, split_path
 from ptbench.errors import DataError
 from ptbench.experiment import load_backbone, train_run
 from ptbench.tasks import get_task
@@ -31,7 +32,7 @@ def setting(smoke_params, tmp_path_factory):
 def test_source_prompts_are_the_pretrained_pt_prompts(setting):
     params, root = setting
     prompts = load_source_prompts(params, load_backbone(params), ["mnli"], 0, root / "sources")
-    state = torch.load(root / "sources" / "pt" / "mnli" / "seed0" / "state.pt")
+    state = load_state(root / "sources" / "pt" / "mnli" / "seed0" / STATE_FILE)
     assert torch.equal(prompts["mnli"], state["embedding"])
 
 
@@ -43,7 +44,7 @@ def test_missing_source_state_is_one_clear_line(setting, tmp_path):
 
 def test_few_shot_split_is_balanced_and_seeded(setting):
     _, root = setting
-    split = PreparedSplit.load(root / "data" / "rte" / "train.pt")
+    split = PreparedSplit.load(split_path(root / "data" / "rte", "train"))
     subset, indices = few_shot_split(get_task("rte"), split, 16, sampling_seed=3)
     labels = [refs[0] for refs in subset.references]
     assert len(subset) == 16 and labels.count("0") == labels.count("1") == 8
@@ -75,8 +76,8 @@ def test_best_source_is_the_one_scoring_highest_on_the_target_validation(setting
     params = dataclasses.replace(params, source_prompts=dataclasses.replace(params.source_prompts, tasks=["mnli", "rte"]),
                                  few_shot=dataclasses.replace(params.few_shot, source="best"))
     spec = get_task("rte")
-    val = PreparedSplit.load(root / "data" / "rte" / "validation.pt")
-    scores = {task: score_state(params, "pt", spec, torch.load(root / "sources" / "pt" / task / "seed0" / "state.pt"),
+    val = PreparedSplit.load(split_path(root / "data" / "rte", "validation"))
+    scores = {task: score_state(params, "pt", spec, load_state(root / "sources" / "pt" / task / "seed0" / STATE_FILE),
                                 val, 0)[0]["accuracy"] for task in ("mnli", "rte")}
     expected = "rte" if scores["rte"] > scores["mnli"] else "mnli"
     assert pick_source(params, "pt", spec, val, 0, root / "sources", root / "transfer") == expected
@@ -107,7 +108,7 @@ def test_transfer_sources_are_built_once_and_feed_training_and_few_shot(setting,
     prompts, states = load_transfer_sources(method, params.method_config(method), 0, tmp_path / "transfer")
     if method == "spot":
         assert set(prompts) == {"mnli"} and not states
-        assert torch.equal(prompts["mnli"], torch.load(root / "sources" / "pt" / "mnli" / "seed0" / "state.pt")["embedding"])
+        assert torch.equal(prompts["mnli"], load_state(root / "sources" / "pt" / "mnli" / "seed0" / STATE_FILE)["embedding"])
     else:
         distilled = states["mpt"]
         assert not prompts and distilled["tasks"] == ["mnli"] and distilled["shared"].shape == (10, 64)

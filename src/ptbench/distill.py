@@ -46,7 +46,7 @@ def distillation_loss(student: tuple, teacher: tuple, labels: torch.Tensor, weig
 def distill_mpt(params, method_name: str, seed: int, source_root, data_root) -> dict:
     """Distil the K source prompts of ``methods.<method_name>.sources`` into P*, U_k, V_k; returns
     {"shared", "cols", "rows", "tasks", "history"} (``MultitaskPrompt.load_distilled`` reads it)."""
-    from ptbench.data.prepare import PreparedSplit
+    from ptbench.data.prepare import PreparedSplit, split_path
     from ptbench.experiment import load_backbone, method_context
     from ptbench.methods.mpt import DistillationStudent
     from ptbench.train.loop import BatchSchedule, collate, model_device, to_device
@@ -67,7 +67,7 @@ def distill_mpt(params, method_name: str, seed: int, source_root, data_root) -> 
     student.to(device)
     for teacher in teacher_methods.values():
         teacher.to(device)
-    splits = [PreparedSplit.load(data_root / task / "train.pt") for task in tasks]
+    splits = [PreparedSplit.load(split_path(data_root / task, "train")) for task in tasks]
     streams = [BatchSchedule(len(split), params.train.batch_size, seed * 1009 + k) for k, split in enumerate(splits)]
     steps = config.distill_steps or params.source_prompts.steps
     optimizer = torch.optim.AdamW(student.param_groups(params.train.weight_decay))

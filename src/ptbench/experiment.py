@@ -18,7 +18,8 @@ import torch
 from ptbench import hub
 from ptbench.backbones import BackboneInfo, get_backbone
 from ptbench.config import Params
-from ptbench.data.prepare import PreparedSplit
+from ptbench.artifacts import STATE_FILE, load_state, save_state
+from ptbench.data.prepare import PreparedSplit, split_path
 from ptbench.methods import build_method
 from ptbench.methods.base import BackboneContext, PeftMethod
 from ptbench.provenance import provenance
@@ -116,7 +117,7 @@ def run_fingerprint(params: Params, method_name: str, cfg, seed: int, data_dir: 
 
 def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, out_dir: Path,
               steps: int | None = None, checkpoint_dir: Path | None = None, transfer_root: Path = TRANSFER_ROOT) -> dict:
-    """Train every seed; ``out_dir/seed<k>/state.pt`` + ``train.json`` (+ ``timing.json``, wall-clock
+    """Train every seed; ``out_dir/seed<k>/state.safetensors`` + ``train.json`` (+ ``timing.json``, wall-clock
     seconds, apart so that train.json is byte-identical across machines) per seed, and the training
     history as dvclive files in ``out_dir/seed<k>/dvclive`` (written as the seed trains: ``live.RunLog``).
 
@@ -124,8 +125,8 @@ def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, 
     there, so a killed stage re-run resumes mid-seed and skips finished seeds. The caller removes
     the folder once the stage's outputs are in place (``clear_checkpoints``).
     """
-    train_split = PreparedSplit.load(data_dir / "train.pt")
-    val_split = PreparedSplit.load(data_dir / "validation.pt")
+    train_split = PreparedSplit.load(split_path(data_dir, "train"))
+    val_split = PreparedSplit.load(split_path(data_dir, "validation"))
     # the task's budget: the seeds' rules (train.steps_for) unless the caller fixes it (source training)
     cfg = with_steps(params.train, params.train.steps_for(len(train_split)) if steps is None else steps)
     summary = {}
@@ -145,7 +146,7 @@ def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, 
         if process_state().is_main_process:  # under `accelerate launch`, one writer
             seed_dir = out_dir / f"seed{seed}"
             seed_dir.mkdir(parents=True, exist_ok=True)
-            torch.save(done["best_state"], seed_dir / "state.pt")
+            save_state(seed_dir / STATE_FILE, done["best_state"])
             write_json(seed_dir / "train.json", done["record"])
             if "train_seconds" in done:  # absent from a finished seed checkpointed by an older version
                 write_json(seed_dir / "timing.json", run_cost(done["train_seconds"], cfg, done.get("device")))
@@ -247,12 +248,12 @@ def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Pat
     """Score each seed's best state on the test split; mean over seeds plus per-seed values.
     With ``predictions_path``, also every seed's test predictions (``write_predictions``)."""
     spec = get_task(task_name, params.data.scoring)
-    test_split = PreparedSplit.load(data_dir / "test.pt")
+    test_split = PreparedSplit.load(split_path(data_dir, "test"))
     per_seed, outputs = {}, {}
     for seed in params.seeds:
         seed_dir = run_dir / f"seed{seed}"
         record = json.loads((seed_dir / "train.json").read_text())
-        scores, decoding, outputs[str(seed)] = score_state(params, method_name, spec, torch.load(seed_dir / "state.pt"),
+        scores, decoding, outputs[str(seed)] = score_state(params, method_name, spec, load_state(seed_dir / STATE_FILE),
                                                            test_split, seed, transfer_root)
         per_seed[str(seed)] = seed_result(scores, record)
     payload = result_payload(params, method_name, spec, per_seed, record, len(test_split), data_dir, decoding)

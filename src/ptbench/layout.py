@@ -32,12 +32,12 @@ def predictions_path(backbone: str, method: str, task: str) -> Path:
 
 
 def source_root(backbone: str) -> Path:
-    """The source_prompt stage's outputs: ``<method>/<task>/seed<k>/state.pt``."""
+    """The source_prompt stage's outputs: ``<method>/<task>/seed<k>/state.safetensors``."""
     return Path("results/source_prompts") / backbone
 
 
 def transfer_root(backbone: str) -> Path:
-    """The transfer_source stage's outputs: ``<method>/seed<k>/sources.pt``."""
+    """The transfer_source stage's outputs: ``<method>/seed<k>/sources.safetensors``."""
     return Path("results/transfer_sources") / backbone
 
 

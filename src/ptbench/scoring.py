@@ -1,6 +1,6 @@
 """``ptbench score``: predictions made anywhere, scored with exactly the evaluate stage's metrics.
 
-The references are those of a prepared test split (``data/prepared/<backbone>/<task>/test.pt``, what the
+The references are those of a prepared test split (``data/prepared/<backbone>/<task>/test.safetensors``, what the
 data stage wrote), so another codebase's outputs meet the same examples, gold answers, MultiRC groups
 and scoring mode (faithful or corrected: the one the data was prepared under) as ours. Predictions are
 JSON lines ``{"id": <index in the test split>, "prediction": "<text>"}``, or an evaluate stage's own
@@ -57,7 +57,7 @@ def read_predictions(path: Path, examples: int, seed: str | None = None) -> list
 def score_file(task: str, data_dir: Path, predictions_path: Path, seed: str | None = None,
                scoring: str | None = None) -> dict:
     """The metrics the evaluate stage computes (``train.loop.score``) for these predictions."""
-    from ptbench.data.prepare import PreparedSplit
+    from ptbench.data.prepare import PreparedSplit, split_path
     from ptbench.tasks import get_task
     from ptbench.train.loop import score
 
@@ -72,6 +72,6 @@ def score_file(task: str, data_dir: Path, predictions_path: Path, seed: str | No
         raise DataError(f"{data_dir} was prepared with data.scoring {prepared['scoring']!r}: its references are "
                         f"that mode's; prepare the data with data.scoring: {scoring} to score {scoring}")
     spec = get_task(task, prepared["scoring"])
-    split = PreparedSplit.load(data_dir / "test.pt")
+    split = PreparedSplit.load(split_path(data_dir, "test"))
     predictions = read_predictions(predictions_path, len(split), seed)
     return {"task": task, "scoring": prepared["scoring"], "examples": len(split), "metrics": score(spec, predictions, split)}

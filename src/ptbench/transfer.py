@@ -12,7 +12,8 @@ import torch
 
 from ptbench import layout
 from ptbench.config import Params
-from ptbench.data.prepare import PreparedSplit
+from ptbench.artifacts import SOURCES_FILE, STATE_FILE, load_state, load_tree, save_tree
+from ptbench.data.prepare import PreparedSplit, split_path
 from ptbench.data.splits import dept_few_shot_indices, few_shot_indices, stsb_class
 from ptbench.errors import DataError
 from ptbench.tasks import get_task
@@ -24,10 +25,10 @@ def source_state_path(root: Path, method: str, task: str, seed: int) -> Path:
     """The source-trained state of ``method`` on ``task`` for a training seed (the same seed when
     the source stage ran it, else its first seed: sources may be trained with fewer seeds)."""
     task_dir = root / method / task
-    path = task_dir / f"seed{seed}" / "state.pt"
+    path = task_dir / f"seed{seed}" / STATE_FILE
     if path.exists():
         return path
-    others = sorted(task_dir.glob("seed*/state.pt"))
+    others = sorted(task_dir.glob(f"seed*/{STATE_FILE}"))
     if not others:
         raise DataError(f"{task_dir}: no source-trained state of '{method}' on '{task}' "
                         "(run the source_prompt stage: dvc repro source_prompt)")
@@ -43,13 +44,13 @@ def load_source_prompts(params: Params, backbone, tasks: list[str], seed: int, r
     for task in tasks:
         method = build_method(SOURCE_PROMPT_METHOD, params.method_config(SOURCE_PROMPT_METHOD),
                               method_context(backbone, params, seed))
-        method.load_state_dict(torch.load(source_state_path(root, SOURCE_PROMPT_METHOD, task, seed)))
+        method.load_state_dict(load_state(source_state_path(root, SOURCE_PROMPT_METHOD, task, seed)))
         prompts[task] = method.prompt().detach().clone()
     return prompts
 
 
 # --- what a transfer method reads: built once per method by the transfer_source stage ----------------
-TRANSFER_ROOT = Path("results/transfer_sources")  # <method>/seed<k>/sources.pt
+TRANSFER_ROOT = Path("results/transfer_sources")  # <method>/seed<k>/sources.safetensors
 
 
 def collect_prompts(params: Params, method_name: str, seed: int, source_root: Path, data_root: Path) -> dict:
@@ -73,19 +74,17 @@ SOURCE_BUILDERS = {"prompts": collect_prompts, "distillation": distilled_prompt}
 
 
 def transfer_sources_path(root: Path, method: str, seed: int) -> Path:
-    return root / method / f"seed{seed}" / "sources.pt"
+    return root / method / f"seed{seed}" / SOURCES_FILE
 
 
 def build_transfer_sources(params: Params, method_name: str, out_dir: Path, source_root: Path,
                            data_root: Path) -> dict[int, dict]:
-    """One ``sources.pt`` per training seed (each seed reads the source prompts of its own seed)."""
+    """One ``sources.safetensors`` per training seed (each seed reads the source prompts of its own seed)."""
     builder = SOURCE_BUILDERS[params.method_config(method_name).source_builder]
     built = {}
     for seed in params.seeds:
         built[seed] = builder(params, method_name, seed, source_root, data_root)
-        path = out_dir / f"seed{seed}" / "sources.pt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(built[seed], path)
+        save_tree(out_dir / f"seed{seed}" / SOURCES_FILE, built[seed])
     return built
 
 
@@ -97,8 +96,8 @@ def load_transfer_sources(method_name: str, config, seed: int, root: Path) -> tu
     if not path.exists():
         raise DataError(f"{path}: no transfer sources of '{method_name}' "
                         f"(run the transfer_source stage: dvc repro transfer_source@{method_name})")
-    sources = torch.load(path, weights_only=False)
-    return sources["prompts"], sources["states"]
+    sources = load_tree(path)
+    return sources.get("prompts", {}), sources.get("states", {})
 
 
 def few_shot_split(spec, split: PreparedSplit, k: int, sampling_seed: int,
@@ -136,7 +135,7 @@ def pick_source(params: Params, method_name: str, spec, val_split: PreparedSplit
     primary = spec.metrics[0]
     scored = {}
     for task in params.source_prompts.tasks:
-        state = torch.load(source_state_path(source_root, method_name, task, seed))
+        state = load_state(source_state_path(source_root, method_name, task, seed))
         scored[task] = score_state(params, method_name, spec, state, val_split, seed, transfer_root)[0][primary]
     return max(params.source_prompts.tasks, key=lambda task: scored[task])  # max keeps the first of ties
 
@@ -153,10 +152,10 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
 
     few = params.few_shot
     spec = get_task(task_name, params.data.scoring)
-    train_split, indices = few_shot_split(spec, PreparedSplit.load(data_dir / "train.pt"), k, sampling_seed,
+    train_split, indices = few_shot_split(spec, PreparedSplit.load(split_path(data_dir, "train")), k, sampling_seed,
                                           few.sampler)
-    val_split = PreparedSplit.load(data_dir / "validation.pt")  # the full validation split, as ATTEMPT
-    test_split = PreparedSplit.load(data_dir / "test.pt")
+    val_split = PreparedSplit.load(split_path(data_dir, "validation"))  # the full validation split, as ATTEMPT
+    test_split = PreparedSplit.load(split_path(data_dir, "test"))
     cfg = dataclasses.replace(with_steps(params.train, few.steps), batch_size=min(params.train.batch_size, k))
     per_seed, chosen, outputs = {}, {}, {}
     transfer = bool(params.method_config(method_name).source_tasks())
@@ -166,7 +165,7 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
         else:
             chosen[str(seed)] = pick_source(params, method_name, spec, val_split, seed, source_root, transfer_root)
             init = (None if chosen[str(seed)] == SCRATCH
-                    else torch.load(source_state_path(source_root, method_name, chosen[str(seed)], seed)))
+                    else load_state(source_state_path(source_root, method_name, chosen[str(seed)], seed)))
         done = train_seed(params, method_name, task_name, train_split, val_split, cfg, seed,
                           run_fingerprint(params, method_name, cfg, seed, data_dir, transfer_root), None, transfer_root,
                           init)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ptbench import hub
-from ptbench.data.prepare import PreparedSplit, prepare_task
+from ptbench.data.prepare import PreparedSplit, prepare_task, split_path
 from ptbench.experiment import build_for, load_backbone
 from ptbench.tasks import all_tasks, get_task
 from ptbench.train.loop import Generate, RankChoices, predict, score
@@ -42,7 +42,7 @@ def test_task_runs_end_to_end(task, scoring, protocol, smoke_params, backbone, d
     summary = prepare_task(spec, datasets(spec), backbone.tokenizer, data_cfg, tmp_path)
     assert json.loads((tmp_path / "splits.json").read_text())["scoring"] == scoring
     assert summary["protocol"] == protocol and len(summary["split_hash"]) == 16
-    test = PreparedSplit.load(tmp_path / "test.pt")
+    test = PreparedSplit.load(split_path(tmp_path, "test"))
     assert len(test) > 0 and all(refs for refs in test.references)
     if spec.group:
         assert len(test.groups) == len(test)

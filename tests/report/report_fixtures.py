@@ -8,6 +8,7 @@ import dataclasses
 
 import torch
 
+from ptbench.artifacts import STATE_FILE, save_state
 from ptbench.eval.metrics import compute_metric
 from ptbench.report.settings import ReportSettings
 
@@ -63,7 +64,7 @@ def write_run(results: Path, method: str, task: str, predictions: dict[str, list
                                                              "history": history}))
         if state is not None:
             seed_dir.mkdir(parents=True, exist_ok=True)
-            torch.save(state, seed_dir / "state.pt")
+            save_state(seed_dir / STATE_FILE, state)
     return path
 
 

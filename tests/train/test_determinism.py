@@ -29,6 +29,7 @@ import torch
 import yaml
 from conftest import REPO
 
+from ptbench.artifacts import STATE_FILE, load_state
 from ptbench.backbones import get_backbone
 from ptbench.config import parse_params
 from ptbench.mirror.build import build_mirror
@@ -109,7 +110,7 @@ def test_same_seed_and_data_give_identical_splits_training_and_states(two_runs):
     a, b = two_runs
     assert (a / SPLITS).read_bytes() == (b / SPLITS).read_bytes()
     assert (a / RUN / "train.json").read_bytes() == (b / RUN / "train.json").read_bytes()
-    state_a, state_b = torch.load(a / RUN / "state.pt"), torch.load(b / RUN / "state.pt")
+    state_a, state_b = load_state(a / RUN / STATE_FILE), load_state(b / RUN / STATE_FILE)
     assert state_a.keys() == state_b.keys()
     assert all(torch.equal(state_a[key], state_b[key]) for key in state_a)
 

@@ -15,7 +15,9 @@ import torch
 from tiny import DigitTokenizer, build, tiny_model, toy_split
 
 from ptbench import experiment
+from ptbench.artifacts import load_checkpoint
 from ptbench.config import TrainConfig, parse_params
+from ptbench.data.prepare import split_path
 from ptbench.methods import METHODS
 from ptbench.stagekit import atomic_dir
 from ptbench.tasks import get_task
@@ -100,7 +102,7 @@ def test_a_resumed_run_writes_the_files_of_an_uninterrupted_run(tmp_path, monkey
     monkeypatch.setattr(live.RunLog, "log", log_then_kill)
     with pytest.raises(Killed):
         run(tmp_path / "resumed", checkpoint=tmp_path / "checkpoint.pt")
-    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 4
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 4
     assert rows(tmp_path / "resumed", "loss")[-1][0] == 5  # the killed run logged past its checkpoint
     monkeypatch.setattr(live.RunLog, "log", real_log)
     resumed = run(tmp_path / "resumed", checkpoint=tmp_path / "checkpoint.pt")
@@ -145,8 +147,8 @@ def test_train_run_logs_each_seed_inside_the_stage_output_and_again_after_a_reru
     params = parse_params(raw_params)
     data = tmp_path / "data"
     data.mkdir()
-    TRAIN.save(data / "train.pt")
-    VALIDATION.save(data / "validation.pt")
+    TRAIN.save(split_path(data, "train"))
+    VALIDATION.save(split_path(data, "validation"))
     (data / "splits.json").write_text(json.dumps({"split_hash": "h"}))
     trained = []
 

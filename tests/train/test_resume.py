@@ -13,6 +13,7 @@ import torch
 import yaml
 
 from ptbench import hub
+from ptbench.artifacts import STATE_FILE, load_checkpoint, load_state
 from ptbench.config import parse_params
 from ptbench.data.prepare import prepare_task
 from ptbench.experiment import train_run
@@ -55,7 +56,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(smoke_params, rte_data, 
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert not (checkpoints / "seed0.done.pt").exists(), "the run finished before it could be killed"
-    saved = torch.load(checkpoints / "seed0.pt", weights_only=False)
+    saved = load_checkpoint(checkpoints / "seed0.pt")
     killed_at = saved["step"]
     assert 0 < killed_at < smoke_params.train.steps and saved["train_seconds"] > 0
 
@@ -65,8 +66,8 @@ def test_killed_run_resumes_to_the_uninterrupted_result(smoke_params, rte_data, 
     timing = json.loads((tmp_path / "resumed" / "seed0" / "timing.json").read_text())
     assert timing["train_seconds"] >= saved["train_seconds"]
     assert "train_seconds" not in (tmp_path / "resumed" / "seed0" / "train.json").read_text()
-    assert torch.equal(torch.load(tmp_path / "resumed" / "seed0" / "state.pt")["embedding"],
-                       torch.load(tmp_path / "reference" / "seed0" / "state.pt")["embedding"])
+    assert torch.equal(load_state(tmp_path / "resumed" / "seed0" / STATE_FILE)["embedding"],
+                       load_state(tmp_path / "reference" / "seed0" / STATE_FILE)["embedding"])
 
 
 def test_checkpoint_of_another_configuration_is_not_resumed(smoke_params, rte_data, tmp_path):

@@ -2,7 +2,7 @@
 
 Done once per (task, tokenizer, max length, scoring mode) and reused by every method's stages.
 The output folder holds ``splits.json`` (protocol, scoring, sizes, indices hash) and one
-``<split>.pt`` per split.
+``<split>.safetensors`` per split (``split_path``; tensors and JSON, no pickle: ptbench.artifacts).
 """
 from __future__ import annotations
 
@@ -32,18 +32,44 @@ class PreparedSplit:
         return len(self.input_ids)
 
     def save(self, path: Path) -> None:
-        torch.save({"input_ids": self.input_ids, "label_ids": self.label_ids, "references": self.references,
-                    "groups": self.groups}, path)
+        """The ragged token lists as flat int64 tensors with offsets, the texts as the header's JSON."""
+        from ptbench.artifacts import save_tree
+
+        save_tree(path, {**_ragged("input_ids", self.input_ids), **_ragged("label_ids", self.label_ids),
+                         "references": self.references, "groups": self.groups})
 
     @classmethod
     def load(cls, path: Path) -> "PreparedSplit":
+        from ptbench.artifacts import load_tree
+
         if not path.exists():
             raise DataError(f"{path}: prepared split missing (run the data stage: dvc repro data)")
-        return cls(**torch.load(path))
+        tree = load_tree(path)
+        return cls(_unragged(tree, "input_ids"), _unragged(tree, "label_ids"), tree["references"], tree["groups"])
 
     def subset(self, indices: list[int]) -> "PreparedSplit":
         pick = lambda values: [values[i] for i in indices] if values else []  # noqa: E731
         return PreparedSplit(pick(self.input_ids), pick(self.label_ids), pick(self.references), pick(self.groups))
+
+
+def split_path(data_dir: Path, role: str) -> Path:
+    """A prepared split's file (role: train, validation, test)."""
+    return Path(data_dir) / f"{role}.safetensors"
+
+
+def _ragged(name: str, rows: list[list[int]]) -> dict[str, torch.Tensor]:
+    lengths = torch.tensor([len(row) for row in rows], dtype=torch.int64)
+    flat = torch.tensor([token for row in rows for token in row], dtype=torch.int64)
+    return {f"{name}_flat": flat, f"{name}_lengths": lengths}
+
+
+def _unragged(tree: dict, name: str) -> list[list[int]]:
+    flat, lengths = tree[f"{name}_flat"].tolist(), tree[f"{name}_lengths"].tolist()
+    rows, start = [], 0
+    for length in lengths:
+        rows.append(flat[start:start + length])
+        start += length
+    return rows
 
 
 def check_schema(spec: TaskSpec, dataset: Any) -> dict[str, int]:
@@ -111,7 +137,7 @@ def prepare_task(spec: TaskSpec, dataset: Any, tokenizer: Any, data_cfg, out_dir
         labels = tokenizer(targets, truncation=True, max_length=data_cfg.max_target_length).input_ids if texts else []
         if spec.target.reference_from_labels and labels:
             references = references_from_labels(labels, tokenizer)
-        PreparedSplit(inputs, labels, references, groups).save(out_dir / f"{role}.pt")
+        PreparedSplit(inputs, labels, references, groups).save(split_path(out_dir, role))
         summary["sizes"][role] = len(texts)
         done += len(part.indices)
         progress.update(done)

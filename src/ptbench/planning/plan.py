@@ -112,16 +112,15 @@ def mirror_input_length(params: Params) -> int:
 def prepared_input_lengths(params: Params) -> dict[tuple[str, str], float]:
     """The longest input of each task's prepared validation split, where the data stage has run (a
     batch is padded to its longest input)."""
-    import torch
-
+    from ptbench.data.prepare import PreparedSplit, split_path
     from ptbench.layout import data_dir
 
     lengths = {}
     for b in params.backbones:
         for task in params.tasks:
-            path = data_dir(b, task) / "validation.pt"
+            path = split_path(data_dir(b, task), "validation")
             if path.exists():
-                ids = torch.load(path, weights_only=False)["input_ids"]
+                ids = PreparedSplit.load(path).input_ids
                 if ids:
                     lengths[(b, task)] = max(len(x) for x in ids)
     return lengths

@@ -25,7 +25,7 @@ class RunFiles:
     metrics_path: Path
     record: dict[str, Any]
     predictions_path: Path | None
-    run_dir: Path | None  # holds seed<k>/train.json (and state.pt)
+    run_dir: Path | None  # holds seed<k>/train.json (and state.safetensors)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

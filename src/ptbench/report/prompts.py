@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ptbench.artifacts import load_state
+
 
 def backbone_width(provenance: dict[str, Any]) -> int | None:
     """d_model of the run's backbone: its bundled config, else the hub mirror's config.json."""
@@ -78,8 +80,8 @@ def learned_views(state_path: Path, method: str, config: dict[str, Any], provena
     if d_model is None:
         return {"similarity": {"reason": f"width of backbone {provenance.get('backbone')!r} unknown (no config found)"},
                 "gate_weights": None}
+    state = load_state(state_path)  # a foreign file (ptbench.artifacts.UnsafeArtifact) stops the stage
     try:
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
         module = rebuilt_method(method, config, state, d_model, max_length)
         with torch.no_grad():
             prompt = module.prompt()

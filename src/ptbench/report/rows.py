@@ -16,6 +16,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from ptbench.artifacts import STATE_FILE
 from ptbench.report.bootstrap import percentile_interval, replicate_scores
 from ptbench.report.inputs import (RunFiles, fewshot_files, load_predictions, metrics_runs, provenance_summary,
                                    read_json, registered_method, run_identity)
@@ -135,7 +136,7 @@ def run_row(run: RunFiles, settings: ReportSettings, max_length: int) -> dict[st
         add_bootstrap(row, load_predictions(run.predictions_path), str(run.predictions_path), settings)
     row["history"] = histories(run.run_dir)
     row.update(run_costs(run.run_dir))
-    first_state = run.run_dir / f"seed{row['seeds'][0]}" / "state.pt" if run.run_dir and row["seeds"] else None
+    first_state = run.run_dir / f"seed{row['seeds'][0]}" / STATE_FILE if run.run_dir and row["seeds"] else None
     views = (learned_views(first_state, row["registered_method"], row["config"], run.record["provenance"], max_length)
              if first_state else {"similarity": {"reason": "no training records next to the metrics file"},
                                   "gate_weights": None})

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import torch
 
+from ptbench import artifacts
 from ptbench.data.prepare import PreparedSplit
 from ptbench.eval.metrics import compute_metric, invalid_rate
 from ptbench.methods.base import PeftMethod
@@ -182,19 +182,17 @@ def _lr_lambda(warmup: int, total: int, schedule: str = "linear"):
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    """Atomic: a kill during the write leaves the previous checkpoint intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
+    """Atomic: a kill during the write leaves the previous checkpoint intact (``artifacts.save_checkpoint``)."""
+    artifacts.save_checkpoint(path, state)
 
 
 def load_checkpoint(path: Path | None, fingerprint: str) -> dict | None:
     """The saved state of this very run (same fingerprint), else None. Tensors load on the CPU
-    (every process of a launched run reads the main process's file)."""
+    (every process of a launched run reads the main process's file), through torch's restricted
+    unpickler (``artifacts.load_checkpoint``: a file holding anything but data is refused)."""
     if path is None or not path.exists():
         return None
-    state = torch.load(path, weights_only=False, map_location="cpu")
+    state = artifacts.load_checkpoint(path)
     return state if state.get("fingerprint") == fingerprint else None
 
 
