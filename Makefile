@@ -11,6 +11,10 @@ export HF_DATASETS_OFFLINE := 1
 # pip here is configured with local index folders that may be absent; their warnings are noise.
 PIP_QUIET := 2>&1 | { grep -v -e "is ignored: it is neither a file nor a directory" || true; }
 
+# what `make test` runs of benchmarks/ (the DVC-scale and smoke-stage ones need minutes or the smoke's outputs)
+QUICK_BENCHMARKS := benchmarks/test_step_time.py benchmarks/test_numerics_cost.py benchmarks/test_decoding.py \
+	benchmarks/test_memory.py
+
 .PHONY: setup smoke test benchmark clean
 
 $(BIN)/ptbench: pyproject.toml requirements/base.txt requirements/test.txt
@@ -39,6 +43,8 @@ smoke: setup
 
 test: setup
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	@# the benchmarks once each, untimed (make benchmark times them), so that they stay runnable
+	$(BIN)/python -m pytest -q -n 2 --benchmark-disable $(QUICK_BENCHMARKS)
 
 benchmark: setup
 	$(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-only --benchmark-sort=name

@@ -106,7 +106,7 @@ def test_applying_the_current_profile_changes_nothing(tmp_path):
     target.write_text(committed)
     apply_profile("smoke", target, REPO / "profiles")
     assert target.read_text() == committed
-    target.write_text(committed.replace("  steps: 60\n", "  steps: 61\n", 1))
+    target.write_text(committed.replace("  steps: 30\n", "  steps: 31\n", 1))
     apply_profile("smoke", target, REPO / "profiles")
     assert target.read_text() == committed
 

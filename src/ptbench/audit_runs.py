@@ -4,7 +4,9 @@ A cell (backbone, method, task of ``results/metrics/``) is trained and scored ag
 stage does (``experiment.train_and_evaluate``), in a scratch folder, from the workspace's inputs:
 ``params.yaml``, the prepared data (``data/prepared``), the transfer sources and the mirror, i.e. what
 ``dvc pull`` (or ``dvc repro``) puts in place on any machine. On the CPU with ``runtime.cpu_threads``
-pinned the re-run must give the cached numbers exactly; on a GPU within ``tolerance`` points.
+and ``runtime.cpu_numerics`` pinned the re-run must give the cached numbers exactly, where the platform
+fingerprint says this machine computes the cache's bits (``ptbench audit`` checks it first); on a GPU
+within ``tolerance`` points.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The smoke as a regression check: every metric a run produced against the committed one.
 
-On the CPU, with ``runtime.cpu_threads`` pinned, the smoke is deterministic: the same commit gives
-the same numbers on any machine of the same kind, idle or busy. So CI re-runs the smoke stages
+On the CPU, with ``runtime.cpu_threads`` and ``runtime.cpu_numerics`` pinned, the smoke is deterministic:
+the same commit gives the same numbers on any Intel x86-64 CPU with AVX2, idle or busy, which the
+platform fingerprint checks first (``ptbench.fingerprint``). So CI re-runs the smoke stages
 with ``dvc repro`` in a scratch copy of the repository and compares, exactly, each metric file the
 repository commits (the DVC metrics: ``cache: false``, tracked by git) with the one it produced.
 A change in any method's forward or prompt moves that method's cells and fails the check.
