@@ -44,6 +44,12 @@ def require_committed_platform(verdict: str | None) -> None:
 
 
 @pytest.fixture(scope="session")
+def committed_platform(platform_verdict) -> None:
+    """Listed before a regression check's other fixtures: on other bits it fails before they build anything."""
+    require_committed_platform(platform_verdict)
+
+
+@pytest.fixture(scope="session")
 def repo_params_raw() -> dict:
     return yaml.safe_load((REPO / "params.yaml").read_text())
 

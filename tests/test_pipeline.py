@@ -27,7 +27,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, require_committed_platform
+from conftest import REPO
 from ptbench.regression import metric_files, moved_cells, report
 from repo_copy import copy_repository, edit_params, place_committed_mirror, sh
 
@@ -86,8 +86,8 @@ def slice_params(raw: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def smoke_copy(tmp_path_factory, platform_verdict, smoke_mirror):
-    require_committed_platform(platform_verdict)  # first: on other bits, one line instead of every cell moved
+def smoke_copy(committed_platform, tmp_path_factory, smoke_mirror):
+    # committed_platform first: on other bits, one line instead of every cell moved
     repo = tmp_path_factory.mktemp("smoke") / "repo"
     repo.mkdir()
     copy_repository(repo)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, require_committed_platform
+from conftest import REPO
 from repo_copy import copy_repository, edit_params, place_committed_mirror, sh
 
 pytestmark = pytest.mark.slow
@@ -46,9 +46,9 @@ def test_the_installed_plugin_is_listed_with_its_package_and_passes_its_own_test
     assert audited.stdout.strip() == f"[{10 * 768 + 1}]"
 
 
-def test_the_plugin_runs_through_dvc_repro_on_a_smoke_task(plugin_path, platform_verdict, smoke_mirror, monkeypatch,
+def test_the_plugin_runs_through_dvc_repro_on_a_smoke_task(committed_platform, plugin_path, smoke_mirror, monkeypatch,
                                                           tmp_path):
-    require_committed_platform(platform_verdict)  # the committed mirror below is this platform's only if equal
+    """(committed_platform first: the committed mirror below is this platform's only if the bits agree.)"""
     monkeypatch.setenv("PYTHONPATH", str(plugin_path))
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO, require_committed_platform
+from conftest import REPO
 from ptbench import hub, layout
 from ptbench.backbones import get_backbone
 from ptbench.data.prepare import prepare_task
@@ -29,8 +29,8 @@ BACKBONE = "tiny-t5"
 
 
 @pytest.fixture(scope="module")
-def regression_run(platform_verdict, smoke_params, tmp_path_factory):
-    require_committed_platform(platform_verdict)  # first: on other bits, one line instead of every cell moved
+def regression_run(committed_platform, smoke_params, tmp_path_factory):
+    """(committed_platform first: on other bits, one line instead of every cell moved.)"""
     params = smoke_params.for_backbone(BACKBONE)
     assert torch.get_num_threads() == params.runtime.cpu_threads  # conftest pins it, as the stages do
     root = tmp_path_factory.mktemp("regression")

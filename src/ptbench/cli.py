@@ -130,13 +130,9 @@ def _score(args) -> None:
 
 def _audit(args) -> None:
     from ptbench.audit_runs import run_audit
-    from ptbench.config import load_params
-    from ptbench.numerics import pin_from_params
-    from ptbench.stagekit import prepare_process
+    from ptbench.stagekit import load_prepared
 
-    pin_from_params(args.params)  # before validation, which imports torch
-    params = load_params(args.params)
-    prepare_process(params.runtime, params.hub.offline)  # as the stages that made the cache
+    params = load_prepared(args.params)  # as the stages that made the cache
     tolerance = args.tolerance
     if tolerance is None:
         import torch
@@ -178,12 +174,9 @@ def _exit_on_other_platform(baseline: Path) -> None:
 
 def _fingerprint(args) -> None:
     from ptbench import fingerprint, numerics
-    from ptbench.config import load_params
-    from ptbench.stagekit import prepare_process
+    from ptbench.stagekit import load_prepared
 
-    numerics.pin_from_params(args.params)  # before validation, which imports torch
-    params = load_params(args.params)
-    prepare_process(params.runtime, params.hub.offline)
+    load_prepared(args.params)
     if args.check:
         _exit_on_other_platform(Path(args.baseline))
         print(f"platform check: this machine computes the bits of {args.baseline}"

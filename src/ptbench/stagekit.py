@@ -45,16 +45,9 @@ def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argpar
         status = delegate()
         if status is not None:
             sys.exit(status)
-    from ptbench import numerics
-    from ptbench.config import load_params
-
     args = parser.parse_args(argv)
     try:
-        params_path = getattr(args, "params", None) or "params.yaml"
-        numerics.pin_from_params(params_path)  # before validation, which imports torch
-        params = load_params(params_path)
-        prepare_process(params.runtime, params.hub.offline)
-        main(args, params)
+        main(args, load_prepared(getattr(args, "params", None) or "params.yaml"))
     except PtbenchError as exc:
         print(f"ptbench: error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -95,6 +88,18 @@ def prepare_process(runtime, offline: bool) -> None:
     pin_cpu_threads(runtime.cpu_threads)
     hub.configure_environment(offline)
     quiet_libraries()
+
+
+def load_prepared(params_path):
+    """The validated params, with this process set up as they say (``prepare_process``). The CPU pins of
+    the file are set first: validating params imports the methods and so torch, which must come after."""
+    from ptbench import numerics
+    from ptbench.config import load_params
+
+    numerics.pin_from_params(params_path)
+    params = load_params(params_path)
+    prepare_process(params.runtime, params.hub.offline)
+    return params
 
 
 def _worker_setup(runtime, offline: bool, stage_pid: int) -> None:

@@ -45,13 +45,9 @@ def preload(params_path: Path, modules: tuple[str, ...] = PRELOAD) -> None:
     """Set up as a stage would before its imports, then import what stages import."""
     import importlib
 
-    from ptbench import numerics
-    from ptbench.config import load_params
-    from ptbench.stagekit import prepare_process
+    from ptbench.stagekit import load_prepared
 
-    numerics.pin_from_params(params_path)  # before validation, which imports torch
-    params = load_params(params_path)
-    prepare_process(params.runtime, params.hub.offline)
+    load_prepared(params_path)
     os.environ["MPLBACKEND"] = os.environ.get("MPLBACKEND", "Agg")
     for name in modules:
         try:
