@@ -108,5 +108,7 @@ def test_every_run_records_its_cost_beside_the_byte_identical_record(regression_
     train = smoke_params.train
     assert (cost["steps"], cost["examples"]) == (train.steps, train.steps * train.batch_size)
     assert cost["examples_per_second"] == pytest.approx(cost["examples"] / cost["train_seconds"], rel=0.01)
+    platform = cost["device"].pop("platform")  # the CPU and its kernels (ptbench.numerics.in_force)
     assert cost["device"] == {"type": "cpu", "threads": smoke_params.runtime.cpu_threads}
+    assert platform["cpu_numerics"] == smoke_params.runtime.cpu_numerics and platform["threads"] == 1
     assert cost["peak_memory_mb"] > 100 and "gpu_hours" not in cost

@@ -149,7 +149,7 @@ def in_force() -> dict[str, object]:
             "cpu_numerics": mode_of({name: os.environ.get(name) for name in PINNED_VARIABLES}),
             "aten_capability": torch.backends.cpu.get_cpu_capability(), "mkl_branch": _mkl_branch(),
             "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "native"), "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),  # a TorchVersion: not a plain str to restricted unpicklers
             **_library_versions()}
 
 

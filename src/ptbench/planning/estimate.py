@@ -26,6 +26,8 @@ from ptbench.planning.workload import Run, Stage
 DVC_STAGE_SECONDS = 1.4
 LABEL_TARGET_TOKENS = 3  # a class label's tokens and EOS: decoding stops there
 TABLES_PROCESSES = 3  # the tables stage: the report imports, matplotlib, the parameter audit's meta models
+# the platform fingerprint's computation (ptbench.fingerprint): measured 2.4-3.3 s on the 2-core CPU machine
+FINGERPRINT_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,8 @@ class Estimator:
             return self.calibration["training_process_seconds"] + self.calibration["report_process_seconds"]
         if stage.kind == "mirror":
             return self.process_seconds("training") + self.mirror_seconds()
+        if stage.kind == "platform":
+            return self.process_seconds("training") + FINGERPRINT_SECONDS
         if stage.kind == "data":
             return stage.processes * self.process_seconds("report") + stage.rows * self.calibration["tokenize_seconds_per_row"]
         if stage.kind in ("rows", "rows_fewshot"):

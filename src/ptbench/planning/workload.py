@@ -31,7 +31,7 @@ class Run:
 @dataclass(frozen=True)
 class Stage:
     address: str  # as `dvc status` names it: pipelines/<b>/<m>/dvc.yaml:<kind>, or a root stage
-    kind: str  # mirror, data, source_prompt, transfer_source, cells, train, evaluate, knob, fewshot, rows, ...
+    kind: str  # platform, mirror, data, source_prompt, transfer_source, cells, train, evaluate, knob, fewshot, rows, ...
     backbone: str
     method: str
     runs: tuple[Run, ...] = ()
@@ -118,7 +118,7 @@ def plan_stages(params: Params) -> list[Stage]:
 
     grouped = params.runtime.stage_per == "method"
     workers = params.runtime.task_workers if grouped else 1
-    stages: list[Stage] = []
+    stages: list[Stage] = [Stage("platform", "platform", "", "")]  # the platform fingerprint (ptbench.fingerprint)
     if params.hub.mirror:
         stages.append(Stage("mirror", "mirror", "", ""))
     methods = dict.fromkeys([*params.grid.methods, *params.grid.transfer, *params.source_prompts.methods])
