@@ -28,19 +28,24 @@ quiet_libraries()
 
 
 @pytest.fixture(scope="session")
-def platform_verdict() -> str | None:
-    """This machine against the committed smoke's platform fingerprint (results/platform.json): None when
-    its CPU kernels compute the same bits, else the one line saying what differs."""
+def platform_verdict() -> tuple[str | None, bool]:
+    """This machine against the committed smoke's platform fingerprint (results/platform.json): (None when
+    its CPU kernels compute the same bits, else the one line saying what differs; whether the pins promise
+    the same bits here, i.e. neither CPU is an AMD, ARM or pre-AVX2 one)."""
     from ptbench import fingerprint
 
-    return fingerprint.check(REPO / fingerprint.BASELINE)
+    return fingerprint.assess(REPO / fingerprint.BASELINE)
 
 
-def require_committed_platform(verdict: str | None) -> None:
+def require_committed_platform(verdict: tuple[str | None, bool]) -> None:
     """The regression checks compare with the committed smoke exactly; on a platform that computes other
-    bits they fail with that one line, not with a list of every cell as moved."""
-    if verdict is not None:
-        pytest.fail(verdict, pytrace=False)
+    bits they fail with that one line, not with a list of every cell as moved; on a CPU the pins cannot
+    hold (no exact comparison applies there) they are skipped with it."""
+    line, promised = verdict
+    if line is not None and promised:
+        pytest.fail(line, pytrace=False)
+    if line is not None:
+        pytest.skip(line)
 
 
 @pytest.fixture(scope="session")

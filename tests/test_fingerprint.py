@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, require_committed_platform
 from ptbench import fingerprint
 
 COMMITTED = REPO / fingerprint.BASELINE
@@ -20,7 +20,17 @@ def test_the_fingerprint_is_deterministic_in_one_process():
 def test_this_machine_computes_the_committed_smokes_bits(platform_verdict):
     """What every regression check asks first (conftest.require_committed_platform)."""
     assert COMMITTED.exists()
-    assert platform_verdict is None, platform_verdict
+    require_committed_platform(platform_verdict)
+
+
+def test_a_cpu_the_pins_cannot_hold_is_told_apart_from_a_drift():
+    """An AMD CPU (MKL ignores the AVX2 branch) is not comparable exactly: the checks skip with the line;
+    pins switched off on an Intel CPU are: they fail."""
+    committed = json.loads(COMMITTED.read_text())
+    amd = {**committed["platform"], "cpu_vendor": "AuthenticAMD", "mkl_branch": "AUTO"}
+    native = {**committed["platform"], "cpu_numerics": "native", "mkl_branch": "OFF"}
+    assert fingerprint.hardware_limits(committed, {"fingerprint": "f" * 64, "platform": amd})
+    assert fingerprint.hardware_limits(committed, {"fingerprint": "f" * 64, "platform": native}) == []
 
 
 def test_the_verdict_is_one_line_naming_what_differs():

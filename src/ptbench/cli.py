@@ -166,7 +166,7 @@ def _plan(args) -> None:
 def _exit_on_other_platform(baseline: Path) -> None:
     from ptbench import fingerprint
 
-    verdict = fingerprint.check(baseline)
+    verdict, _ = fingerprint.assess(baseline)
     if verdict is not None:
         print(f"ptbench: {verdict}", file=sys.stderr)
         sys.exit(3)

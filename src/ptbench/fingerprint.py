@@ -143,11 +143,31 @@ def mismatch(committed: dict, observed: dict) -> str | None:
             f"so its results cannot be compared exactly here (README: Reproducibility)")
 
 
+def hardware_limits(committed: dict, observed: dict) -> list[str]:
+    """Why the pins cannot make the two platforms compute the same bits (an AMD, ARM or pre-AVX2 CPU on
+    either side: ``numerics.problems``); empty where they can (then a difference is a real drift, or a
+    setting such as ``native`` that someone chose)."""
+    from ptbench.numerics import problems
+
+    return problems(observed["platform"]) + problems(committed.get("platform", {"cpu_numerics": "unknown"}))
+
+
 def check(baseline: Path = BASELINE) -> str | None:
     """The one-line verdict of this process against ``baseline`` (None: same bits, or no baseline)."""
+    return assess(baseline)[0]
+
+
+def assess(baseline: Path = BASELINE) -> tuple[str | None, bool]:
+    """(the one-line verdict or None, whether an exact comparison is promised here): a regression check
+    fails on a verdict it was promised, and is skipped where the hardware rules it out."""
     if not Path(baseline).exists():
-        return None
-    return mismatch(json.loads(Path(baseline).read_text()), record())
+        return None, True
+    committed, observed = json.loads(Path(baseline).read_text()), record()
+    verdict = mismatch(committed, observed)
+    limits = hardware_limits(committed, observed)
+    if verdict is None or not limits:
+        return verdict, True
+    return f"{verdict}; not comparable exactly: {limits[0]}", False
 
 
 def write(path: Path = BASELINE) -> dict:
