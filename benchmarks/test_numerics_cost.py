@@ -29,7 +29,8 @@ from ptbench.train.backbone import Batch, Seq2SeqBackbone, freeze
 shape, steps = sys.argv[2], int(sys.argv[3])
 torch.manual_seed(0)
 if shape == "tiny-t5":
-    config, batch, length = T5Config(vocab_size=1024, d_model=64, d_ff=256, d_kv=16, num_heads=4, num_layers=2), 32, 40
+    config, batch, length = T5Config(vocab_size=1024, d_model=64, d_ff=256, d_kv=16, num_heads=4, num_layers=2,
+                                     decoder_start_token_id=0, pad_token_id=0, eos_token_id=1), 32, 40
 else:
     config, batch, length = backbone_config(shape), 8, 128
 model = T5ForConditionalGeneration(config)
