@@ -140,7 +140,7 @@ def mismatch(committed: dict, observed: dict) -> str | None:
     what = "; ".join(differs) if differs else "no recorded setting differs (a kernel of this CPU model)"
     return (f"platform check: this machine computes other floating-point bits than the one that made the committed "
             f"smoke (fingerprint {observed['fingerprint'][:12]} != committed {committed['fingerprint'][:12]}; {what}), "
-            f"so its results cannot be compared exactly here (README: Reproducibility)")
+            f"so its results cannot be compared exactly here (docs/reliability.md: Numerics)")
 
 
 def hardware_limits(committed: dict, observed: dict) -> list[str]:
