@@ -88,27 +88,25 @@ def _describe(environment: dict[str, str | None]) -> str:
     return ", ".join(f"{k}={v}" for k, v in environment.items() if v is not None) or "no pins"
 
 
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo on Linux; the platform's answer elsewhere)."""
+def _cpuinfo(field: str) -> str | None:
+    """A field of /proc/cpuinfo's first processor (Linux), or None."""
     try:
         with open("/proc/cpuinfo") as info:
             for line in info:
-                if line.startswith("model name"):
+                if line.startswith(field):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux; the platform's answer elsewhere)."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 def cpu_vendor() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
+    return _cpuinfo("vendor_id") or "unknown"
 
 
 def _mkl_branch() -> str:
