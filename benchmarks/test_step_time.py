@@ -89,6 +89,8 @@ def test_method_step_time(benchmark, t5_small, name):
     """Each method at its defaults; its `pt` twin (same injected tokens) is test_pt_twin_step_time."""
     benchmark.group = "method step, t5-small shapes, batch 8 x 128"
     method = method_on(t5_small, name, {}, max_length=128)
+    if not any(p.requires_grad for p in method.parameters()):
+        pytest.skip(f"{name} trains nothing (a control): no training step to time")
     optimizer = torch.optim.AdamW(method.param_groups(0.01))
     runner, data = Seq2SeqBackbone(t5_small, None), batch(8, 128)
     benchmark.extra_info["injected_tokens"] = injected_tokens(method)
