@@ -125,7 +125,8 @@ def record() -> dict:
     return {"fingerprint": compute(), "platform": in_force()}
 
 
-# The platform fields a one-line verdict names when they differ (the CPU model alone may differ freely).
+# The platform fields a one-line verdict names when they differ (the CPU model last: two models may well
+# compute the same bits, so it is context, not the cause).
 NAMED = ("machine", "cpu_vendor", "cpu_numerics", "aten_capability", "mkl_branch", "onednn_max_isa", "threads",
          "torch", "mkl", "onednn", "cpu")
 
@@ -150,11 +151,6 @@ def hardware_limits(committed: dict, observed: dict) -> list[str]:
     from ptbench.numerics import problems
 
     return problems(observed["platform"]) + problems(committed.get("platform", {"cpu_numerics": "unknown"}))
-
-
-def check(baseline: Path = BASELINE) -> str | None:
-    """The one-line verdict of this process against ``baseline`` (None: same bits, or no baseline)."""
-    return assess(baseline)[0]
 
 
 def assess(baseline: Path = BASELINE) -> tuple[str | None, bool]:
