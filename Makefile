@@ -35,7 +35,7 @@ smoke: setup
 	$(BIN)/ptbench validate
 	@# what it will run and cost here (a short calibration the first time, kept in .ptbench/)
 	$(BIN)/ptbench plan --no-cache-check
-	@# dvc repro with every stage forked from one warm process (src/ptbench/zygote.py): same numbers, no per-stage imports
+	@# dvc repro with every stage forked from one warm process (src/ptbench/run/zygote.py): same numbers, no per-stage imports
 	$(BIN)/ptbench repro
 	@echo "smoke tables:  $(abspath results/tables)  (main.md, main.csv, main.tex)"
 	@echo "smoke figures: $(abspath results/figures)"

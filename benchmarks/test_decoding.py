@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import AutoModelForSeq2SeqLM
 
-from ptbench.counting import backbone_config
+from ptbench.check.counting import backbone_config
 from ptbench.methods import build_method, method_config
 from ptbench.methods.base import BackboneContext
 from ptbench.train.backbone import Batch, Seq2SeqBackbone, freeze

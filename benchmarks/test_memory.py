@@ -27,10 +27,10 @@ import torch
 from transformers import AutoModelForSeq2SeqLM
 
 from ptbench import hub, quantization
-from ptbench.counting import backbone_config
+from ptbench.check.counting import backbone_config
 from ptbench.methods import build_method, method_config
 from ptbench.methods.base import BackboneContext
-from ptbench.stagekit import quiet_libraries
+from ptbench.run.process import quiet_libraries
 from ptbench.train.backbone import Batch, Seq2SeqBackbone, freeze, remove_dropout
 
 torch.set_num_threads(2)
@@ -161,7 +161,7 @@ def test_backbone_step_time(benchmark, mirror, variant):
 def test_estimated_weights_of_registry_backbones(benchmark, name):
     """Weights of the registry's backbones from their bundled configs (``meta`` device, no download):
     fp32, bf16, and NF4 as seed 001 loads them on a GPU (unquantized layers in bf16). Timed: the estimate."""
-    from ptbench.counting import meta_backbone
+    from ptbench.check.counting import meta_backbone
 
     benchmark.group = "estimated backbone weights (no timing interest)"
     model = meta_backbone(name)

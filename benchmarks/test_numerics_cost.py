@@ -21,7 +21,7 @@ numerics.pin(sys.argv[1])
 import torch
 torch.set_num_threads(1)
 from transformers import T5Config, T5ForConditionalGeneration
-from ptbench.counting import backbone_config
+from ptbench.check.counting import backbone_config
 from ptbench.methods import build_method, method_config
 from ptbench.methods.base import BackboneContext
 from ptbench.train.backbone import Batch, Seq2SeqBackbone, freeze

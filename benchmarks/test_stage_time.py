@@ -18,11 +18,11 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM
 
 IMPORTS = {
     # what every stage's run_stage does before its work: params validation (the method registry)
-    "params": "from ptbench.stagekit import quiet_libraries; from ptbench.config import load_params; "
+    "params": "from ptbench.run.process import quiet_libraries; from ptbench.config import load_params; "
               "load_params(); quiet_libraries()",
     # + what a training stage adds: the loop, the experiment library and T5's modelling code
-    "training": "from ptbench.stagekit import quiet_libraries; from ptbench.config import load_params; "
-                "load_params(); quiet_libraries(); import ptbench.experiment; "
+    "training": "from ptbench.run.process import quiet_libraries; from ptbench.config import load_params; "
+                "load_params(); quiet_libraries(); import ptbench.run.experiment; "
                 "from transformers import T5ForConditionalGeneration",
     # + what the tables stage adds: the report (pandas, matplotlib)
     "report": "from ptbench.config import load_params; load_params(); import ptbench.report.build",
@@ -68,11 +68,11 @@ def test_smoke_stage(benchmark, stage, tmp_path):
 
 @pytest.fixture(scope="module")
 def zygote(tmp_path_factory):
-    """`ptbench repro`'s warm process (src/ptbench/zygote.py), for the stages below to fork from."""
+    """`ptbench repro`'s warm process (src/ptbench/run/zygote.py), for the stages below to fork from."""
     import time
 
     sock = tmp_path_factory.mktemp("zygote") / "z.sock"
-    server = subprocess.Popen([sys.executable, "-m", "ptbench.zygote", str(sock)], cwd=REPO, env=ENV)
+    server = subprocess.Popen([sys.executable, "-m", "ptbench.run.zygote", str(sock)], cwd=REPO, env=ENV)
     deadline = time.time() + 120
     while not sock.with_suffix(".ready").exists() and time.time() < deadline:
         time.sleep(0.1)

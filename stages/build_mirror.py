@@ -3,7 +3,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ptbench.stagekit import atomic_dir, run_stage
+from ptbench.run.stagekit import atomic_dir, run_stage
 
 MIRROR_DIR = Path("mirror")
 

@@ -4,12 +4,12 @@ write (runs, metrics, predictions). On the smoke's tiny cells the ~5 s of import
 outweighs the work; the paper grid keeps train and evaluate apart."""
 import argparse
 
-from ptbench.stagekit import run_jobs, run_stage
+from ptbench.run.stagekit import run_jobs, run_stage
 
 
 def main(args, params):
-    from ptbench import layout
-    from ptbench.experiment import train_and_evaluate
+    from ptbench.pipeline import layout
+    from ptbench.run.experiment import train_and_evaluate
     from ptbench.tasks import get_task
 
     params = params.for_backbone(args.backbone)

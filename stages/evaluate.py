@@ -3,12 +3,12 @@ the per-example predictions (the report bootstraps them)."""
 import argparse
 from pathlib import Path
 
-from ptbench.stagekit import check_writable, run_stage
+from ptbench.run.stagekit import check_writable, run_stage
 
 
 def main(args, params):
-    from ptbench import layout
-    from ptbench.experiment import evaluate_run
+    from ptbench.pipeline import layout
+    from ptbench.run.experiment import evaluate_run
     from ptbench.tasks import get_task
 
     params = params.for_backbone(args.backbone)

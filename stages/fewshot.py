@@ -3,14 +3,14 @@ the source prompts) fine-tuned on k target examples, scored on the full test spl
 with k, source task and sampling seed). Without --task/--k: every few_shot task and k in turn."""
 import argparse
 
-from ptbench.stagekit import each, run_jobs, run_stage
+from ptbench.run.stagekit import each, run_jobs, run_stage
 
 
 def main(args, params):
-    from ptbench import layout
+    from ptbench.pipeline import layout
     from ptbench.errors import require_choice
     from ptbench.tasks import get_task
-    from ptbench.transfer import fewshot_cell
+    from ptbench.run.transfer import fewshot_cell
 
     require_choice("few_shot.backbones", args.backbone, params.few_shot.backbones)
     params = params.for_backbone(args.backbone)

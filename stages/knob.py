@@ -3,13 +3,13 @@ score it on the test split; without --point/--task, every point on every task of
 knob_runs entry in turn (runtime.stage_per). The results/knobs/ layout mirrors results/."""
 import argparse
 
-from ptbench.stagekit import each, run_jobs, run_stage
+from ptbench.run.stagekit import each, run_jobs, run_stage
 
 
 def main(args, params):
-    from ptbench import layout
-    from ptbench.experiment import train_and_evaluate
-    from ptbench.knobs import require_point, with_point
+    from ptbench.pipeline import layout
+    from ptbench.run.experiment import train_and_evaluate
+    from ptbench.pipeline.knobs import require_point, with_point
 
     params = params.for_backbone(args.backbone)
     b, m = args.backbone, args.method

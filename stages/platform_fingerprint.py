@@ -3,7 +3,7 @@ committed beside them: a regression check elsewhere computes it first and compar
 import argparse
 import json
 
-from ptbench.stagekit import run_stage
+from ptbench.run.stagekit import run_stage
 
 
 def main(args, params):

@@ -2,11 +2,12 @@
 tokenizer; without --task, every task of params.yaml in turn (runtime.stage_per)."""
 import argparse
 
-from ptbench.stagekit import atomic_dir, each, run_stage
+from ptbench.run.stagekit import atomic_dir, each, run_stage
 
 
 def main(args, params):
-    from ptbench import hub, layout
+    from ptbench import hub
+    from ptbench.pipeline import layout
     from ptbench.backbones import get_backbone
     from ptbench.data.prepare import prepare_task
     from ptbench.tasks import get_task

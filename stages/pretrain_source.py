@@ -2,13 +2,13 @@
 initialises few-shot targets; pt's prompts feed the transfer methods)."""
 import argparse
 
-from ptbench.stagekit import each, run_jobs, run_stage
+from ptbench.run.stagekit import each, run_jobs, run_stage
 
 
 def main(args, params):
-    from ptbench import layout
+    from ptbench.pipeline import layout
     from ptbench.errors import require_choice
-    from ptbench.experiment import source_run
+    from ptbench.run.experiment import source_run
     from ptbench.tasks import get_task
 
     params = params.for_backbone(args.backbone)

@@ -8,7 +8,7 @@ part), or with --fewshot the method's k-shot results to results/rows/fewshot/[<b
 import argparse
 from pathlib import Path
 
-from ptbench.stagekit import check_writable, run_stage
+from ptbench.run.stagekit import check_writable, run_stage
 
 
 def main(args, params):

@@ -4,11 +4,11 @@ import argparse
 import shutil
 from pathlib import Path
 
-from ptbench.stagekit import run_stage
+from ptbench.run.stagekit import run_stage
 
 
 def main(args, params):
-    from ptbench.pipelines import require_current
+    from ptbench.pipeline.generate import require_current
     from ptbench.planning.plan import estimated_training_seconds
     from ptbench.report.build import write_report
 

@@ -2,12 +2,12 @@
 import argparse
 from pathlib import Path
 
-from ptbench.stagekit import atomic_dir, run_stage
+from ptbench.run.stagekit import atomic_dir, run_stage
 
 
 def main(args, params):
-    from ptbench import layout
-    from ptbench.experiment import clear_checkpoints, train_run
+    from ptbench.pipeline import layout
+    from ptbench.run.experiment import clear_checkpoints, train_run
     from ptbench.tasks import get_task
 
     params = params.for_backbone(args.backbone)

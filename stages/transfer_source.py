@@ -2,13 +2,13 @@
 prompts (SPoT, ATTEMPT: the prompts of its ``sources``; MPT: their multitask distillation)."""
 import argparse
 
-from ptbench.stagekit import atomic_dir, run_stage
+from ptbench.run.stagekit import atomic_dir, run_stage
 
 
 def main(args, params):
-    from ptbench import layout
+    from ptbench.pipeline import layout
     from ptbench.errors import require_choice
-    from ptbench.transfer import build_transfer_sources
+    from ptbench.run.transfer import build_transfer_sources
 
     params = params.for_backbone(args.backbone)
     require_choice("grid.transfer", args.method, params.grid.transfer)

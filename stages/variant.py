@@ -1,12 +1,12 @@
 """Variant: train and score params.yaml's `method` on every task of one backbone (`dvc exp run -S method=...`)."""
 import argparse
 
-from ptbench.stagekit import run_jobs, run_stage
+from ptbench.run.stagekit import run_jobs, run_stage
 
 
 def main(args, params):
-    from ptbench import layout
-    from ptbench.experiment import train_and_evaluate
+    from ptbench.pipeline import layout
+    from ptbench.run.experiment import train_and_evaluate
 
     params = params.for_backbone(args.backbone)
     b = args.backbone

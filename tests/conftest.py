@@ -21,7 +21,7 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from ptbench.config import parse_params  # noqa: E402
-from ptbench.stagekit import quiet_libraries  # noqa: E402
+from ptbench.run.process import quiet_libraries  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 quiet_libraries()

@@ -11,7 +11,7 @@ import torch
 from ptbench.artifacts import UnsafeArtifact, load_state, load_tree, save_state, save_tree
 from ptbench.data.prepare import PreparedSplit, split_path
 from ptbench.train.loop import load_checkpoint, save_checkpoint
-from ptbench.transfer import load_transfer_sources
+from ptbench.run.transfer import load_transfer_sources
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

@@ -3,7 +3,7 @@ import yaml
 
 from ptbench.config import load_params, parse_params
 from ptbench.errors import ConfigError
-from ptbench.profiles import load_profile
+from ptbench.pipeline.profiles import load_profile
 
 from conftest import REPO
 
@@ -79,7 +79,7 @@ def test_invalid_yaml_is_one_line(tmp_path):
 
 
 def test_profile_switch_rewrites_params_and_keeps_comments(tmp_path):
-    from ptbench.profiles import apply_profile
+    from ptbench.pipeline.profiles import apply_profile
 
     target = tmp_path / "params.yaml"
     target.write_text((REPO / "params.yaml").read_text())
@@ -99,7 +99,7 @@ def test_profile_switch_rewrites_params_and_keeps_comments(tmp_path):
 def test_applying_the_current_profile_changes_nothing(tmp_path):
     """params.yaml holds the smoke profile: applying it again leaves the file byte for byte (comments,
     block and flow style, number spellings); a changed value is rewritten alone, in place."""
-    from ptbench.profiles import apply_profile
+    from ptbench.pipeline.profiles import apply_profile
 
     target = tmp_path / "params.yaml"
     committed = (REPO / "params.yaml").read_text()
@@ -113,7 +113,7 @@ def test_applying_the_current_profile_changes_nothing(tmp_path):
 
 @pytest.mark.parametrize("name", ["paper", "quick", "paper-001", "paper-001-large", "paper-003", "paper-004"])
 def test_every_profile_applies_and_validates(tmp_path, name):
-    from ptbench.profiles import apply_profile
+    from ptbench.pipeline.profiles import apply_profile
 
     target = tmp_path / "params.yaml"
     target.write_text((REPO / "params.yaml").read_text())

@@ -99,7 +99,7 @@ def test_a_cpu_that_cannot_compute_the_pinned_bits_gets_one_line_each(change, sa
 
 
 def test_every_result_records_its_platform():
-    from ptbench.provenance import provenance
+    from ptbench.run.provenance import provenance
 
     recorded = json.loads(json.dumps(provenance()))["platform"]
     assert set(recorded) >= {"cpu", "cpu_numerics", "aten_capability", "mkl_branch", "mkl", "onednn", "torch"}

@@ -9,7 +9,7 @@ every method's rows, knob and few-shot runs: `make smoke` runs them; tests/repor
 mirror is the session's (tests/conftest.py, the stage's own builder): with the committed root lock, DVC
 finds it equal to the committed one and skips its stage (tests/mirror/test_load_proof.py runs the stage).
 Every other method's RTE cell is re-run in one process by tests/test_regression.py. Then:
-- CI's regression check (ptbench.regression): every committed metric file comes out the same,
+- CI's regression check (ptbench.check.regression): every committed metric file comes out the same,
   exactly. The thread count is pinned (runtime.cpu_threads), so CPU results do not depend on the
   machine's load; a deliberate bug in one method's forward or prompt, patched into a copy, moves
   that method's cells, so such a bug cannot pass CI;
@@ -18,7 +18,7 @@ Every other method's RTE cell is re-run in one process by tests/test_regression.
   pipelines/<backbone>/<method>/dvc.yaml; adding a backbone dirties only its own stages;
   `dvc exp run -S method=ept_star` re-runs only the variant stage.
 The paper grid's other granularity (a stage per task) is checked as generated files
-(tests/test_pipelines.py) and as a resolved DVC graph (tests/test_paper_grid.py).
+(tests/pipeline/test_generate.py) and as a resolved DVC graph (tests/test_paper_grid.py).
 """
 import json
 import shutil
@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from ptbench.regression import metric_files, moved_cells, report
+from ptbench.check.regression import metric_files, moved_cells, report
 from repo_copy import copy_repository, edit_params, place_committed_mirror, sh
 
 pytestmark = pytest.mark.slow
@@ -96,7 +96,7 @@ def smoke_copy(committed_platform, tmp_path_factory, smoke_mirror):
     place_committed_mirror(repo, smoke_mirror)  # DVC skips the mirror stage: the library's build is the committed one
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", "copy", cwd=repo)
-    # as make smoke runs it: `ptbench repro`, the stages forked from one warm process (src/ptbench/zygote.py);
+    # as make smoke runs it: `ptbench repro`, the stages forked from one warm process (src/ptbench/run/zygote.py);
     # the other tests here run plain `dvc repro` on the same copy
     first = sh(sys.executable, "-m", "ptbench.cli", "repro", *smoke_slice(repo), cwd=repo, timeout=1800)
     sh("git", "add", "-A", cwd=repo)
@@ -146,7 +146,7 @@ def test_importing_and_testing_the_package_leaves_the_cache_valid(smoke_copy):
     (.dvcignore), or `make test` after `make smoke` would make the whole smoke stale."""
     repo, _ = smoke_copy
     sh(sys.executable, "-m", "compileall", "-q", "src", "stages", cwd=repo)
-    sh(sys.executable, "-c", "import ptbench.experiment, ptbench.report.build", cwd=repo)
+    sh(sys.executable, "-c", "import ptbench.run.experiment, ptbench.report.build", cwd=repo)
     assert list((repo / "src" / "ptbench" / "methods").glob("__pycache__/*.pyc"))
     assert "up to date" in sh("dvc", "status", *smoke_slice(repo), cwd=repo).stdout
 

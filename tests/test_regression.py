@@ -2,7 +2,7 @@
 variant (the transfer methods, which need the source-prompt stages: tests/test_pipeline.py's DVC slice)
 trained and scored on RTE as its cells stage does it (``train_and_evaluate``), on the session's smoke
 mirror (the mirror stage's own builder, one torch thread as runtime.cpu_threads), then compared
-exactly with the committed smoke metrics (ptbench.regression). The stage processes would cost ~5 s
+exactly with the committed smoke metrics (ptbench.check.regression). The stage processes would cost ~5 s
 of imports each; here every cell shares one. The pipeline slice checks that the mirror it reuses is
 the committed one and that the stage processes give these same numbers.
 """
@@ -15,11 +15,12 @@ import torch
 import yaml
 
 from conftest import REPO
-from ptbench import hub, layout
+from ptbench import hub
+from ptbench.pipeline import layout
 from ptbench.backbones import get_backbone
 from ptbench.data.prepare import prepare_task
-from ptbench.experiment import train_and_evaluate
-from ptbench.regression import metric_files, moved_cells, report
+from ptbench.run.experiment import train_and_evaluate
+from ptbench.check.regression import metric_files, moved_cells, report
 from ptbench.tasks import get_task
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,9 @@ import yaml
 
 from conftest import REPO
 from ptbench.config import load_params
-from ptbench.counting import count_parameters
-from ptbench.knobs import with_point
-from ptbench.profiles import apply_profile
+from ptbench.check.counting import count_parameters
+from ptbench.pipeline.knobs import with_point
+from ptbench.pipeline.profiles import apply_profile
 
 SETTINGS = yaml.safe_load((REPO / "src/ptbench/report/reference/seed_settings.yaml").read_text())
 

@@ -7,8 +7,8 @@ import yaml
 
 from ptbench.config import parse_params
 from ptbench.errors import ConfigError
-from ptbench.knobs import with_point
-from ptbench.pipelines import ROOT, expected_files
+from ptbench.pipeline.knobs import with_point
+from ptbench.pipeline.generate import ROOT, expected_files
 
 
 def with_variant(raw: dict, name: str, entry: dict, grid: bool = True) -> dict:

@@ -8,7 +8,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM, T5Config, T5ForConditionalGeneration
 
 from ptbench.config import TrainConfig
-from ptbench.counting import meta_backbone
+from ptbench.check.counting import meta_backbone
 from ptbench.fingerprint import DigitTokenizer, toy_split  # noqa: F401 (the method tests import them from here)
 from ptbench.methods.base import BackboneContext
 from ptbench.tasks import get_task

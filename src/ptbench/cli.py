@@ -54,7 +54,7 @@ def _overrides(pairs: list[str]) -> dict:
 
 def _params(args) -> None:
     from ptbench.backbones import get_backbone
-    from ptbench.counting import count_parameters
+    from ptbench.check.counting import count_parameters
     from ptbench.methods import get_method
 
     entry = get_method(args.method)
@@ -73,7 +73,7 @@ def _params(args) -> None:
 
 def _validate(args) -> None:
     from ptbench.config import load_params
-    from ptbench.pipelines import require_current
+    from ptbench.pipeline.generate import require_current
 
     params = load_params(args.params)
     require_current(params, Path(args.params).parent)
@@ -83,8 +83,8 @@ def _validate(args) -> None:
 
 def _profile(args) -> None:
     from ptbench.config import load_params
-    from ptbench.pipelines import write_pipelines
-    from ptbench.profiles import apply_profile
+    from ptbench.pipeline.generate import write_pipelines
+    from ptbench.pipeline.profiles import apply_profile
 
     changed = apply_profile(args.name, Path(args.params))
     written = write_pipelines(load_params(args.params), Path(args.params).parent)
@@ -93,7 +93,7 @@ def _profile(args) -> None:
 
 def _pipelines(args) -> None:
     from ptbench.config import load_params
-    from ptbench.pipelines import expected_files, write_pipelines
+    from ptbench.pipeline.generate import expected_files, write_pipelines
 
     params = load_params(args.params)
     written = write_pipelines(params, Path(args.params).parent)
@@ -105,7 +105,7 @@ def _sweep(args) -> None:
     import subprocess
 
     from ptbench.config import load_params
-    from ptbench.sweep import queue_commands, render
+    from ptbench.pipeline.sweep import queue_commands, render
 
     commands = queue_commands(load_params(args.params).sweep)
     if not commands:
@@ -119,8 +119,8 @@ def _sweep(args) -> None:
 
 
 def _score(args) -> None:
-    from ptbench.layout import data_dir
-    from ptbench.scoring import score_file
+    from ptbench.pipeline.layout import data_dir
+    from ptbench.check.scoring import score_file
 
     if args.data is None and args.backbone is None:
         raise ConfigError("score: give --data (a prepared task folder) or --backbone (data/prepared/<backbone>/<task>)")
@@ -129,8 +129,8 @@ def _score(args) -> None:
 
 
 def _audit(args) -> None:
-    from ptbench.audit_runs import run_audit
-    from ptbench.stagekit import load_prepared
+    from ptbench.check.audit import run_audit
+    from ptbench.run.process import load_prepared
 
     params = load_prepared(args.params)  # as the stages that made the cache
     tolerance = args.tolerance
@@ -153,7 +153,7 @@ def _audit(args) -> None:
 def _plan(args) -> None:
     from ptbench import hub
     from ptbench.planning.plan import make_plan, render
-    from ptbench.stagekit import quiet_libraries
+    from ptbench.run.process import quiet_libraries
 
     hub.configure_environment(offline=False)  # quiet bitsandbytes' import warning; the hub is never used here
     quiet_libraries()
@@ -174,7 +174,7 @@ def _exit_on_other_platform(baseline: Path) -> None:
 
 def _fingerprint(args) -> None:
     from ptbench import fingerprint, numerics
-    from ptbench.stagekit import load_prepared
+    from ptbench.run.process import load_prepared
 
     load_prepared(args.params)
     if args.check:
@@ -188,7 +188,7 @@ def _fingerprint(args) -> None:
 
 
 def _repro(args) -> None:
-    from ptbench.zygote import run_with_zygote
+    from ptbench.run.zygote import run_with_zygote
 
     sys.exit(run_with_zygote(args.dvc_args, Path(args.params)))
 

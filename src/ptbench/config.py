@@ -326,7 +326,7 @@ class Params:
     grid: GridConfig
     few_shot: FewShotConfig
     sweep: dict[str, dict[str, list]]  # knob grids queued as DVC experiments (ptbench sweep)
-    knob_runs: dict[str, Any]  # {backbones, methods: {m: {tasks, points}}}: the knob figures' runs (ptbench.knobs)
+    knob_runs: dict[str, Any]  # {backbones, methods: {m: {tasks, points}}}: the knob figures' runs (ptbench.pipeline.knobs)
     report: ReportSettings  # bootstrap and table settings (docs/report.md)
     launcher: str  # the training stages' command prefix: python | accelerate launch ... (README: Scale)
     runtime: RuntimeConfig  # threads and process grouping (README: Scale)
@@ -382,9 +382,9 @@ class Params:
 def parse_params(raw: dict[str, Any]) -> Params:
     """Validate the whole of params.yaml; the first problem raises a ConfigError."""
     from ptbench.backbones import get_backbone
-    from ptbench.knobs import check_knob_runs
+    from ptbench.pipeline.knobs import check_knob_runs
     from ptbench.methods import METHODS, method_config
-    from ptbench.sweep import check_sweep
+    from ptbench.pipeline.sweep import check_sweep
     from ptbench.tasks import get_task
 
     require(isinstance(raw, dict), "params.yaml", "must be a mapping")

@@ -24,7 +24,7 @@ DOUBLE_QUANT = True
 def target_device() -> torch.device:
     """The device this process trains on: the accelerator's (the local GPU of a launched process,
     ``cuda:<local rank>``; the CPU without a GPU or under ``accelerate launch --cpu``)."""
-    from ptbench.train.loop import process_state
+    from ptbench.run.process import process_state
 
     return process_state().device
 

@@ -8,7 +8,7 @@ import pytest
 
 from ptbench import hub
 from ptbench.data.prepare import PreparedSplit, prepare_task, split_path
-from ptbench.experiment import build_for, load_backbone
+from ptbench.run.experiment import build_for, load_backbone
 from ptbench.tasks import all_tasks, get_task
 from ptbench.train.loop import Generate, RankChoices, predict, score
 

@@ -5,7 +5,7 @@ and what is kept after merging, and the counts on T5."""
 import pytest
 import torch
 
-from ptbench.counting import meta_backbone
+from ptbench.check.counting import meta_backbone
 from ptbench.errors import ConfigError
 from ptbench.methods import METHODS
 from ptbench.methods.adamix import AdaMix, AdaMixConfig, MixtureBottleneck

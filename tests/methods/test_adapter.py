@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ptbench.config import TrainConfig
-from ptbench.counting import meta_backbone
+from ptbench.check.counting import meta_backbone
 from ptbench.errors import ConfigError
 from ptbench.methods.adapter import AdapterConfig, AdapterDropConfig, BottleneckAdapters
 from ptbench.methods.base import param_key

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ptbench.config import TrainConfig
-from ptbench.counting import meta_backbone
+from ptbench.check.counting import meta_backbone
 from ptbench.errors import ConfigError
 from ptbench.methods.attempt import Attempt, AttemptConfig, masked_max_pool
 from ptbench.methods.base import BackboneContext

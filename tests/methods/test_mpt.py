@@ -1,11 +1,11 @@
 """MPT: the distilled shared prompt times a per-task rank-r update (target adaptation), and the
-multitask prompt distillation that produces it (ptbench.distill)."""
+multitask prompt distillation that produces it (ptbench.run.distill)."""
 import pytest
 import torch
 from torch import nn
 
-from ptbench.counting import meta_backbone
-from ptbench.distill import distillation_loss
+from ptbench.check.counting import meta_backbone
+from ptbench.run.distill import distillation_loss
 from ptbench.errors import ConfigError
 from ptbench.methods.base import BackboneContext
 from ptbench.methods.mpt import DistillationStudent, MptConfig, MultitaskPrompt

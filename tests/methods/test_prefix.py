@@ -5,7 +5,7 @@ import torch
 from transformers import EncoderDecoderCache, T5Config, T5ForConditionalGeneration
 
 import tiny
-from ptbench.counting import meta_backbone
+from ptbench.check.counting import meta_backbone
 from ptbench.errors import ConfigError
 from ptbench.methods.base import BackboneContext
 from ptbench.methods.lora import import_peft

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from ptbench.config import TrainConfig
-from ptbench.counting import meta_backbone
+from ptbench.check.counting import meta_backbone
 from ptbench.errors import ConfigError
 from ptbench.methods.base import BackboneContext
 from ptbench.methods.spot import SoftPromptTransfer, SpotConfig

@@ -4,7 +4,7 @@ import yaml
 
 from conftest import REPO
 from ptbench.config import parse_params
-from ptbench.pipelines import expected_files
+from ptbench.pipeline.generate import expected_files
 from ptbench.planning.workload import plan_stages, split_sizes
 
 

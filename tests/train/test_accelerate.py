@@ -177,6 +177,7 @@ import json, os, sys
 from pathlib import Path
 import torch
 import ptbench.train.loop as loop
+import ptbench.run.process as process
 from ptbench.config import TrainConfig
 from ptbench.methods import METHODS
 from ptbench.tasks import get_task
@@ -184,7 +185,7 @@ from ptbench.train.backbone import FAMILIES
 from tiny import DigitTokenizer, build, tiny_model, toy_split
 
 out, cfg = Path(sys.argv[1]), TrainConfig(**json.loads(sys.argv[2]))
-state = loop.process_state()  # as the stages would ask, before the loop's Accelerator exists
+state = process.process_state()  # as the stages would ask, before the loop's Accelerator exists
 saves = []
 real_save = loop.save_checkpoint
 loop.save_checkpoint = lambda path, payload: (saves.append(payload["step"]), real_save(path, payload))

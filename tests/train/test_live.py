@@ -14,12 +14,12 @@ import pytest
 import torch
 from tiny import DigitTokenizer, build, tiny_model, toy_split
 
-from ptbench import experiment
+from ptbench.run import experiment, process
 from ptbench.artifacts import load_checkpoint
 from ptbench.config import TrainConfig, parse_params
 from ptbench.data.prepare import split_path
 from ptbench.methods import METHODS
-from ptbench.stagekit import atomic_dir
+from ptbench.run.stagekit import atomic_dir
 from ptbench.tasks import get_task
 from ptbench.train import live, loop
 from ptbench.train.backbone import FAMILIES
@@ -80,7 +80,7 @@ def test_lists_are_logged_per_index_and_non_numbers_skipped(tmp_path):
 
 
 def test_a_process_other_than_the_main_one_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(loop, "process_state", lambda: types.SimpleNamespace(is_main_process=False))
+    monkeypatch.setattr(process, "process_state", lambda: types.SimpleNamespace(is_main_process=False))
     result = run(tmp_path / "dvclive")
     assert result.history and not (tmp_path / "dvclive").exists()
 
@@ -181,6 +181,7 @@ SCRIPT = """
 import json, sys
 from pathlib import Path
 import ptbench.train.loop as loop
+import ptbench.run.process as process
 from ptbench.config import TrainConfig
 from ptbench.methods import METHODS
 from ptbench.tasks import get_task
@@ -188,7 +189,7 @@ from ptbench.train.backbone import FAMILIES
 from tiny import DigitTokenizer, build, tiny_model, toy_split
 
 out, cfg = Path(sys.argv[1]), TrainConfig(**json.loads(sys.argv[2]))
-state = loop.process_state()
+state = process.process_state()
 model = tiny_model("seq2seq")
 method = build(model, METHODS["pt"].module, METHODS["pt"].config, name="pt")
 result = loop.train(FAMILIES["seq2seq"](model, DigitTokenizer()), method, get_task("rte"), toy_split(24),

@@ -16,14 +16,14 @@ from ptbench import hub
 from ptbench.artifacts import STATE_FILE, load_checkpoint, load_state
 from ptbench.config import parse_params
 from ptbench.data.prepare import prepare_task
-from ptbench.experiment import train_run
+from ptbench.run.experiment import train_run
 from ptbench.tasks import get_task
 
 SCRIPT = """
 import sys
 from pathlib import Path
 from ptbench.config import load_params
-from ptbench.experiment import train_run
+from ptbench.run.experiment import train_run
 params = load_params(sys.argv[1])
 train_run(params, "pt", "rte", Path(sys.argv[2]), Path(sys.argv[3]), checkpoint_dir=Path(sys.argv[4]))
 """

@@ -7,7 +7,7 @@ the U_k, its ``prefix_task_rows`` the V_k, its ``embedding`` the shared P*), wit
 submodule: the prompt enters the encoder only, as every prompt method here.
 
 Two phases, as the paper:
-1. source training (``ptbench.distill``, the ``transfer_source`` stage): P* and one (U_k, V_k) per
+1. source training (``ptbench.run.distill``, the ``transfer_source`` stage): P* and one (U_k, V_k) per
    source task, distilled from pt's single-task source prompts (teachers);
 2. target adaptation (this method in the grid): one task, P* and (U, V) initialised from the
    distilled state (``init``), all three trained.
@@ -42,7 +42,7 @@ class MptConfig(MethodConfig):
     init: str = "average"
     init_task: str | None = None  # for init: exact
     lr: float = 0.3
-    # distillation (source training, ptbench.distill): L = L_task + distill_weight (KL + MSE)
+    # distillation (source training, ptbench.run.distill): L = L_task + distill_weight (KL + MSE)
     distill_weight: float = 0.9
     distill_temperature: float = 1.0  # softens teacher and student logits in the KL term
     distill_steps: int | None = None  # None: source_prompts.steps

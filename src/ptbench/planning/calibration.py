@@ -28,10 +28,10 @@ CALIBRATION_ROWS = 32  # rows per measured step: the profile's batch up to this 
 CALIBRATION_TOKENS = 4096  # and at most this many tokens a step (at least 4 rows): t5-small at m = 512 stays short
 REPEATS = 3
 PROCESS_IMPORTS = {  # what a stage process imports before any work (``stagekit.run_jobs`` adds the model code)
-    "training": "import ptbench.experiment, ptbench.config, transformers.models.t5.modeling_t5",
+    "training": "import ptbench.run.experiment, ptbench.config, transformers.models.t5.modeling_t5",
     "report": "import ptbench.config, ptbench.report.rows, ptbench.methods",
-    # under `ptbench repro` a stage's own process only hands itself to the warm zygote (ptbench.zygote)
-    "zygote_client": "import ptbench.stagekit, ptbench.zygote",
+    # under `ptbench repro` a stage's own process only hands itself to the warm zygote (ptbench.run.zygote)
+    "zygote_client": "import ptbench.run.stagekit, ptbench.run.zygote",
 }
 
 
@@ -98,7 +98,7 @@ def random_backbone(name: str, tiny_t5: dict[str, int] | None, device: str):
     import torch
 
     from ptbench.backbones import get_backbone
-    from ptbench.counting import backbone_config
+    from ptbench.check.counting import backbone_config
     from ptbench.hub import auto_model_class
 
     config = backbone_config(name, tiny_t5)
@@ -160,7 +160,7 @@ def calibrate(backbones: dict[str, dict[str, Any]], threads: int | None, path: P
     """This machine's record, measuring only what the stored one lacks. ``backbones``: name -> the
     shapes to measure at ({"lengths": (short, long), "target_tokens": T, "decode_batch": n}); a
     backbone above ``CALIBRATE_MAX_PARAMETERS`` for this device is left to the FLOPs estimate."""
-    from ptbench.stagekit import pin_cpu_threads
+    from ptbench.run.process import pin_cpu_threads
 
     pin_cpu_threads(threads)
     key = machine_key(threads)
@@ -198,6 +198,6 @@ def shape_key(name: str, shape: dict[str, Any]) -> str:
 
 
 def _too_large(name: str, tiny_t5: dict[str, int] | None, device: str) -> bool:
-    from ptbench.counting import backbone_size
+    from ptbench.check.counting import backbone_size
 
     return backbone_size(name, tiny_t5) > CALIBRATE_MAX_PARAMETERS[device]

@@ -76,7 +76,7 @@ def method_shape(method: str, config, max_length: int, tiny: dict[str, int]) -> 
     they come from the source stage) counts as padded to m with nothing added."""
     import torch
 
-    from ptbench.counting import attached_on_meta
+    from ptbench.check.counting import attached_on_meta
     from ptbench.errors import PtbenchError
 
     failures = (RuntimeError, NotImplementedError, TypeError, ValueError, PtbenchError)

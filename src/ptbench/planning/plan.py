@@ -42,7 +42,7 @@ class Plan:
 def profile_params(name: str | None, params_path: Path = Path("params.yaml")) -> Params:
     """params.yaml with the profile's keys applied, in memory (params.yaml itself unchanged)."""
     from ptbench.config import load_params, parse_params
-    from ptbench.profiles import merged_document
+    from ptbench.pipeline.profiles import merged_document
 
     if name is None:
         return load_params(params_path)
@@ -68,7 +68,7 @@ def calibration_shapes(params: Params) -> dict[str, dict[str, Any]]:
 
 def backbone_rates(params: Params, record: dict[str, Any], shapes: dict[str, dict]) -> tuple[dict[str, Backbone], dict[str, str]]:
     """Each backbone's measured entry, or the largest measured one scaled by parameter count."""
-    from ptbench.counting import backbone_size
+    from ptbench.check.counting import backbone_size
 
     entries = record.get("backbones", {})
     measured = {}
@@ -113,7 +113,7 @@ def prepared_input_lengths(params: Params) -> dict[tuple[str, str], float]:
     """The longest input of each task's prepared validation split, where the data stage has run (a
     batch is padded to its longest input)."""
     from ptbench.data.prepare import PreparedSplit, split_path
-    from ptbench.layout import data_dir
+    from ptbench.pipeline.layout import data_dir
 
     lengths = {}
     for b in params.backbones:

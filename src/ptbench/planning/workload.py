@@ -114,7 +114,7 @@ def _processes(params: Params, kind: str, method: str, runs: list[Run]) -> int:
 
 def plan_stages(params: Params) -> list[Stage]:
     """Every stage ``dvc repro`` runs for these params, in pipeline order, with its runs."""
-    from ptbench.pipelines import method_pipeline
+    from ptbench.pipeline.generate import method_pipeline
 
     grouped = params.runtime.stage_per == "method"
     workers = params.runtime.task_workers if grouped else 1

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from ptbench.backbones import BACKBONES
-from ptbench.counting import count_parameters
+from ptbench.check.counting import count_parameters
 from ptbench.methods import METHODS, method_config
 
 REFERENCE = Path(__file__).parent / "reference" / "param_counts.csv"

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ptbench.errors import PtbenchError
-from ptbench.provenance import git_state
+from ptbench.run.provenance import git_state
 from ptbench.report.cells import RunIndex, with_stand_ins
 from ptbench.report.figures import FigureResult, draw_all
 from ptbench.report.layouts import TABLES, grid_table

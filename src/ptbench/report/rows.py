@@ -162,7 +162,7 @@ def fewshot_rows(files: list[tuple[Path, dict[str, Any]]], settings: ReportSetti
     """k-shot results: the sampling seeds of one (backbone, task, k, configuration) pooled, each
     (sample, training seed) one run, as seed 003 averages its 6 runs; the bootstrap interval over the
     test set from the pooled predictions (``predictions_sample<s>.json`` beside each result)."""
-    from ptbench.layout import fewshot_predictions_path
+    from ptbench.pipeline.layout import fewshot_predictions_path
 
     pooled: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]], list[str], dict[str, Path]]] = {}
     for path, record in files:

@@ -3,7 +3,7 @@
 A sweep draws a method's test score against one knob of its configuration (``x``: a value computed
 from the configuration), from runs that differ in that knob only, and in the knobs it lists as
 ``free`` (same backbone, task, dropout and every other knob): the grid's run and the
-``knob_runs`` points of params.yaml (kind ``knob`` rows, src/ptbench/knobs.py). A figure whose runs
+``knob_runs`` points of params.yaml (kind ``knob`` rows, src/ptbench/pipeline/knobs.py). A figure whose runs
 do not exist is listed in the report with the runs it needs.
 """
 from __future__ import annotations

@@ -37,7 +37,7 @@ class RunLog:
     """The dvclive files of one training run; a no-op without a directory or off the main process."""
 
     def __init__(self, directory: Path | None, history: Iterable[dict] = ()) -> None:
-        from ptbench.train.loop import process_state  # here: loop.py imports this module
+        from ptbench.run.process import process_state
 
         self._live = None
         if directory is None or not process_state().is_main_process:

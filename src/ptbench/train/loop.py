@@ -28,7 +28,7 @@ from ptbench.data.prepare import PreparedSplit
 from ptbench.eval.metrics import compute_metric, invalid_rate
 from ptbench.methods.base import PeftMethod
 from ptbench.progress import Progress
-from ptbench.stagekit import is_main_process
+from ptbench.run.process import is_main_process
 from ptbench.tasks.spec import TaskSpec
 from ptbench.train.backbone import Batch
 from ptbench.train.live import RunLog
@@ -194,18 +194,6 @@ def load_checkpoint(path: Path | None, fingerprint: str) -> dict | None:
         return None
     state = artifacts.load_checkpoint(path)
     return state if state.get("fingerprint") == fingerprint else None
-
-
-def process_state():
-    """This process's place in a launched run (``accelerate.PartialState``: ``is_main_process``,
-    ``process_index``, ``device``), read as ``Accelerator()`` reads it. Use this, not a bare
-    ``PartialState()``, before the first Accelerator: without the ``--cpu`` flag of the launcher
-    (``ACCELERATE_USE_CPU``) the first state made would miss a multi-process CPU run and fix the
-    process as a lone one."""
-    from accelerate import PartialState
-    from accelerate.utils import parse_flag_from_env
-
-    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
 
 
 def make_accelerator(cfg):

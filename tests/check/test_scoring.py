@@ -8,7 +8,7 @@ import pytest
 from ptbench.cli import main
 from ptbench.data.prepare import PreparedSplit, split_path
 from ptbench.errors import DataError
-from ptbench.scoring import read_predictions, score_file
+from ptbench.check.scoring import read_predictions, score_file
 
 
 def prepared(tmp_path, task="rte", scoring="corrected", references=(("0",), ("1",), ("0",), ("1",))):

@@ -22,11 +22,12 @@ from ptbench.artifacts import STATE_FILE, load_state, save_state
 from ptbench.data.prepare import PreparedSplit, split_path
 from ptbench.methods import build_method
 from ptbench.methods.base import BackboneContext, PeftMethod
-from ptbench.provenance import provenance
+from ptbench.run.process import process_state
+from ptbench.run.provenance import provenance
 from ptbench.tasks import get_task
 from ptbench.train.backbone import FAMILIES, freeze, remove_dropout
 from ptbench.train.live import LIVE_DIR, RunLog
-from ptbench.train.loop import (load_checkpoint, make_decoder, model_device, predict, process_state, save_checkpoint,
+from ptbench.train.loop import (load_checkpoint, make_decoder, model_device, predict, save_checkpoint,
                                 score, train)
 
 SOURCE_ROOT = Path("results/source_prompts")  # the source_prompt stage's outputs: <method>/<task>/seed<k>/
@@ -82,7 +83,7 @@ def build_for(backbone: LoadedBackbone, params: Params, method_name: str, seed: 
               transfer_root: Path = TRANSFER_ROOT, task: str | None = None) -> PeftMethod:
     """The method, built with the seed and attached to ``backbone`` (which it may change: LoRA,
     adapters, ... so every build gets a freshly loaded backbone)."""
-    from ptbench.transfer import load_transfer_sources
+    from ptbench.run.transfer import load_transfer_sources
 
     config = params.method_config(method_name)
     prompts, states = load_transfer_sources(method_name, config, seed, transfer_root)
@@ -102,7 +103,7 @@ def run_fingerprint(params: Params, method_name: str, cfg, seed: int, data_dir: 
                     transfer_root: Path = TRANSFER_ROOT) -> str:
     """Everything a training run's result depends on: a checkpoint resumes only the same run
     (a transfer method's included: the hash of the transfer sources it reads)."""
-    from ptbench.transfer import transfer_sources_path
+    from ptbench.run.transfer import transfer_sources_path
 
     params = params.for_method(method_name)  # a variant's dropout
     split_hash = json.loads((data_dir / "splits.json").read_text())["split_hash"]
@@ -228,7 +229,7 @@ def clear_checkpoints(checkpoint_dir: Path) -> None:
 def source_run(params: Params, method_name: str, task_name: str, data_dir: Path, out_dir: Path,
                checkpoint_dir: Path) -> dict:
     """A method pre-trained on a source task (source_prompts.steps), written atomically to ``out_dir``."""
-    from ptbench.stagekit import atomic_dir
+    from ptbench.run.stagekit import atomic_dir
 
     with atomic_dir(out_dir) as partial:
         record = train_run(params, method_name, task_name, data_dir, partial, steps=params.source_prompts.steps,
@@ -270,7 +271,7 @@ def train_and_evaluate(params: Params, method_name: str, task_name: str, data_di
     it on the test split. The stages that own a cell's run and its scores together call this (knob
     runs, the variant, ``runtime.stage_per: method``); the paper grid's train and evaluate stages
     call the two halves apart, so that a scoring change re-runs no training."""
-    from ptbench.stagekit import atomic_dir, check_writable
+    from ptbench.run.stagekit import atomic_dir, check_writable
 
     for folder in {metrics_path.parent, *([predictions_path.parent] if predictions_path else [])}:
         check_writable(folder)  # before any compute: the scores are written at the very end

@@ -3,7 +3,7 @@ import pytest
 
 from ptbench.config import parse_params
 from ptbench.errors import ConfigError
-from ptbench.knobs import parse_point, require_point, with_point
+from ptbench.pipeline.knobs import parse_point, require_point, with_point
 
 
 @pytest.mark.parametrize("point, parsed", [

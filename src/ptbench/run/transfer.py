@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from ptbench import layout
+from ptbench.pipeline import layout
 from ptbench.config import Params
 from ptbench.artifacts import SOURCES_FILE, STATE_FILE, load_state, load_tree, save_tree
 from ptbench.data.prepare import PreparedSplit, split_path
@@ -37,7 +37,7 @@ def source_state_path(root: Path, method: str, task: str, seed: int) -> Path:
 
 def load_source_prompts(params: Params, backbone, tasks: list[str], seed: int, root: Path) -> dict[str, torch.Tensor]:
     """Each source task's pre-trained prompt, (l, d), read through the prompt method itself."""
-    from ptbench.experiment import method_context
+    from ptbench.run.experiment import method_context
     from ptbench.methods import build_method
 
     prompts = {}
@@ -55,7 +55,7 @@ TRANSFER_ROOT = Path("results/transfer_sources")  # <method>/seed<k>/sources.saf
 
 def collect_prompts(params: Params, method_name: str, seed: int, source_root: Path, data_root: Path) -> dict:
     """SPoT / ATTEMPT: pt's source prompts of the method's ``sources``, as they are."""
-    from ptbench.experiment import load_backbone
+    from ptbench.run.experiment import load_backbone
 
     tasks = params.method_config(method_name).source_tasks()
     return {"prompts": load_source_prompts(params, load_backbone(params), tasks, seed, source_root), "states": {}}
@@ -63,7 +63,7 @@ def collect_prompts(params: Params, method_name: str, seed: int, source_root: Pa
 
 def distilled_prompt(params: Params, method_name: str, seed: int, source_root: Path, data_root: Path) -> dict:
     """MPT: pt's source prompts distilled into one shared prompt + per-task rank-r updates."""
-    from ptbench.distill import distill_mpt
+    from ptbench.run.distill import distill_mpt
     from ptbench.methods.mpt import DISTILLED
 
     state = distill_mpt(params, method_name, seed, source_root, data_root)
@@ -127,7 +127,7 @@ def pick_source(params: Params, method_name: str, spec, val_split: PreparedSplit
     """The source task whose state starts the run: ``few_shot.source`` itself, ``scratch`` (no
     source: seed 003's few-shot runs), or ``best``: the source state scoring highest on the target's
     validation split before any target training (ties: the first in source_prompts.tasks)."""
-    from ptbench.experiment import score_state
+    from ptbench.run.experiment import score_state
 
     source = params.few_shot.source
     if source != BEST:
@@ -146,9 +146,9 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
     full test split, write JSON. A method that reads source prompts (SPoT, ATTEMPT, MPT) starts as
     its build from them (``transfer_root``); any other from its own state pre-trained on the source
     task ``pick_source`` names (``source_root``), or from scratch."""
-    from ptbench.experiment import (result_payload, run_fingerprint, score_state, seed_result, train_seed,
+    from ptbench.run.experiment import (result_payload, run_fingerprint, score_state, seed_result, train_seed,
                                     with_steps, write_json, write_predictions)
-    from ptbench.train.loop import process_state
+    from ptbench.run.process import process_state
 
     few = params.few_shot
     spec = get_task(task_name, params.data.scoring)
@@ -187,7 +187,7 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
 def fewshot_cell(params: Params, method_name: str, task_name: str, k: int, data_dir: Path, out_dir: Path,
                  source_root: Path, transfer_root: Path = TRANSFER_ROOT) -> list[dict]:
     """Every sampling seed's k-shot run of one (task, k), written atomically to ``out_dir``."""
-    from ptbench.stagekit import atomic_dir
+    from ptbench.run.stagekit import atomic_dir
 
     with atomic_dir(out_dir) as partial:
         return [fewshot_run(params, method_name, task_name, k, sampling_seed, data_dir, partial / f"sample{sampling_seed}.json",

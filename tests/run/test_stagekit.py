@@ -11,7 +11,7 @@ import torch
 from conftest import REPO
 from ptbench.config import parse_params
 from ptbench.errors import PtbenchError
-from ptbench.stagekit import run_jobs, worker_context
+from ptbench.run.stagekit import run_jobs, worker_context
 from ptbench.tasks import get_task
 
 
@@ -65,8 +65,8 @@ def test_forked_workers_start_with_the_stages_imports_and_the_backbones_model_co
         "import json, sys\n"
         "import fractions\n"  # a module this stage imported, that nothing else would
         "from ptbench.config import parse_params\n"
-        "from ptbench.stagekit import run_jobs, worker_context\n"
-        "sys.path.insert(0, %r)\n"
+        "from ptbench.run.stagekit import run_jobs, worker_context\n"
+        "sys.path[:0] = [%r, %r]\n"  # this file, and tests/ for its conftest
         "from test_stagekit import _seen_modules\n"
         "if __name__ == '__main__':\n"
         "    params = parse_params(json.load(open('params.json')))\n"
@@ -75,7 +75,7 @@ def test_forked_workers_start_with_the_stages_imports_and_the_backbones_model_co
         "    run_jobs(_seen_modules, [('fractions', 'transformers.models.t5.modeling_t5')] * 2, params,\n"
         "             lambda job, result: seen.append(result))\n"
         "    print(json.dumps([worker_context().get_start_method(), before, seen]))\n"
-        % str(Path(__file__).parent))
+        % (str(Path(__file__).parent), str(Path(__file__).parents[1])))
     out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == ["fork", [False], [[True, True], [True, True]]]
 
@@ -109,14 +109,14 @@ def test_a_killed_stage_leaves_no_worker_behind(tmp_path):
     script.write_text(
         "import os, sys, yaml\n"
         "from ptbench.config import parse_params\n"
-        "from ptbench.stagekit import run_jobs\n"
-        "sys.path.insert(0, %r)\n"
+        "from ptbench.run.stagekit import run_jobs\n"
+        "sys.path[:0] = [%r, %r]\n"  # this file, and tests/ for its conftest
         "from test_stagekit import _sleep_forever\n"
         "raw = yaml.safe_load(open(%r))\n"
         "raw['runtime']['task_workers'] = 2\n"
         "if __name__ == '__main__':\n"
         "    run_jobs(_sleep_forever, [(), ()], parse_params(raw), lambda job, result: None)\n"
-        % (str(Path(__file__).parent), str(REPO / "params.yaml")))
+        % (str(Path(__file__).parent), str(REPO / "tests"), str(REPO / "params.yaml")))
     stage = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
     deadline = time.time() + 60
     # 2 workers, and a resource tracker when they are spawned

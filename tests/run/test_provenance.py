@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from ptbench.provenance import git_state, provenance
+from ptbench.run.provenance import git_state, provenance
 
 
 def git(cwd, *args):

@@ -47,10 +47,10 @@ def distill_mpt(params, method_name: str, seed: int, source_root, data_root) -> 
     """Distil the K source prompts of ``methods.<method_name>.sources`` into P*, U_k, V_k; returns
     {"shared", "cols", "rows", "tasks", "history"} (``MultitaskPrompt.load_distilled`` reads it)."""
     from ptbench.data.prepare import PreparedSplit, split_path
-    from ptbench.experiment import load_backbone, method_context
+    from ptbench.run.experiment import load_backbone, method_context
     from ptbench.methods.mpt import DistillationStudent
     from ptbench.train.loop import BatchSchedule, collate, model_device, to_device
-    from ptbench.transfer import load_source_prompts
+    from ptbench.run.transfer import load_source_prompts
 
     config = params.method_config(method_name)
     backbone = load_backbone(params)

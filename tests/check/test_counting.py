@@ -1,7 +1,7 @@
 """Parameter counts printed in the seeds (seed 003 Table 1 and Table 4), pinned."""
 import pytest
 
-from ptbench.counting import count_parameters
+from ptbench.check.counting import count_parameters
 from ptbench.methods import method_config
 
 

@@ -11,7 +11,7 @@ with the stage's environment; the script's exit status becomes the stage's. Plai
 committed smoke, which `make smoke` made through the zygote).
 
 What keeps a child equal to a fresh process: the zygote prepares itself as a stage does before its
-imports (``stagekit.prepare_process`` with params.yaml's CPU kernels, threads and hub settings, which
+imports (``process.prepare_process`` with params.yaml's CPU kernels, threads and hub settings, which
 libraries read when imported) and only imports, never computes (no thread pool to inherit); a child
 refuses to start when a preloaded ptbench file changed since or the stage's environment pins other CPU
 kernels (``ptbench.numerics``; the stage then runs on its own), and the
@@ -30,9 +30,9 @@ from pathlib import Path
 
 SOCKET_ENV = "PTBENCH_ZYGOTE"
 # What stage processes import: the training stack with T5's model code, the data and report stacks.
-PRELOAD = ("ptbench.experiment", "ptbench.transfer", "ptbench.distill", "ptbench.knobs", "ptbench.data.prepare",
+PRELOAD = ("ptbench.run.experiment", "ptbench.run.transfer", "ptbench.run.distill", "ptbench.pipeline.knobs", "ptbench.data.prepare",
            "ptbench.mirror.build", "ptbench.mirror.pretrain", "ptbench.report.build", "ptbench.report.rows",
-           "ptbench.pipelines", "transformers.models.t5.modeling_t5", "dvclive", "peft", "matplotlib.pyplot")
+           "ptbench.pipeline.generate", "transformers.models.t5.modeling_t5", "dvclive", "peft", "matplotlib.pyplot")
 FALLBACK = 97  # a child's status meaning "run the stage yourself" (stale preload, bad request)
 
 
@@ -45,7 +45,7 @@ def preload(params_path: Path, modules: tuple[str, ...] = PRELOAD) -> None:
     """Set up as a stage would before its imports, then import what stages import."""
     import importlib
 
-    from ptbench.stagekit import load_prepared
+    from ptbench.run.process import load_prepared
 
     load_prepared(params_path)
     os.environ["MPLBACKEND"] = os.environ.get("MPLBACKEND", "Agg")
@@ -213,7 +213,7 @@ def run_with_zygote(dvc_args: list[str], params_path: Path = Path("params.yaml")
     _pin_numerics(params_path)  # the zygote, dvc and so every stage's environment carry the same CPU pins
     folder = Path(tempfile.mkdtemp(prefix="ptbench-zygote-"))  # short: a socket path has ~100 bytes
     sock = folder / "stages.sock"
-    zygote = subprocess.Popen([sys.executable, "-m", "ptbench.zygote", str(sock), "--params", str(params_path)])
+    zygote = subprocess.Popen([sys.executable, "-m", "ptbench.run.zygote", str(sock), "--params", str(params_path)])
     env = dict(os.environ)
     try:
         deadline = time.time() + 300

@@ -7,7 +7,7 @@ import yaml
 from conftest import REPO
 from ptbench.config import load_params, parse_params
 from ptbench.errors import ConfigError
-from ptbench.pipelines import ROOT, expected_files, require_current, stale_files, write_pipelines
+from ptbench.pipeline.generate import ROOT, expected_files, require_current, stale_files, write_pipelines
 
 
 def stage_kinds(text: str) -> set[str]:
@@ -102,7 +102,7 @@ def test_a_grid_list_change_is_caught_until_the_files_are_rewritten(tmp_path, ra
 
 
 def test_the_paper_profile_splits_into_small_files(tmp_path):
-    from ptbench.profiles import apply_profile
+    from ptbench.pipeline.profiles import apply_profile
 
     target = tmp_path / "params.yaml"
     target.write_text((REPO / "params.yaml").read_text())

@@ -16,9 +16,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ptbench import layout
+from ptbench.pipeline import layout
 from ptbench.errors import ConfigError
-from ptbench.regression import compared_part
+from ptbench.check.regression import compared_part
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def verdict(cached: dict, rerun: dict, tolerance: float) -> str:
 
 
 def audit_cell(params, cell: Cell, scratch: Path, tolerance: float, root: Path = Path(".")) -> Audited:
-    from ptbench.experiment import train_and_evaluate
+    from ptbench.run.experiment import train_and_evaluate
 
     at = params.for_backbone(cell.backbone)
     metrics = scratch / layout.metrics_path(cell.backbone, cell.method, cell.task)

@@ -1,4 +1,4 @@
-"""``ptbench.zygote``: a stage script handed to the warm process runs in a fork of it as it would run on
+"""``ptbench.run.zygote``: a stage script handed to the warm process runs in a fork of it as it would run on
 its own (folder, environment, arguments, streams, exit status), and a killed stage takes its child along."""
 import os
 import signal
@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from ptbench.zygote import SOCKET_ENV, _ptbench_files_changed
+from ptbench.run.zygote import SOCKET_ENV, _ptbench_files_changed
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and Unix sockets")
 
 SCRIPT = """\
 import json, os, sys, time
-from ptbench.stagekit import run_stage
+from ptbench.run.stagekit import run_stage
 
 def main(args, params):
     print(json.dumps({"pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(), "argv": sys.argv[1:],
@@ -40,7 +40,7 @@ if __name__ == "__main__":
 @pytest.fixture
 def zygote(tmp_path):
     sock = tmp_path / "z.sock"
-    server = subprocess.Popen([sys.executable, "-m", "ptbench.zygote", str(sock), "--params", str(REPO / "params.yaml"),
+    server = subprocess.Popen([sys.executable, "-m", "ptbench.run.zygote", str(sock), "--params", str(REPO / "params.yaml"),
                                "--preload", "fractions"])
     deadline = time.time() + 60
     while not sock.with_suffix(".ready").exists() and time.time() < deadline:

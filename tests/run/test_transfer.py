@@ -9,9 +9,9 @@ from ptbench import hub
 from ptbench.artifacts import STATE_FILE, load_state
 from ptbench.data.prepare import PreparedSplit, prepare_task, split_path
 from ptbench.errors import DataError
-from ptbench.experiment import load_backbone, train_run
+from ptbench.run.experiment import load_backbone, train_run
 from ptbench.tasks import get_task
-from ptbench.transfer import few_shot_split, fewshot_run, load_source_prompts
+from ptbench.run.transfer import few_shot_split, fewshot_run, load_source_prompts
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,8 @@ def test_fewshot_run_starts_from_the_source_state_and_records_k_source_and_seed(
 def test_best_source_is_the_one_scoring_highest_on_the_target_validation(setting):
     """``few_shot.source: best`` evaluates every source state of the method on the target's
     validation split before training and keeps the argmax (first of ties)."""
-    from ptbench.experiment import score_state
-    from ptbench.transfer import pick_source
+    from ptbench.run.experiment import score_state
+    from ptbench.run.transfer import pick_source
 
     params, root = setting
     if not (root / "sources" / "pt" / "rte").exists():
@@ -96,7 +96,7 @@ def test_scratch_starts_from_the_methods_own_build(setting, tmp_path):
 def test_transfer_sources_are_built_once_and_feed_training_and_few_shot(setting, method, tmp_path):
     """spot collects pt's prompts; mpt distils them (here one source) into P*, U, V; both are read
     back by the pipeline's build, and a few-shot run starts from them."""
-    from ptbench.transfer import build_transfer_sources, load_transfer_sources
+    from ptbench.run.transfer import build_transfer_sources, load_transfer_sources
 
     params, root = setting
     knobs = {**params.methods[method], "sources": ["mnli"], "length": 10}
@@ -119,7 +119,7 @@ def test_transfer_sources_are_built_once_and_feed_training_and_few_shot(setting,
 
 
 def test_missing_transfer_sources_name_the_stage(setting, tmp_path):
-    from ptbench.transfer import load_transfer_sources
+    from ptbench.run.transfer import load_transfer_sources
 
     params, _ = setting
     with pytest.raises(DataError, match=r"no transfer sources of 'attempt'.*dvc repro transfer_source@attempt"):

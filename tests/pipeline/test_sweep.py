@@ -10,7 +10,7 @@ import yaml
 from conftest import REPO
 from ptbench.config import parse_params
 from ptbench.errors import ConfigError
-from ptbench.sweep import queue_commands, render
+from ptbench.pipeline.sweep import queue_commands, render
 
 
 @pytest.mark.parametrize("sweep, message", [

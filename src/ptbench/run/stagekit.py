@@ -11,36 +11,15 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ptbench.errors import PtbenchError
-
-
-def quiet_libraries() -> None:
-    """Progress bars and advisory warnings of the libraries are noise in a pipeline log. Set through
-    their environment variables, read when they are first imported, so that a stage that never uses
-    them (rows, tables) does not pay ~2 s to import them; libraries already imported are told directly."""
-    import warnings
-
-    for variable, value in (("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("HF_DATASETS_DISABLE_PROGRESS_BARS", "1"),
-                            ("TRANSFORMERS_VERBOSITY", "error"), ("DATASETS_VERBOSITY", "error")):
-        os.environ.setdefault(variable, value)
-    warnings.filterwarnings("ignore", message=".*requires_grad=True to a scalar.*")
-    if "datasets" in sys.modules:
-        import datasets
-
-        datasets.disable_progress_bars()
-        datasets.logging.set_verbosity_error()
-    if "transformers" in sys.modules:
-        import transformers
-
-        transformers.utils.logging.disable_progress_bar()
-        transformers.utils.logging.set_verbosity_error()
+from ptbench.run.process import is_main_process, load_prepared, prepare_process
 
 
 def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argparse.ArgumentParser,
               argv: list[str] | None = None) -> None:
     """Validate params.yaml before any compute; turn user errors into one line and exit 2. Under
-    ``ptbench repro`` the script runs in a fork of its warm zygote instead (``ptbench.zygote``)."""
+    ``ptbench repro`` the script runs in a fork of its warm zygote instead (``ptbench.run.zygote``)."""
     if argv is None:
-        from ptbench.zygote import delegate
+        from ptbench.run.zygote import delegate
 
         status = delegate()
         if status is not None:
@@ -59,47 +38,6 @@ def run_stage(main: Callable[[argparse.Namespace, object], None], parser: argpar
             raise
         print(f"ptbench: error: {os_error_line(exc)}", file=sys.stderr)
         sys.exit(2)
-
-
-def pin_cpu_threads(n: int | None) -> None:
-    """``runtime.cpu_threads``: torch's intra-op (and inter-op) threads, before any compute. The
-    environment variables reach a torch imported later and the processes a stage launches."""
-    if n is None:
-        return
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[variable] = str(n)
-    if "torch" in sys.modules:
-        import torch
-
-        torch.set_num_threads(n)
-        try:
-            torch.set_num_interop_threads(n)
-        except RuntimeError:  # only settable before the first inter-op work; the intra-op count is what matters
-            pass
-
-
-def prepare_process(runtime, offline: bool) -> None:
-    """What every process that trains or scores sets first (a stage, its workers, ``ptbench audit``),
-    before it imports torch: the CPU kernels (``runtime.cpu_numerics``) and threads
-    (``runtime.cpu_threads``) the CPU numbers depend on, the hub environment, quiet libraries."""
-    from ptbench import hub, numerics
-
-    numerics.pin(runtime.cpu_numerics)
-    pin_cpu_threads(runtime.cpu_threads)
-    hub.configure_environment(offline)
-    quiet_libraries()
-
-
-def load_prepared(params_path):
-    """The validated params, with this process set up as they say (``prepare_process``). The CPU pins of
-    the file are set first: validating params imports the methods and so torch, which must come after."""
-    from ptbench import numerics
-    from ptbench.config import load_params
-
-    numerics.pin_from_params(params_path)
-    params = load_params(params_path)
-    prepare_process(params.runtime, params.hub.offline)
-    return params
 
 
 def _worker_setup(runtime, offline: bool, stage_pid: int) -> None:
@@ -187,11 +125,6 @@ def each(chosen, every) -> list:
     """The one item a stage was given (``--task rte``: a stage per task), else every item of the
     params list (``runtime.stage_per: method``: one process for them all)."""
     return [chosen] if chosen is not None else list(every)
-
-
-def is_main_process() -> bool:
-    """Rank 0 of a launched run (torch.distributed's RANK, set by `accelerate launch`), or a lone process."""
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 @contextlib.contextmanager

@@ -1,0 +1,1 @@
+"""Checking results: re-running cached cells, scoring outside predictions, regression against the committed smoke, parameter counts."""

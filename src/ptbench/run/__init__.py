@@ -1,0 +1,1 @@
+"""Running a cell: stage scaffolding, the warm-process launcher, one experiment, transfer sources, provenance."""
