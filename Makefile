@@ -37,6 +37,8 @@ smoke: setup
 	$(BIN)/ptbench plan --no-cache-check
 	@# dvc repro with every stage forked from one warm process (src/ptbench/run/zygote.py): same numbers, no per-stage imports
 	$(BIN)/ptbench repro
+	@# the browsable example (docs/example/: the page, and its screenshot where a Chromium is installed)
+	$(BIN)/ptbench example
 	@echo "smoke tables:  $(abspath results/tables)  (main.md, main.csv, main.tex)"
 	@echo "smoke figures: $(abspath results/figures)"
 	@echo "smoke report:  $(abspath results/report/index.html)"

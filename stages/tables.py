@@ -9,7 +9,7 @@ from ptbench.run.stagekit import run_stage
 
 def main(args, params):
     from ptbench.pipeline.generate import require_current
-    from ptbench.planning.plan import estimated_training_seconds
+    from ptbench.planning.plan import estimated_training_seconds, planned_run_counts
     from ptbench.report.build import write_report
 
     require_current(params)  # a grid list changed without `ptbench pipelines`: rows would be missing
@@ -20,7 +20,8 @@ def main(args, params):
     result = write_report(Path(args.rows), *outputs, params.report,
                           params.grid.methods + params.grid.transfer, params.tasks, plots_dir=Path(args.plots),
                           labels={name: v.label or name for name, v in params.variants.items()},
-                          profile=params.profile, estimates=estimated_training_seconds(params))
+                          profile=params.profile, estimates=estimated_training_seconds(params),
+                          planned_runs=planned_run_counts(params))
     drawn = sum(f.drawn for f in result["figures"])
     print(f"{result['rows']} results -> {len(result['tables'])} tables in {outputs[0]}, "
           f"{drawn}/{len(result['figures'])} figures in {outputs[1]}\nreport: {result['page'].resolve()}")

@@ -159,7 +159,8 @@ def _plan(args) -> None:
     quiet_libraries()
 
     plan = make_plan(args.profile, Path(args.params), Path(args.calibration), check_cache=not args.no_cache_check,
-                     zygote=not args.plain_dvc, log=lambda line: print(line, file=sys.stderr))
+                     zygote=not args.plain_dvc, log=lambda line: print(line, file=sys.stderr), device=args.device,
+                     utilisation=args.utilisation)
     print(render(plan))
 
 
@@ -185,6 +186,13 @@ def _fingerprint(args) -> None:
     payload = fingerprint.record()
     numerics.warn_problems(payload["platform"])
     print(json.dumps(payload, indent=1, sort_keys=True))
+
+
+def _example(args) -> None:
+    from ptbench.report.example import publish
+
+    for line in publish(Path(args.report), Path(args.out)):
+        print(line)
 
 
 def _repro(args) -> None:
@@ -248,11 +256,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache-check", action="store_true", help="skip `dvc status` (what is already cached)")
     p.add_argument("--plain-dvc", action="store_true", help="for stages run by `dvc repro` (default: `ptbench repro`, "
                    "as make smoke runs them: forked from a warm process)")
+    p.add_argument("--device", help="estimate GPU-hours on this GPU class from FLOPs (H100, A100-80GB, ...: "
+                   "planning/devices.py) instead of timing this machine")
+    p.add_argument("--utilisation", type=float, help="with --device: the fraction of its dense BF16 peak reached "
+                   "(default 0.35, printed with the estimate)")
     p.set_defaults(func=_plan)
     p = sub.add_parser("repro", help="dvc repro, its stages forked from one warm process (no per-stage imports)")
     p.add_argument("--params", default="params.yaml")
     p.add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed to dvc repro (targets, -s, -f, ...)")
     p.set_defaults(func=_repro)
+    p = sub.add_parser("example", help="copy the smoke's report to docs/example/ (and its screenshot, with a Chromium)")
+    p.add_argument("--report", default="results/report/index.html")
+    p.add_argument("--out", default="docs/example")
+    p.set_defaults(func=_example)
     p = sub.add_parser("sweep", help="the params.yaml sweep as `dvc exp run --queue` commands")
     p.add_argument("--queue", action="store_true", help="queue them (else print only)")
     p.add_argument("--params", default="params.yaml")

@@ -328,8 +328,8 @@ class Params:
     sweep: dict[str, dict[str, list]]  # knob grids queued as DVC experiments (ptbench sweep)
     knob_runs: dict[str, Any]  # {backbones, methods: {m: {tasks, points}}}: the knob figures' runs (ptbench.pipeline.knobs)
     report: ReportSettings  # bootstrap and table settings (docs/report.md)
-    launcher: str  # the training stages' command prefix: python | accelerate launch ... (README: Scale)
-    runtime: RuntimeConfig  # threads and process grouping (README: Scale)
+    launcher: str  # the training stages' command prefix: python | accelerate launch ... (docs/pipeline.md)
+    runtime: RuntimeConfig  # threads and process grouping (docs/pipeline.md)
     variants: dict[str, Variant] = field(default_factory=dict)  # named variants (``Variant``)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     # The backbone the library calls run on: set by each stage's --backbone (``for_backbone``);

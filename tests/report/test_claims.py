@@ -106,3 +106,14 @@ def test_the_time_claim_needs_the_papers_setting_one_device_and_no_stand_in():
     assert check_time(claim, stand_in).verdict == STAND_IN
     assert check_time(claim, rows + stand_in).verdict == REPRODUCED  # real runs first (with_stand_ins): they win
     assert check_time(claim, [{**r, "kind": "knob"} for r in rows]).verdict == NOT_RUN
+
+
+def test_a_claim_not_run_says_why():
+    """An average prints only with every member task: the reason names what ran and what is missing."""
+    members = [("rte", "accuracy"), ("mnli", "accuracy"), ("cola", "matthews")]
+    partial = Cell({"members": members}, None, 80.0, missing_members=["cola"])
+    none_ran = Cell({"members": members}, None, 70.0, missing_members=["rte", "mnli", "cola"])
+    checked = check(CLAIM, {("blk", "A", "Avg"): partial, ("blk", "B", "Avg"): none_ran})
+    assert checked.verdict == NOT_RUN
+    assert checked.basis == ("A's Avg needs all 3 member tasks: 2 ran, missing cola; "
+                             "B: none of the 3 member tasks of Avg ran in this setting")

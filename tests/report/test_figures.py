@@ -1,6 +1,6 @@
-"""The figures as a reader sees them: one colour + marker per method in every figure, print resolution,
-the legend outside the data, captions naming exactly the tasks drawn, the papers' printed values
-overlaid where a seed prints the numbers behind its figure, and the time axis of the short-prompt sweep."""
+"""The figures as a reader sees them: one colour + marker per method in every figure, fixed by its name,
+the PNG resolution, the legend outside the data, captions naming exactly the tasks drawn, the papers' printed
+values overlaid where a seed prints the numbers behind its figure, and the time axis of the short-prompt sweep."""
 import re
 
 import pytest
@@ -8,7 +8,7 @@ from PIL import Image
 from report_fixtures import labels, report_settings, write_fewshot, write_run
 
 import ptbench.report.figures as figures
-from ptbench.report.figure_style import COLOURS, Styles
+from ptbench.report.figure_style import DPI, FAMILIES, MAX_LIGHTNESS, Styles, lightness
 from ptbench.report.rows import build_rows
 
 SETTINGS = report_settings(30)
@@ -51,8 +51,12 @@ def drawn(tmp_path_factory):
     seen, save = {}, figures.save
 
     def look(plt, fig, out_dir, name):
-        seen[name] = {"figure_legends": len(fig.legends), "axes_legends": sum(a.get_legend() is not None for a in fig.axes),
-                      "titles": [a.get_title() for a in fig.axes if a.get_visible()],
+        in_cells = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+        seen[name] = {"legends": len(fig.legends) + len(in_cells),
+                      # a legend may sit in an axes only when that axes is a legend cell: no axis, no data
+                      "legends_over_data": sum(a.get_legend() is not None and (a.axison or bool(a.lines or a.collections))
+                                               for a in fig.axes),
+                      "titles": [a.get_title() for a in fig.axes if a.get_visible() and a.axison],
                       "ylabels": [a.get_ylabel() for a in fig.axes]}
         return save(plt, fig, out_dir, name)
 
@@ -63,9 +67,13 @@ def drawn(tmp_path_factory):
 
 
 def test_no_two_methods_look_alike_and_a_method_looks_the_same_everywhere(drawn):
-    styles = Styles([f"method{i:03d}" for i in range(180)])
-    pairs = [styles.colour_marker(f"method{i:03d}") for i in range(180)]
-    assert len(set(pairs)) == 180 and len({c for c, _ in pairs[:20]}) == 20 == len(COLOURS)
+    from ptbench.methods import METHODS
+
+    styles = Styles(METHODS)
+    pairs = {method: styles.colour_marker(method) for method in METHODS}
+    assert len(set(pairs.values())) == len(pairs)  # every registered method: its own colour + marker
+    for family in FAMILIES.values():  # within a family (a panel's worth of lines) the colours differ too
+        assert len({colour for colour, _ in family.values()}) == len(family)
     result, _ = drawn
     per_method = {}
     for figure in (f for f in result.values() if f.drawn):
@@ -76,14 +84,54 @@ def test_no_two_methods_look_alike_and_a_method_looks_the_same_everywhere(drawn)
     assert all(len(s) == 1 for s in per_method.values())
 
 
-def test_figures_are_print_resolution_with_the_legend_outside_the_data(drawn):
+def test_a_method_keeps_its_style_whatever_other_methods_a_profile_runs():
+    """Styles come from names: adding or removing methods (registered, variants, unknown) moves none."""
+    from ptbench.methods import METHODS
+
+    watched = ["pt", "control", "spot", "ept_msp", "ept_msp_no_fusion", "ept_msp_none", "my_new_method"]
+    few = Styles(watched)
+    many = Styles([*METHODS, *watched, "ept_msp_decomposition", "ept_msp_no_projection", "dept_long", "another_one",
+                   "zeta_method"], variant_of={"ept_msp_no_fusion": "ept_msp"})
+    alone = {method: Styles([method]) for method in watched}
+    for method in watched:
+        assert few.colour_marker(method) == many.colour_marker(method) == alone[method].colour_marker(method), method
+        assert few(method) == many(method) == alone[method](method), method
+    assert Styles(["pt", "ept"]).colour_marker("pt") == Styles(["lora"]).colour_marker("pt")  # not by sorted index
+
+
+def test_variants_share_their_base_hue_and_no_colour_is_pale():
+    import colorsys
+
+    from ptbench.methods import METHODS
+
+    variants = ["ept_msp_none", "ept_msp_decomposition", "ept_msp_no_projection", "ept_msp_no_fusion"]
+    styles = Styles([*METHODS, *variants, "renamed_ablation", "my_new_method"], variant_of={"renamed_ablation": "pt"})
+
+    def hue(colour: str) -> float:
+        return colorsys.rgb_to_hls(*(int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)))[0]
+
+    base_colour, base_marker = styles.colour_marker("ept_msp")
+    markers = {base_marker}
+    for variant in variants:
+        colour, marker = styles.colour_marker(variant)
+        assert abs(hue(colour) - hue(base_colour)) < 0.02 and colour != base_colour, variant
+        assert styles.family(variant) == styles.family("ept_msp") and styles(variant)["linestyle"] != "-"
+        markers.add(marker)
+    assert len(markers) == 1 + len(variants)  # variants of one method tell apart by shape
+    assert abs(hue(styles.colour_marker("renamed_ablation")[0]) - hue(styles.colour_marker("pt")[0])) < 0.02
+    every = [styles.colour_marker(m)[0] for m in [*METHODS, *variants, "renamed_ablation", "my_new_method"]]
+    assert max(lightness(colour) for colour in every) <= MAX_LIGHTNESS  # tab20's pale shades were 0.78-0.84
+    assert lightness("#aec7e8") > MAX_LIGHTNESS and lightness("#c7c7c7") > MAX_LIGHTNESS
+
+
+def test_figures_have_their_resolution_and_the_legend_outside_the_data(drawn):
     result, seen = drawn
     for figure in (f for f in result.values() if f.drawn):
         png = figure.files[0]
-        assert png.suffix == ".png" and min(Image.open(png).info["dpi"]) >= 150, figure.name
-        assert seen[figure.name]["axes_legends"] == 0, figure.name  # never a legend inside a panel
+        assert png.suffix == ".png" and round(min(Image.open(png).info["dpi"])) == DPI, figure.name
+        assert seen[figure.name]["legends_over_data"] == 0, figure.name  # never a legend inside a panel
         if figure.name not in ("gate_weights_per_token", "prompt_similarity"):  # heatmaps: a colour bar
-            assert seen[figure.name]["figure_legends"] == 1, figure.name
+            assert seen[figure.name]["legends"] >= 1, figure.name
 
 
 def test_every_caption_names_only_the_tasks_drawn(drawn):
@@ -97,8 +145,8 @@ def test_every_caption_names_only_the_tasks_drawn(drawn):
         named = {t for t in TASKS if re.search(rf"\b{t}\b", figure.caption)}
         assert named == set(figure.tasks) == tasks, (name, figure.caption)
         assert "needs" not in figure.caption and figure.reason == "", name
-    for name in ("learning_curves", "prompt_norm", "validation_curves"):  # a panel per task, titled with it
-        assert set(seen[name]["titles"]) == {"rte"}
+    for name in ("learning_curves", "prompt_norm", "validation_curves"):  # a panel per task, titled with it and the backbone
+        assert set(seen[name]["titles"]) == {"rte (t5-base)"}
 
 
 def test_the_papers_printed_values_are_overlaid_on_their_own_backbone_only(drawn, tmp_path):

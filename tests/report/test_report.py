@@ -32,41 +32,52 @@ def report(tmp_path_factory):
     return tmp, out
 
 
-def test_the_page_links_every_table_and_drawn_figure_and_they_exist(report):
+def test_the_page_carries_every_table_and_drawn_figure_itself(report):
+    """One self-contained file: figures inlined, each table's CSV and LaTeX as inlined downloads, nothing
+    linked by path (it can be mailed or opened offline)."""
+    import base64
+    import html
+    import re
+
     tmp, out = report
     page = out["page"].read_text()
     for spec_id in ["main"] + [t["id"] for t in TABLES]:
-        assert f'id="{spec_id}"' in page
+        assert f'id="{spec_id}"' in page and f'href="#{spec_id}"' in page  # the section and its contents entry
         for suffix in ("md", "tex", "csv"):
-            assert (tmp / "tables" / f"{spec_id}.{suffix}").is_file() and f"../tables/{spec_id}.{suffix}" in page
+            assert (tmp / "tables" / f"{spec_id}.{suffix}").is_file()
+        for suffix in ("tex", "csv"):
+            carried = re.search(f'download="{spec_id}.{suffix}" href="data:text/plain;base64,([^"]+)"', page)
+            assert carried and base64.b64decode(carried.group(1)) == (tmp / "tables" / f"{spec_id}.{suffix}").read_bytes()
     drawn = {f.name for f in out["figures"] if f.drawn}
     assert {"params_vs_score", "learning_curves", "prompt_norm", "gate_weights", "prompt_similarity",
             "fewshot_curves", "validation_curves"} <= drawn
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == len(drawn)
     for name in drawn:
         assert (tmp / "figures" / f"{name}.png").is_file() and (tmp / "figures" / f"{name}.pdf").is_file()
-        assert f"../figures/{name}.png" in page
-    import html
-
+        assert base64.b64encode((tmp / "figures" / f"{name}.png").read_bytes()).decode() in images
     for figure in (f for f in out["figures"] if f.drawn):  # each under its caption, naming RTE, the one task drawn
         assert html.escape(figure.caption) in page and figure.tasks == ["rte"] and "mnli" not in figure.caption
     assert "needs training records" not in page.split('id="figures"')[1].split("Not drawn")[0]
     assert "seed&lt;k&gt;/dvclive" in page  # where the logs are
-    assert missing_links(out["page"]) == []
+    assert missing_links(out["page"]) == [] and not re.search(r'(href|src)="\.\./', page)  # nothing by path
     assert "Not drawn: the runs they need" in page and "ept_msp_no_fusion) at N = 2..8" in page
     assert "abc123" in page and "torch 2.x" in page and "bootstrap_iterations = 30" in page  # provenance
     # the verdicts first: a line for all tables, per paper and per table, and their files
     assert page.index('id="verdicts"') < page.index('id="main"') and "<b>All tables</b>" in page
-    assert "../tables/verdicts.md" in page and (tmp / "tables" / "verdicts.csv").is_file()
+    assert 'download="verdicts.md"' in page and (tmp / "tables" / "verdicts.csv").is_file()
+    for anchor in ("verdicts", "claims", "figures", "audit", "provenance"):  # the contents list names every section
+        assert f'href="#{anchor}"' in page
+    seeds = [page.index(f'id="{spec["id"]}"') for spec in TABLES]
+    assert seeds == sorted(seeds) and [s["paper"] for s in TABLES] == sorted(s["paper"] for s in TABLES)
 
 
 def test_the_link_check_reports_a_missing_file(report, tmp_path):
     tmp, out = report
     page = tmp_path / "report" / "index.html"
     page.parent.mkdir()
-    page.write_text(out["page"].read_text().replace("../tables/main.md", "../tables/gone.md")
-                    .replace('href="#figures"', 'href="#figures"'))
-    (tmp_path / "tables").symlink_to(tmp / "tables")
-    (tmp_path / "figures").symlink_to(tmp / "figures")
+    page.write_text(out["page"].read_text().replace("<h1>ptbench report</h1>",
+                                                    '<h1>ptbench report</h1><a href="../tables/gone.md">x</a>'))
     assert missing_links(page) == ["../tables/gone.md"]
 
 
@@ -168,3 +179,21 @@ def test_the_cost_table_sums_per_method_and_totals_the_profile():
     assert total.estimated_seconds == 3007.0
     assert cost_table(rows, "smoke")["estimated_seconds"].isna().all()  # not calibrated here: empty, never 0
     assert "| t5-base | dept | 1 | 3600.0 |" in frame_markdown(table) and "cuda A100 x1" in frame_markdown(table)
+
+
+def test_the_cost_text_counts_what_its_table_counts_and_says_where_estimates_come_from():
+    import pandas as pd
+
+    from ptbench.report.build import cost_markdown, cost_table
+
+    rows = [{"kind": "grid", "backbone": "b", "method": "pt", "seeds": ["0", "1"], "train_seconds_total": 4.0,
+             "examples_per_second": 10.0, "peak_memory_mb": 5.0, "gpu_hours": None, "device": None},
+            {"kind": "fewshot", "backbone": "b", "method": "pt", "seeds": ["s0/0"], "train_seconds_total": None}]
+    cost = cost_table(rows, "smoke", {("b", "pt"): 3.0})
+    assert list(cost["runs"]) == [2, 2]  # every seed is a run, as the plan counts them
+    text = cost_markdown(cost, rows, {("b", "pt"): 3.0}, {"with_results": 3, "all": 5})
+    assert "of the 2 grid, knob and few-shot runs" in text and "The plan counts 3 runs" in text
+    assert "5 training runs in all" in text and "not counted here: 1 fewshot run." in text
+    assert "empty" not in text.split("\n\n")[1]  # estimates present: no "empty column" excuse beside them
+    assert "the estimate column is empty" in cost_markdown(cost, rows, {}, None)
+    assert isinstance(cost, pd.DataFrame)

@@ -55,7 +55,7 @@ def test_a_cell_holds_ours_the_paper_delta_interval_and_the_paired_test(tmp_path
     ept = cell(table, "T5-Base", "EPT", "RTE Acc")
     assert ept.ours.mean == 92.0 and ept.paper == 68.8 and ept.delta == pytest.approx(23.2)
     low, high = ept.ours.ci
-    assert low < 92.0 < high and ept.baseline == "pt" and ept.p_value < 0.01
+    assert low < 92.0 < high and ept.baseline == "PT" and ept.p_value < 0.01
     column = table.header.index("RTE Acc")
     assert line(table, "T5-Base", "EPT", "ours").cells[column] == "92.0 ± 2.8 ‡"  # ‡: original T5 checkpoint
     assert line(table, "T5-Base", "EPT", "Δ").cells[column] == "+23.2"
@@ -191,7 +191,7 @@ def test_csv_has_one_line_per_cell_with_numbers(tmp_path):
     assert len(records) == len(spec["blocks"]) * len(spec["rows"]) * len(spec["columns"])
     (ept,) = [r for r in records if (r["block"], r["row"], r["column"]) == ("T5-Base", "EPT", "RTE Acc")]
     assert float(ept["ours_mean"]) == 90.0 and ept["paper"] == "68.8" and float(ept["delta"]) == pytest.approx(21.2)
-    assert float(ept["ci_low"]) <= 90.0 <= float(ept["ci_high"]) and ept["baseline"] == "pt" and ept["p_value"] == ""
+    assert float(ept["ci_low"]) <= 90.0 <= float(ept["ci_high"]) and ept["baseline"] == "PT" and ept["p_value"] == ""
 
 
 def test_the_grid_table_has_no_paper_lines(tmp_path):
@@ -313,3 +313,69 @@ def test_seed_004_table_2_marks_a_stand_in_entry_and_never_ranks_it():
     ours = line(table, "", "SuperPos PT (no_dropout)", "ours")
     assert all(text.endswith("§") for text in ours.cells) and ours.ranks == [None, None]
     assert not any(ln.kind == "delta" for ln in table.lines) and table.stand_ins == 2 * 7
+
+
+def test_no_paired_test_on_a_stand_in_run(tmp_path):
+    """A stand-in is not the paper's setting: no p (the smoke printed the same p once per paper backbone)."""
+    from ptbench.report.cells import with_stand_ins
+
+    results = tmp_path / "results"
+    for method, correct in (("pt", 30), ("ept", 45)):
+        write_run(results, method, "rte", {"0": labels(correct, 50)}, GOLD, backbone="tiny-t5")
+    rows = []
+    for method in ("pt", "ept"):
+        payload = build_rows(results, method, SETTINGS, 64)
+        rows += [{**r, "bootstrap": payload["bootstrap"]} for r in payload["results"]]
+    stand_ins = {"tiny-t5": ["t5-small", "t5-base", "t5-large"]}
+    table = build_table(SPECS["seed003_table1"], RunIndex(with_stand_ins(rows, stand_ins), 10.0))
+    assert cell(table, "T5-Base", "EPT", "RTE Acc").ours.stand_in == "tiny-t5"
+    assert not [ln for ln in table.lines if ln.kind == "p"]
+    own = build_table(grid_table(["tiny-t5"], ["pt", "ept"], [("rte", "accuracy")]), RunIndex(rows, 10.0))
+    assert [ln.row for ln in own.lines if ln.kind == "p"] == ["EPT (p vs PT)"]  # on its own backbone: tested
+
+
+def test_the_ablation_tests_the_comparisons_the_seed_makes(tmp_path):
+    """Seed 001 Table 2: every ablated row against the full EPT, fusion and projection against
+    decomposition alone; the full EPT against nothing (not every row against DePT)."""
+    results = tmp_path / "results"
+    settings = {"none (= PT)": (False, False, False), "decomposition": (True, False, False),
+                "decomposition + fusion": (True, True, False), "decomposition + projection": (True, False, True),
+                "all (EPT)": (True, True, True)}
+    for i, (label, (d, f, p)) in enumerate(settings.items()):
+        name = "ept_msp" if label == "all (EPT)" else f"ept_msp_v{i}"
+        write_run(results, name, "rte", {"0": labels(30 + 4 * i, 50)}, GOLD, backbone="t5-base",
+                  registered_method="ept_msp", config={"decomposition": d, "fusion": f, "projection": p})
+    names = ["ept_msp"] + [f"ept_msp_v{i}" for i in range(4)]
+    table = build_table(SPECS["seed001_table2"], index_of(results, names))
+    tests = sorted(ln.row for ln in table.lines if ln.kind == "p")
+    assert tests == ["decomposition (p vs all (EPT))", "decomposition + fusion (p vs all (EPT))",
+                     "decomposition + fusion (p vs decomposition)", "decomposition + projection (p vs all (EPT))",
+                     "decomposition + projection (p vs decomposition)", "none (= PT) (p vs all (EPT))"]
+    column = table.header.index("RTE Acc")
+    assert all(ln.cells[column] for ln in table.lines if ln.kind == "p")  # each a p-value of its own
+    assert "DePT" not in " ".join(ln.row for ln in table.lines)
+
+
+def test_one_number_for_a_two_metric_task_is_marked_as_their_mean(tmp_path):
+    """Seed 004 Table 3 prints ResPrompt's MultiRC and CB as one number each, the mean of the two metrics:
+    under the first metric's column it says so, ours beside it is the same mean."""
+    results = tmp_path / "results"
+    write_run(results, "residual", "cb", {"0": labels(40, 50)}, GOLD, backbone="t5-base", config={"length": 10},
+              metrics=("macro_f1", "accuracy"), classes=("1", "0"))
+    table = build_table(SPECS["seed004_table3"], index_of(results, ["residual"]))
+    row = "ResPrompt (prompts=10, no_softmax, dropout)"
+    column = table.header.index("CB F1")
+    assert line(table, "T5 Base", row, "paper").cells[column] == "79.2 (mean of 2)"
+    assert line(table, "T5 Base", row, "ours").cells[column].endswith("(mean of 2)")
+
+
+def test_an_empty_row_says_what_it_needs_and_which_profile_schedules_it(tmp_path):
+    results = tmp_path / "results"
+    write_run(results, "pt", "rte", {"0": labels(30, 50)}, GOLD, backbone="t5-base", config={"length": 10})
+    table = build_table(SPECS["seed001_table1"], index_of(results, ["pt"]))
+    (note,) = [n for n in table.notes if n.startswith("T5-Base / PT: no run here")]
+    assert "runs on t5-base of pt (length = 100)" in note and "paper-001" in note
+    assert all("scheduled by" in n or "no profile schedules it" in n for n in table.notes if "no run here" in n)
+    fewshot = build_table(SPECS["seed003_table3"], index_of(results, ["pt"]))
+    assert any(n.startswith("GLUE / k = 4: no run here; it needs k = 4 few-shot runs on t5-base of ft") and
+               "paper-003" in n for n in fewshot.notes)

@@ -47,10 +47,12 @@ def test_summaries_count_per_paper_and_table_and_the_files_list_every_cell():
     judged = [Judged("seed003_table1", "003", "T5-Base", "EPT", "RTE Acc", 75.0, 1, (70.0, 80.0), 78.0, REPRODUCED),
               Judged("seed003_table1", "003", "T5-Base", "PT", "RTE Acc", 60.0, 2, (55.0, 65.0), 70.0, NOT_REPRODUCED),
               Judged("seed004_table1", "004", "T5-Base", "PT", "RTE Acc", 60.0, 1, None, 70.0, STAND_IN)]
-    assert summary_line(judged) == "1 reproduced of 2 run (1 not reproduced, 0 inconclusive); 1 stand-in values not judged"
-    assert summaries(judged) == [
-        ("seed 003", "1 reproduced of 2 run (1 not reproduced, 0 inconclusive)"),
-        ("seed 004", "0 reproduced of 0 run (0 not reproduced, 0 inconclusive); 1 stand-in values not judged"),
-        ("seed003_table1", "1 reproduced of 2 run (1 not reproduced, 0 inconclusive)"),
-        ("seed004_table1", "0 reproduced of 0 run (0 not reproduced, 0 inconclusive); 1 stand-in values not judged")]
-    assert to_markdown(judged).count("| seed00") == 3 and len(to_csv(judged).splitlines()) == 4
+    apart = "1 paper values beside a stand-in run (§), not judged"
+    assert summary_line(judged) == f"1 reproduced of 2 run (1 not reproduced, 0 inconclusive); {apart}"
+    assert summaries(judged) == [  # named as a reader knows them, not by table id
+        ("Seed 003", "1 reproduced of 2 run (1 not reproduced, 0 inconclusive)"),
+        ("Seed 004", f"0 reproduced of 0 run (0 not reproduced, 0 inconclusive); {apart}"),
+        ("Seed 003 Table 1", "1 reproduced of 2 run (1 not reproduced, 0 inconclusive)"),
+        ("Seed 004 Table 1", f"0 reproduced of 0 run (0 not reproduced, 0 inconclusive); {apart}")]
+    assert to_markdown(judged).count("| Seed 00") == 3 and "seed003_table1" not in to_markdown(judged)
+    assert len(to_csv(judged).splitlines()) == 4

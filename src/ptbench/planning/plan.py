@@ -28,6 +28,8 @@ class Plan:
     cached: set[str] | None  # addresses DVC reports up to date; None: not checked (``unchecked`` says why)
     estimated_from: dict[str, str]  # backbone -> "measured" | "scaled from <backbone> by parameter count"
     unchecked: str = ""
+    device: str | None = None  # a GPU class estimated from FLOPs (``--device``), else this machine
+    compared: str = ""  # beside a device estimate: the measured calibration of that GPU here, or why none
 
     def total(self, stages: list[Stage] | None = None) -> float:
         return sum(self.seconds[s.address] for s in (self.stages if stages is None else stages))
@@ -137,16 +139,31 @@ def cached_stages(stages: list[Stage]) -> set[str] | None:
 
 
 def make_plan(profile: str | None, params_path: Path = Path("params.yaml"), calibration_path: Path = CALIBRATION_FILE,
-              check_cache: bool = True, zygote: bool = True, log: Callable[[str], None] = print) -> Plan:
-    """``zygote``: the stages run under ``ptbench repro`` (``make smoke``), else under plain ``dvc repro``."""
+              check_cache: bool = True, zygote: bool = True, log: Callable[[str], None] = print,
+              device: str | None = None, utilisation: float | None = None) -> Plan:
+    """``zygote``: the stages run under ``ptbench repro`` (``make smoke``), else under plain ``dvc repro``.
+    ``device``: estimate on that GPU class from FLOPs (planning/devices.py) instead of this machine."""
     from ptbench.config import load_params
 
     params = profile_params(profile, params_path)
     stages = ([Stage("ptbench repro: warm process", "zygote", "", "")] if zygote else []) + plan_stages(params)
-    shapes = calibration_shapes(params)
-    record = calibrate(shapes, params.runtime.cpu_threads, calibration_path, params.mirror.backbone, log)
-    rates, source = backbone_rates(params, record, shapes)
     lengths = prepared_input_lengths(params)
+    compared = ""
+    if device is not None:
+        from ptbench.planning import devices
+
+        gpu = devices.get_device(device)
+        utilisation = devices.check_utilisation(devices.DEFAULT_UTILISATION if utilisation is None else utilisation)
+        record, rates = devices.PROCESS_SECONDS, devices.device_backbones(params, gpu, utilisation)
+        source = {name: f"FLOPs on {gpu.name} at {utilisation:.0%} of its dense BF16 peak" for name in rates}
+        machine = (f"{gpu.name} ({gpu.source}); utilisation {utilisation:.0%}: an estimate from FLOPs and peak "
+                   f"figures, not a measurement")
+        compared = measured_on_device(params, gpu.name, calibration_path, stages, lengths, zygote)
+    else:
+        shapes = calibration_shapes(params)
+        record = calibrate(shapes, params.runtime.cpu_threads, calibration_path, params.mirror.backbone, log)
+        rates, source = backbone_rates(params, record, shapes)
+        machine = machine_key(params.runtime.cpu_threads)
     if params.hub.mirror:  # the mirror stage's pre-training (the estimate's ("mirror", "pretrain") length)
         lengths[("mirror", "pretrain")] = mirror_input_length(params)
     estimator = Estimator(params, record, rates, lengths, zygote)
@@ -158,7 +175,26 @@ def make_plan(profile: str | None, params_path: Path = Path("params.yaml"), cali
         unchecked = "params.yaml holds another profile; `ptbench profile` it to see"
     elif check_cache:
         cached, unchecked = cached_stages(stages), "dvc status failed"
-    return Plan(params.profile, machine_key(params.runtime.cpu_threads), stages, seconds, cached, source, unchecked)
+    return Plan(params.profile, machine, stages, seconds, cached, source, unchecked, device, compared)
+
+
+def measured_on_device(params: Params, device: str, calibration_path: Path, stages: list[Stage],
+                       lengths: dict, zygote: bool) -> str:
+    """The same plan from a calibration measured on that GPU class (``ptbench plan`` run on one), where
+    this machine's calibration file holds one; else a line saying there is none."""
+    from ptbench.planning.calibration import load
+
+    family = device.split("-")[0]
+    records = {key: record for key, record in load(calibration_path).items() if "cuda" in key and family in key}
+    if not records:
+        return f"no measured calibration of a {device} here (`ptbench plan` run on one measures it)"
+    key, record = next(iter(sorted(records.items())))
+    try:
+        rates, _ = backbone_rates(params, record, calibration_shapes(params))
+    except PtbenchError as exc:
+        return f"the calibration of {key} does not cover this profile's backbones ({exc})"
+    measured = sum(Estimator(params, record, rates, lengths, zygote).stage_seconds(s) for s in stages)
+    return f"measured calibration of {key}: {measured / 3600:,.1f} GPU-hours"
 
 
 def duration(seconds: float) -> str:
@@ -170,49 +206,46 @@ def duration(seconds: float) -> str:
 
 
 def render(plan: Plan) -> str:
-    """Per backbone and method: stages, runs, steps, estimated time; then the totals."""
+    """Per backbone and method: stages, runs, steps, estimated time (GPU-hours with ``--device``); then the totals."""
     groups: dict[tuple[str, str], list[Stage]] = {}
     for s in plan.stages:
         groups.setdefault((s.backbone or "-", s.method or s.kind), []).append(s)
+    cost_header = "GPU-hours" if plan.device else "estimated"
     lines = [f"plan: profile {plan.profile}, {len(plan.dvc_stages())} stages, "
              f"{sum(len(s.runs) for s in plan.stages)} training runs",
-             f"machine: {plan.machine}",
+             f"{'device' if plan.device else 'machine'}: {plan.machine}",
              *(f"  {b}: {how}" for b, how in sorted(plan.estimated_from.items())),
-             "", f"{'backbone':18s} {'method / stage':24s} {'stages':>6s} {'runs':>6s} {'steps':>10s} "
-                 f"{'estimated':>10s} {'cached':>7s}"]
+             "", f"{'backbone':18s} {'method / stage':28s} {'stages':>6s} {'runs':>6s} {'steps':>10s} "
+                 f"{cost_header:>10s} {'cached':>7s}"]
+
+    def cost(seconds: float) -> str:
+        return f"{seconds / 3600:,.1f}" if plan.device else duration(seconds)
     for (backbone, name), members in groups.items():
         cached = "" if plan.cached is None else f"{sum(s.address in plan.cached for s in members)}/{len(members)}"
-        lines.append(f"{backbone:18s} {name:24s} {len(members):6d} {sum(len(s.runs) for s in members):6d} "
-                     f"{sum(r.steps for s in members for r in s.runs):10,d} {duration(plan.total(members)):>10s} "
+        lines.append(f"{backbone:18s} {name:28s} {len(members):6d} {sum(len(s.runs) for s in members):6d} "
+                     f"{sum(r.steps for s in members for r in s.runs):10,d} {cost(plan.total(members)):>10s} "
                      f"{cached:>7s}")
     total = plan.total()
-    lines += ["", f"total: {duration(total)} ({total:,.0f} s) on this machine"]
+    if plan.device:
+        lines += ["", f"total: {total / 3600:,.1f} GPU-hours on one {plan.device} (stages one after another; "
+                      f"{total / 3600 / 24:,.1f} days)", f"compared: {plan.compared}"]
+    else:
+        lines += ["", f"total: {duration(total)} ({total:,.0f} s) on this machine"]
     if plan.cached is None:
         lines.append(f"cached: not checked ({plan.unchecked})")
     else:
         left = plan.total(plan.to_run())
         lines.append(f"cached: {len(plan.cached)} of {len(plan.dvc_stages())} stages; "
-                     f"left to run: {duration(left)} ({left:,.0f} s)")
+                     f"left to run: {cost(left)}{' GPU-hours' if plan.device else ''} ({left:,.0f} s)")
     return "\n".join(lines)
 
 
-def estimated_training_seconds(params: Params, calibration_path: Path = CALIBRATION_FILE) -> dict[tuple[str, str], float]:
-    """Per (backbone, method): the training seconds (validation included, as measured) of its grid,
-    knob and few-shot runs, from this machine's stored calibration; empty without one (nothing is
-    measured here: the tables stage calls this)."""
-    from ptbench.planning.calibration import load
+RESULT_KINDS = ("cells", "train", "knob", "fewshot")  # the stage kinds whose runs write results rows
 
-    record = load(calibration_path).get(machine_key(params.runtime.cpu_threads))
-    if not record:
-        return {}
-    try:
-        rates, _ = backbone_rates(params, record, calibration_shapes(params))
-    except PtbenchError:
-        return {}
-    estimator = Estimator(params, record, rates, prepared_input_lengths(params))
-    out: dict[tuple[str, str], float] = {}
-    for stage in plan_stages(params):
-        if stage.kind in ("cells", "train", "knob", "fewshot") and stage.backbone in rates:
-            key = (stage.backbone, stage.method)
-            out[key] = out.get(key, 0.0) + sum(estimator.train_seconds(r) for r in stage.runs)
-    return out
+
+def planned_run_counts(params: Params) -> dict[str, int]:
+    """How many training runs (every seed) the plan counts: those that write results rows (grid, knob and
+    few-shot: what the cost table times) and all of them (source prompts and distillations too)."""
+    stages = plan_stages(params)
+    return {"with_results": sum(len(s.runs) for s in stages if s.kind in RESULT_KINDS),
+            "all": sum(len(s.runs) for s in stages)}

@@ -98,7 +98,8 @@ def cost_table(rows: list[dict[str, Any]], profile: str, estimates: dict[tuple[s
         memory = [m["peak_memory_mb"] for m in members if m.get("peak_memory_mb")]
         gpu = [m["gpu_hours"] for m in members if m.get("gpu_hours")]
         estimate = estimates.get((backbone, method))
-        lines.append({"scope": "method", "backbone": backbone, "method": method, "runs": len(members),
+        lines.append({"scope": "method", "backbone": backbone, "method": method,
+                      "runs": sum(len(m.get("seeds") or [None]) for m in members),
                       "train_seconds": round(sum(m["train_seconds_total"] for m in members), 1),
                       "estimated_seconds": None if estimate is None else round(estimate, 1),
                       "examples_per_second": round(sum(rates) / len(rates), 1) if rates else None,
@@ -118,11 +119,40 @@ def cost_table(rows: list[dict[str, Any]], profile: str, estimates: dict[tuple[s
                                         "examples_per_second", "peak_memory_mb", "gpu_hours", "device", "platform"])
 
 
+def cost_markdown(cost: pd.DataFrame, rows: list[dict[str, Any]], estimates: dict | None,
+                  planned_runs: dict[str, int] | None) -> str:
+    """results/tables/cost.md: the table, with a text that says what it counts (against the plan's count)
+    and where its estimates came from."""
+    timed = int(cost["runs"].iloc[-1]) if len(cost) else 0
+    untimed: dict[str, int] = {}
+    for r in rows:
+        if r.get("train_seconds_total") is None:
+            untimed[r["kind"]] = untimed.get(r["kind"], 0) + len(r.get("seeds") or [None])
+    if estimates:
+        source = "beside `ptbench plan`'s estimate of the same runs from this machine's calibration"
+    else:
+        source = "(the estimate column is empty: this machine has no calibration; `ptbench plan` makes one)"
+    counted = ""
+    if planned_runs:
+        counted = (f" The plan counts {planned_runs['with_results']} runs that write results rows and "
+                   f"{planned_runs['all']} training runs in all (source prompts, transfer-source distillation and "
+                   f"the variant stage train too, and are timed in their stages' logs).")
+    if untimed:
+        counted += " Without a timing record, so not counted here: " + ", ".join(
+            f"{n} {kind} run{'s' if n != 1 else ''}" for kind, n in sorted(untimed.items())) + "."
+    return ("# Training cost (measured)\n\nWall-clock training seconds (validation included, test scoring not) of "
+            f"the {timed} grid, knob and few-shot runs with a timing record (every seed counted), {source}; "
+            "examples/s, the process's peak memory (CPU: resident; GPU: allocated), GPU-hours, per backbone and "
+            f"method, then the profile's total.{counted}\n\n" + frame_markdown(cost) + "\n")
+
+
 def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir: Path, settings: ReportSettings,
                  methods: list[str], tasks: list[str], audit: bool = True, plots_dir: Path | None = None,
                  labels: dict[str, str] | None = None, profile: str = "",
-                 estimates: dict[tuple[str, str], float] | None = None) -> dict[str, Any]:
+                 estimates: dict[tuple[str, str], float] | None = None,
+                 planned_runs: dict[str, int] | None = None) -> dict[str, Any]:
     """Everything the ``tables`` stage writes; raises if the page links a file that is not there.
+    ``planned_runs``: ``planning.plan.planned_run_counts`` of the profile, for the cost table's text.
     ``labels``: the main table's row labels of the named variants among ``methods``."""
     rows = read_rows(rows_dir)
     placed = with_stand_ins(rows, settings.stand_in)  # the rows, and stand-in copies under the paper backbones
@@ -139,12 +169,7 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
     runs_summary(rows).to_csv(tables_dir / "runs.csv", index=False)
     cost = cost_table(rows, profile, estimates)
     cost.to_csv(tables_dir / "cost.csv", index=False)
-    (tables_dir / "cost.md").write_text(
-        "# Training cost (measured)\n\nWall-clock training seconds (validation included, test scoring not), "
-        "beside `ptbench plan`'s estimate of the same runs from this machine's calibration (empty: no "
-        "calibration here, run `ptbench plan`), examples/s, the process's peak memory (CPU: resident; GPU: "
-        "allocated), GPU-hours, per backbone and method over its runs, then the profile's total.\n\n"
-        + frame_markdown(cost) + "\n", encoding="utf-8")
+    (tables_dir / "cost.md").write_text(cost_markdown(cost, rows, estimates, planned_runs), encoding="utf-8")
     from ptbench.report import verdicts
 
     judged = verdicts.judge([t for t, _ in tables])

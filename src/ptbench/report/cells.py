@@ -75,11 +75,22 @@ class Cell:
     paper_text: str | None = None
     paper_flag: str = ""
     paper_emphasis: str = ""  # the paper's own bold / underline (reference CSV), apart from our ranking
-    p_value: float | None = None
-    baseline: str | None = None
+    # the paired tests the paper's comparisons call for: (what this cell is compared with, p or None)
+    comparisons: list[tuple[str, float | None]] = field(default_factory=list)
+    missing_members: list[str] = field(default_factory=list)  # an average: the member tasks without a run
+    mean_of_two: bool = False  # one number for a two-metric task (the paper's and ours: the mean of both)
     params: str | None = None  # a parameter-count column: our count(s)
     ours_text: str | None = None  # a value computed elsewhere (standardized scores), as printed
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def p_value(self) -> float | None:
+        """The first comparison's p (most cells make one)."""
+        return self.comparisons[0][1] if self.comparisons else None
+
+    @property
+    def baseline(self) -> str | None:
+        return self.comparisons[0][0] if self.comparisons else None
 
     @property
     def delta(self) -> float | None:
@@ -159,6 +170,11 @@ class RunIndex:
                     pairing=((row.get("references_hash"),), tuple(sorted((k, v) for k, v in boot.items()
                                                                          if k != "confidence"))),
                     invalid_rate=row.get("invalid_rate"), diverged=bool(row["diverged"]), stand_in=row.get("stand_in"))
+
+    def missing_members(self, key: dict[str, Any]) -> list[str]:
+        """An average's member tasks that have no value: it prints only with all of them."""
+        base = {k: v for k, v in key.items() if k not in ("members", "task", "metric")}
+        return [task for task, metric in key["members"] if self.ours({**base, "task": task, "metric": metric}, []) is None]
 
     def _average(self, key: dict[str, Any], notes: list[str]) -> Ours | None:
         base = {k: v for k, v in key.items() if k not in ("members", "task", "metric")}

@@ -114,7 +114,7 @@ class Checked:
     interval: tuple[float, float] | None
     seeds: int
     verdict: str
-    basis: str = ""  # a time claim: on how many tasks A was faster
+    basis: str = ""  # a time claim: on how many tasks A was faster; a claim not run: why
 
 
 def _gap(better: float, worse: float, unit: str):
@@ -129,7 +129,7 @@ def check(claim: Claim, cells: dict[tuple[str, str, str], object]) -> Checked:
         paper = round(_gap(better.paper, worse.paper, claim.unit), 2)
     a, b = (None if c is None else c.ours for c in (better, worse))
     if a is None or b is None:
-        return Checked(claim, paper, None, None, 0, NOT_RUN)
+        return Checked(claim, paper, None, None, 0, NOT_RUN, not_run_reason(claim, better, worse))
     ours = _gap(a.mean, b.mean, claim.unit)
     seeds = min(len(a.per_seed), len(b.per_seed))
     if a.stand_in or b.stand_in:
@@ -148,6 +148,23 @@ def check(claim: Claim, cells: dict[tuple[str, str, str], object]) -> Checked:
     else:
         verdict = INCONCLUSIVE
     return Checked(claim, paper, ours, interval, seeds, verdict)
+
+
+def not_run_reason(claim: Claim, better, worse) -> str:
+    """Why a claim's cell is empty: an average prints only when every member task ran."""
+    reasons = []
+    for label, cell in ((claim.better, better), (claim.worse, worse)):
+        if cell is None or cell.ours is not None:
+            continue
+        members = cell.key.get("members")
+        if members and cell.missing_members and len(cell.missing_members) < len(members):
+            reasons.append(f"{label}'s {claim.column} needs all {len(members)} member tasks: "
+                           f"{len(members) - len(cell.missing_members)} ran, missing {', '.join(cell.missing_members)}")
+        elif members:
+            reasons.append(f"{label}: none of the {len(members)} member tasks of {claim.column} ran in this setting")
+        else:
+            reasons.append(f"{label}: no run in this setting")
+    return "; ".join(reasons)
 
 
 def sign_test_p(successes: int, n: int) -> float:
@@ -169,7 +186,10 @@ def check_time(claim: TimeClaim, rows: list[dict[str, Any]]) -> Checked:
     better, worse = runs(claim.better), runs(claim.worse)
     tasks = sorted(set(better) & set(worse))
     if not tasks:
-        return Checked(claim, claim.paper_value, None, None, 0, NOT_RUN)
+        missing = [m for m, found in ((claim.better, better), (claim.worse, worse)) if not found]
+        return Checked(claim, claim.paper_value, None, None, 0, NOT_RUN,
+                       f"no timed run of {' or '.join(missing) or 'both on a common task'} on {claim.backbone}'s "
+                       f"{claim.column} with the claim's setting ({claim.where})")
     total_better = sum(better[t]["train_seconds"] for t in tasks)
     total_worse = sum(worse[t]["train_seconds"] for t in tasks)
     ours = 100.0 * (total_worse - total_better) / total_worse
@@ -203,9 +223,11 @@ def to_markdown(checked: list[Checked]) -> str:
     lines = ["# The seeds' headline claims, checked", "", __doc__.split("\n\n", 2)[2].strip(), "",
              "| claim | paper | table | compared | unit | paper's gap | our gap | 95% interval | seeds | verdict |",
              "|---|---|---|---|---|---|---|---|---|---|"]
+    from ptbench.report.layouts import short_title
+
     for c in checked:
         interval = "" if c.interval is None else f"[{c.interval[0]:.2f}, {c.interval[1]:.2f}]"
-        lines.append(f"| {c.claim.text} | {c.claim.paper} | {c.claim.table} ({c.claim.block}, {c.claim.column}) | "
+        lines.append(f"| {c.claim.text} | {c.claim.paper} | {short_title(c.claim.table)} ({c.claim.block}, {c.claim.column}) | "
                      f"{c.claim.better} vs {c.claim.worse} | {c.claim.unit} | {_number(c.paper_value)} | "
                      f"{_number(c.ours)} | {interval} | {c.seeds or ''} | {c.verdict}{f' ({c.basis})' if c.basis else ''} |")
     return "\n".join(lines) + "\n"

@@ -10,12 +10,16 @@ they were printed for (never on a stand-in's panel). Styles: report/figure_style
 from __future__ import annotations
 
 import statistics
+import textwrap
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ptbench.report.figure_style import FigureResult, Styles, legend_outside, listing, panels, save
+from ptbench.report.figure_style import (
+    MAX_LINES, SEQUENCE_COLOURS, SEQUENCE_MARKERS, FigureResult, Styles, group_legends, integer_ticks, legend_outside, line_panels, listing,
+    panels, readable_log_axis, save, value_ticks,
+)
 from ptbench.report.layouts import GLUE_003, SUPERGLUE_003
 from ptbench.report.paper import parse_count, printed_points
 from ptbench.report.sweeps import SWEEPS, primary_score, sweep_points, training_time
@@ -26,10 +30,7 @@ __all__ = ["FigureResult", "draw_all", "mean_series"]
 BENCHMARKS = (("GLUE", frozenset(t for t, _ in GLUE_003), "glue_avg"),
               ("SuperGLUE", frozenset(t for t, _ in SUPERGLUE_003), "superglue_avg"))
 PAPER_MARK = {"facecolors": "none", "s": 45, "linewidths": 1.2}  # hollow: the paper's printed value
-
-
-def _label(row: dict[str, Any], many_backbones: bool) -> str:
-    return f"{row['method']} ({row['backbone']})" if many_backbones else row["method"]
+PAPER_LABEL = "hollow: the paper's printed value"
 
 
 def mean_series(history: dict[str, dict[str, list]], key: str) -> list[tuple[float, float]]:
@@ -51,7 +52,7 @@ def _runs(rows: list[dict[str, Any]]) -> str:
 
 def _paper_proxy(ax) -> None:
     """A legend entry for the hollow markers."""
-    ax.scatter([], [], color="#555555", marker="o", label="hollow: the paper's printed value", **PAPER_MARK)
+    ax.scatter([], [], color="#555555", marker="o", label=PAPER_LABEL, **PAPER_MARK)
 
 
 def _paper_point(ax, x: float, point: dict[str, str], styles: Styles, ours: set[str], result: FigureResult) -> None:
@@ -63,13 +64,6 @@ def _paper_point(ax, x: float, point: dict[str, str], styles: Styles, ours: set[
                label=None if point["method"] in ours else f"{point['method']} (paper only)", **PAPER_MARK)
 
 
-def _k_axis(ax, ks) -> None:
-    """A log k axis labelled at the k values drawn."""
-    ax.set_xscale("log")
-    ax.minorticks_off()
-    ax.set_xticks(sorted(ks), [str(k) for k in sorted(ks)])
-
-
 def _panels_of(scores: dict[str, dict[str, float]]) -> list[tuple[str, frozenset, str | None, list[str]]]:
     """(name, tasks, papers' average, methods) per benchmark some method ran in full; else one panel
     of the tasks every method ran."""
@@ -78,6 +72,34 @@ def _panels_of(scores: dict[str, dict[str, float]]) -> list[tuple[str, frozenset
     out = [panel for panel in out if panel[3]]
     common = frozenset.intersection(*(frozenset(s) for s in scores.values())) if scores else frozenset()
     return out or ([("tasks every method ran", common, None, sorted(scores))] if common else [])
+
+
+def _method_of(label: str) -> str:
+    """The method a legend label names: "ept_msp #2", "pt: training time", "ft (paper only)" -> the method."""
+    return label.split(" #")[0].split(": ")[0].split(" (")[0]
+
+
+def _legend_order(styles: Styles) -> Callable[[Any], list[str]]:
+    """Legend labels family by family (``Styles.order``), the hollow markers' entry last."""
+    def order(labels) -> list[str]:
+        labels = list(labels)
+        methods = styles.order({_method_of(label) for label in labels if label != PAPER_LABEL})
+        return sorted(labels, key=lambda label: (label == PAPER_LABEL,
+                                                 methods.index(_method_of(label)) if label != PAPER_LABEL else 0, label))
+    return order
+
+
+def _legend_by_family(fig, axes, styles: Styles) -> None:
+    """The figure's legend right of its panels, family by family; past MAX_LINES entries each family
+    under its name."""
+    order = _legend_order(styles)
+    labels = order({label for ax in axes for label in ax.get_legend_handles_labels()[1]})
+    headers: dict[str, str] = {}
+    if len(labels) > MAX_LINES:
+        for label in (label for label in labels if label != PAPER_LABEL):
+            if styles.family(_method_of(label)) not in headers.values():
+                headers[label] = styles.family(_method_of(label))
+    legend_outside(fig, axes, order=order, headers=headers)
 
 
 def params_vs_score(rows, out_dir: Path, styles: Styles) -> FigureResult:
@@ -92,13 +114,23 @@ def params_vs_score(rows, out_dir: Path, styles: Styles) -> FigureResult:
     plotted = [(backbone, panel) for backbone in sorted(scores) for panel in _panels_of(scores[backbone])]
     if not plotted:
         return result
-    plt, fig, axes = panels(len(plotted), 4.0, 3.2)
-    tasks, parts = set(), []
+    plt, fig, axes = panels(len(plotted), 3.8, 3.4, columns=2, extra_width=2.4)
+    tasks, parts, untrained, uncounted = set(), [], set(), set()
     for ax, (backbone, (name, members, average, methods)) in zip(axes, plotted):
-        for method in methods:
-            ax.scatter(params[(backbone, method)], statistics.fmean(scores[backbone][method][t] for t in members),
-                       label=method, **{k: v for k, v in styles(method).items() if k != "linestyle"})
-            result.styles[method] = styles.colour_marker(method)
+        for method in styles.order(methods):
+            score = statistics.fmean(scores[backbone][method][t] for t in members)
+            colour, marker = styles.colour_marker(method)
+            if params[(backbone, method)] is None:  # its metrics file records no count: no x to draw it at
+                uncounted.add(f"{method} ({backbone})")
+                continue
+            result.styles[method] = (colour, marker)
+            if params[(backbone, method)]:
+                ax.scatter(params[(backbone, method)], score, label=method, color=colour, marker=marker, s=40, zorder=3)
+            else:  # no point on a log axis at 0: a dotted line at its score across the panel, named on it
+                untrained.add(method)
+                ax.axhline(score, color=colour, linestyle=":", linewidth=1.2, label=method)
+                ax.annotate(f"{method}: 0 trained", (0.02, score), xycoords=("axes fraction", "data"),
+                            xytext=(0, 2), textcoords="offset points", va="bottom", color=colour)
         printed = [p for p in printed_points(backbone, average) if not p["variant"] and parse_count(p["params"])] \
             if average else []
         for point in printed:
@@ -106,42 +138,78 @@ def params_vs_score(rows, out_dir: Path, styles: Styles) -> FigureResult:
         if printed:
             _paper_proxy(ax)
             result.paper_points += len(printed)
-        ax.set(xscale="log", xlabel="trainable parameters", ylabel=f"mean score, {name} ({len(members)} tasks)",
-               title=f"{backbone}: {name}")
+        ax.set(xscale="log", xlabel="trainable parameters", ylabel=f"mean test score ({len(members)} tasks)",
+               title=textwrap.fill(f"{backbone}: {name}", 34))
+        readable_log_axis(ax.xaxis)
         tasks |= members
         source = f"; hollow: seed {_sources(printed)}'s printed {average}" if printed else ""
         parts.append(f"{backbone}, {name} ({listing(members)}): {len(methods)} methods{source}")
-    legend_outside(fig, axes)
+    _legend_by_family(fig, axes, styles)
+    zero = (f" {listing(untrained)} trains no parameters: a dotted horizontal line at its score (a log axis has "
+            f"no 0)." if untrained else "")
     caption = ("Each method's trainable parameters (log scale) against its test score averaged over a panel's tasks "
-               "(mean over seeds). " + "; ".join(parts) + ".")
-    return result.done(save(plt, fig, out_dir, result.name), caption, tasks)
+               "(mean over seeds). " + "; ".join(parts) + "." + zero)
+    result.done(save(plt, fig, out_dir, result.name), caption, tasks)
+    result.note = f"not shown: {listing(uncounted)}, no trainable-parameter count recorded" if uncounted else ""
+    return result
+
+
+def _group_of(groups: list[tuple[str, list[str]]]) -> Callable[[str], int]:
+    index = {method: g for g, (_, members) in enumerate(groups) for method in members}
+    return lambda label: index.get(_method_of(label), 0)
+
+
+def _groups_phrase(groups: list[tuple[str, list[str]]]) -> str:
+    if len(groups) == 1:
+        return ""
+    return (f"; the methods in {len(groups)} columns of at most {MAX_LINES} lines: "
+            + "; ".join(f"{title} ({', '.join(members)})" for title, members in groups))
+
+
+def _bottom_row_labels(grid, keys: list[str], xlabel: str, ylabel: str) -> None:
+    """With several groups, a row per key: x labels under the last row, y labels (and tick labels, the
+    row shares its axis) on the first column only."""
+    several = len(grid.groups) > 1
+    for (key, g), ax in grid.axes.items():
+        ax.set_xlabel(xlabel if not several or key == keys[-1] else "")
+        ax.set_ylabel(ylabel if not several or g == 0 else "")
+        if several and g:
+            ax.tick_params(labelleft=False)
 
 
 def _curves(rows, out_dir: Path, result: FigureResult, styles: Styles, key_of: Callable[[dict], str | None],
             ylabel: str, what: str, log: bool = False) -> FigureResult:
-    """One panel per task; one line per (method, backbone) of the seed-mean of a logged quantity."""
+    """One panel per task and backbone (and group of methods, past MAX_LINES); one line per method of the
+    seed-mean of a logged quantity."""
     series = [(r, key_of(r)) for r in rows if r["kind"] == "grid" and r.get("history")]
     series = [(r, k, mean_series(r["history"], k)) for r, k in series if k]
     series = [s for s in series if s[2]]
     if not series:
         return result
-    tasks = sorted({r["task"] for r, _, _ in series})
-    many = len({r["backbone"] for r, _, _ in series}) > 1
-    plt, fig, axes = panels(len(tasks))
-    for ax, task in zip(axes, tasks):
+    keys = sorted({f"{r['task']} ({r['backbone']})" for r, _, _ in series})
+    groups = styles.groups({r["method"] for r, _, _ in series})
+    plt, grid = line_panels(keys, groups, max(len(members) for _, members in groups))
+    for (key, g), ax in grid.axes.items():
+        drawn = 0
         for r, _, points in series:
-            if r["task"] == task:
-                style = styles(r["method"], r["backbone"])
-                ax.plot(*zip(*points), label=_label(r, many), linewidth=1, markersize=3,
-                        markevery=max(1, len(points) // 8), **style)
+            if f"{r['task']} ({r['backbone']})" == key and r["method"] in groups[g][1]:
+                ax.plot(*zip(*points), label=r["method"], linewidth=1.2, markersize=4,
+                        markevery=max(1, len(points) // 8), **styles(r["method"]))
                 result.styles[r["method"]] = styles.colour_marker(r["method"])
-        ax.set(title=task, xlabel="training step", ylabel=ylabel, yscale="log" if log else "linear")
-    legend_outside(fig, axes)
+                drawn += 1
+        if not drawn:
+            ax.text(0.5, 0.5, "none logged", ha="center", va="center", transform=ax.transAxes, color="#555555")
+        ax.set(title=key, yscale="log" if log else "linear")
+        if log:
+            readable_log_axis(ax.yaxis)
+    _bottom_row_labels(grid, keys, "training step", ylabel)
+    group_legends(grid, _group_of(groups), _legend_order(styles))
     methods = {r["method"] for r, _, _ in series}
-    caption = (f"{what}, mean over seeds, against the training step; one panel per task ({listing(tasks)}), one line "
-               f"per method{' and backbone' if many else ''} that logged it ({len(series)} lines in all; methods: "
-               f"{listing(methods)}).")
-    return result.done(save(plt, fig, out_dir, result.name), caption, tasks)
+    tasks = {r["task"] for r, _, _ in series}
+    caption = (f"{what}, mean over seeds, against the training step; one panel per task and backbone "
+               f"({listing(keys)}), one line per method that logged it ({len(series)} lines in all; methods: "
+               f"{listing(methods)}){_groups_phrase(groups)}.")
+    return result.done(save(plt, grid.fig, out_dir, result.name), caption, tasks)
 
 
 def prompt_norm(rows, out_dir: Path, styles: Styles) -> FigureResult:
@@ -164,6 +232,16 @@ def validation_curves(rows, out_dir: Path, styles: Styles) -> FigureResult:
                    "Validation score (each task's primary metric)")
 
 
+def _run_panels(runs: list[dict[str, Any]], styles: Styles) -> list[dict[str, Any]]:
+    """Runs in reading order: a row per method (family order) and backbone, a column per task."""
+    methods = styles.order({r["method"] for r in runs})
+    return sorted(runs, key=lambda r: (methods.index(r["method"]), r["backbone"], r["task"]))
+
+
+def _run_title(r: dict[str, Any]) -> str:
+    return f"{r['method']}\n{r['task']} ({r['backbone']})"
+
+
 def gate_weights(rows, out_dir: Path, styles: Styles) -> FigureResult:
     result = FigureResult("gate_weights", "Multi-space projection gate weights over steps", "seed 001 Fig. 8",
                           reason="needs ept_msp training records with gate_mean_* (projection on)")
@@ -171,15 +249,18 @@ def gate_weights(rows, out_dir: Path, styles: Styles) -> FigureResult:
                                                              for k in h)]
     if not gated:
         return result
-    plt, fig, axes = panels(len(gated))
-    gate_styles = Styles(sorted({k for r in gated for h in r["history"].values() for k in h if k.startswith("gate_mean_")}))
+    gated = _run_panels(gated, styles)
+    columns = len({r["task"] for r in gated})
+    plt, fig, axes = panels(len(gated), 2.1, 2.0, columns=min(5, columns), extra_width=1.0)
     for ax, r in zip(axes, gated):
-        gates = sorted({k for h in r["history"].values() for k in h if k.startswith("gate_mean_")})
-        for gate in gates:
+        gates = sorted({k for h in r["history"].values() for k in h if k.startswith("gate_mean_")},
+                       key=lambda k: int(k.removeprefix("gate_mean_")))
+        for i, gate in enumerate(gates):
             ax.plot(*zip(*mean_series(r["history"], gate)), label=f"space {gate.removeprefix('gate_mean_')}",
-                    linewidth=1, markersize=3, **gate_styles(gate))
-        ax.set(title=f"{r['method']} {r['task']} ({r['backbone']})", xlabel="training step", ylabel="mean gate weight")
-    legend_outside(fig, axes)
+                    linewidth=1.2, markersize=4, color=SEQUENCE_COLOURS[i % len(SEQUENCE_COLOURS)],
+                    marker=SEQUENCE_MARKERS[i % len(SEQUENCE_MARKERS)])
+        ax.set(title=_run_title(r), xlabel="training step", ylabel="mean gate weight")
+    legend_outside(fig, axes, order=lambda labels: sorted(labels, key=lambda label: int(label.split()[-1])))
     caption = (f"Mean gate weight of each space of the multi-space projection, mean over seeds, against the training "
                f"step; one panel per run: {_runs(gated)}.")
     return result.done(save(plt, fig, out_dir, result.name), caption, [r["task"] for r in gated])
@@ -192,15 +273,29 @@ def gate_weights_per_token(rows, out_dir: Path, styles: Styles) -> FigureResult:
     gated = [r for r in rows if r["kind"] == "grid" and r.get("gate_weights")]
     if not gated:
         return result
-    plt, fig, axes = panels(len(gated), 4.2, 2.4)
+    gated = _run_panels(gated, styles)
+    columns = len({r["task"] for r in gated})
+    plt, fig, axes = panels(len(gated), 2.1, 1.9, columns=min(5, columns), extra_width=0.8)
     for ax, r in zip(axes, gated):
         image = ax.imshow([list(column) for column in zip(*r["gate_weights"])], vmin=0, vmax=1, aspect="auto",
                           cmap="viridis")  # spaces x tokens
-        ax.set(title=f"{r['method']} {r['task']} ({r['backbone']})", xlabel="prompt token", ylabel="space")
+        ax.set(title=_run_title(r), xlabel="prompt token", ylabel="space")
+        integer_ticks(ax.xaxis)
+        integer_ticks(ax.yaxis)
     fig.colorbar(image, ax=axes, shrink=0.8, label="gate weight")
     caption = (f"The trained gate's weight of each space (rows) for each token of the short prompt (columns), first "
                f"seed; one panel per run: {_runs(gated)}.")
     return result.done(save(plt, fig, out_dir, result.name), caption, [r["task"] for r in gated])
+
+
+def _fewshot_panels(by_task, averages) -> list[tuple[str, str, str, dict]]:
+    """(key, y label, method -> k -> (mean, std)) per task, then per benchmark average (std 0: a mean of means)."""
+    out = [(f"{task} ({backbone})", "test score", {m: points for m, points in lines.items()})
+           for (backbone, task), lines in sorted(by_task.items())]
+    out += [(f"{name} ({backbone})", f"mean test score, {name}", {m: {k: (v, 0.0) for k, v in points.items()}
+                                                                   for m, points in means.items()})
+            for backbone, name, _, means in averages]
+    return out
 
 
 def fewshot_curves(rows, out_dir: Path, styles: Styles) -> FigureResult:
@@ -223,39 +318,46 @@ def fewshot_curves(rows, out_dir: Path, styles: Styles) -> FigureResult:
                 averages.append((backbone, name, average, means))
     if not by_task:
         return result
-    n = len(by_task) + len(averages)
-    plt, fig, axes = panels(n)
-    for ax, ((backbone, task), lines) in zip(axes, sorted(by_task.items())):
-        for method, points in sorted(lines.items()):
-            ks = sorted(points)
-            ax.errorbar(ks, [points[k][0] for k in ks], yerr=[points[k][1] for k in ks], capsize=2, label=method,
-                        **styles(method))
-            result.styles[method] = styles.colour_marker(method)
-        _k_axis(ax, {k for points in lines.values() for k in points})
-        ax.set(xlabel="k (training examples)", ylabel="test score", title=f"{task} ({backbone})")
+    shown = _fewshot_panels(by_task, averages)
+    groups = styles.groups({m for _, _, lines in shown for m in lines})
+    plt, grid = line_panels([key for key, _, _ in shown], groups, max(len(members) for _, members in groups) + 1,
+                            width=3.2, height=2.4)
+    benchmark_of = {f"{name} ({backbone})": (backbone, name, average) for backbone, name, average, _ in averages}
+    group_of = _group_of(groups)
     overlaid = []
-    for ax, (backbone, name, average, means) in zip(axes[len(by_task):], averages):
-        for method, points in sorted(means.items()):
-            ks = sorted(points)
-            ax.plot(ks, [points[k] for k in ks], label=method, **styles(method))
-        printed = [p for p in printed_points(backbone, average) if p["variant"].startswith("k=")]
-        for point in printed:
-            _paper_point(ax, int(point["variant"][2:]), point, styles, set(means), result)
-        if printed:
-            _paper_proxy(ax)
-            result.paper_points += len(printed)
-            overlaid.append(f"{name} on {backbone} (seed {_sources(printed)})")
-        _k_axis(ax, {k for points in means.values() for k in points} | {int(p["variant"][2:]) for p in printed})
-        ax.set(xlabel="k (training examples)", ylabel=f"mean test score, {name}", title=f"{name} ({backbone})")
-    legend_outside(fig, axes)
+    for key, ylabel, lines in shown:
+        for g, (_, members) in enumerate(groups):
+            ax = grid.axes[(key, g)]
+            for method in (m for m in members if m in lines):
+                ks = sorted(lines[method])
+                ax.errorbar(ks, [lines[method][k][0] for k in ks], yerr=[lines[method][k][1] for k in ks], capsize=2,
+                            label=method, **styles(method))
+                result.styles[method] = styles.colour_marker(method)
+            drawn_ks = {k for points in lines.values() for k in points}
+            if key in benchmark_of:  # each printed value in its method's group; a method we did not run: the first
+                backbone, name, average = benchmark_of[key]
+                printed = [p for p in printed_points(backbone, average) if p["variant"].startswith("k=")
+                           and group_of(p["method"]) == g]
+                for point in printed:
+                    _paper_point(ax, int(point["variant"][2:]), point, styles, set(lines), result)
+                if printed:
+                    _paper_proxy(ax)
+                    result.paper_points += len(printed)
+                    overlaid.append(f"{name} on {backbone} (seed {_sources(printed)})")
+                drawn_ks |= {int(p["variant"][2:]) for p in printed}
+            ax.set_xscale("log")
+            value_ticks(ax.xaxis, drawn_ks, log=True)
+            ax.set(xlabel="k (training examples)", ylabel=ylabel, title=key)
+    group_legends(grid, group_of, _legend_order(styles))
     members_of = {name: members for name, members, _ in BENCHMARKS}
     tasks = {t for _, t in by_task} | {t for _, name, _, _ in averages for t in members_of[name]}
     panel_names = listing("{1} ({0})".format(*key) for key in by_task)
     benchmark_names = listing("{1} ({0})".format(*entry) for entry in averages)
     caption = (f"k-shot test score (mean ± std over sampling seeds) against k; one panel per task: {panel_names}"
                + (f"; benchmark panels average their tasks at each k: {benchmark_names}" if averages else "")
-               + (f"; hollow: the paper's printed k-shot averages, {'; '.join(overlaid)}" if overlaid else "") + ".")
-    return result.done(save(plt, fig, out_dir, result.name), caption, tasks)
+               + (f"; hollow: the paper's printed k-shot averages, {'; '.join(dict.fromkeys(overlaid))}" if overlaid else "")
+               + _groups_phrase(groups) + ".")
+    return result.done(save(plt, grid.fig, out_dir, result.name), caption, tasks)
 
 
 def prompt_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
@@ -263,7 +365,8 @@ def prompt_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
     grid = [r for r in rows if r["kind"] == "grid"]
     tasks = sorted({r["task"] for r in grid if "matrix" in r.get("prompt_similarity", {})})
     if not tasks:
-        reasons = sorted({r.get("prompt_similarity", {}).get("reason", "") for r in grid} - {""})
+        reasons = sorted({f"{r['method']}: {r['prompt_similarity']['reason']}" for r in grid
+                          if r.get("prompt_similarity", {}).get("reason")})
         result.reason = "no learned prompt states: " + ("; ".join(reasons[:5]) or "no runs")
         return result
     task = "boolq" if "boolq" in tasks else tasks[0]  # seed 003 shows BoolQ
@@ -274,12 +377,15 @@ def prompt_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
     if not shown:
         result.reason = f"{task}: every prompt has one token or none; " + "; ".join(skipped)
         return result
-    plt, fig, axes = panels(len(shown), 3.0, 2.8)
+    shown = _run_panels(shown, styles)
+    plt, fig, axes = panels(len(shown), 2.0, 2.2, columns=5, extra_width=0.8)
     for ax, r in zip(axes, shown):
         image = ax.imshow(r["prompt_similarity"]["matrix"], vmin=-1, vmax=1, cmap="RdBu_r")
-        ax.set(title=f"{r['method']} ({r['backbone']})", xlabel="token", ylabel="token")
-    fig.colorbar(image, ax=axes, shrink=0.8)
-    fig.suptitle(task, fontsize=9)
+        ax.set(title=f"{r['method']}\n({r['backbone']})", xlabel="token", ylabel="token")
+        integer_ticks(ax.xaxis)
+        integer_ticks(ax.yaxis)
+    fig.colorbar(image, ax=axes, shrink=0.8, label="cosine similarity")
+    fig.suptitle(f"{task}: cosine similarity between the tokens of each learned prompt")
     methods = listing("{method} ({backbone})".format(**r) for r in shown)
     caption = (f"Cosine similarity between the tokens of each learned prompt (first seed) on {task}; one panel per "
                f"method: {methods}.")
@@ -288,34 +394,72 @@ def prompt_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
     return result
 
 
+def _count_phrase(counts: dict[str, dict[str, list[tuple]]], what: str) -> str:
+    """Each method's ``what`` parameters over its points: whether each line holds its count (seed 001
+    Fig. 4b holds 76,800 stored while s moves) or not, and the range."""
+    per_method: dict[str, list[set]] = defaultdict(list)
+    for lines in counts.values():
+        for label, xy in lines.items():
+            per_method[_method_of(label)].append({count for _, count in xy if count is not None})
+    parts = []
+    for method, lines in sorted(per_method.items()):
+        values = set().union(*lines)
+        if not values:
+            continue
+        low, high = f"{min(values):,}", f"{max(values):,}"
+        if len(values) == 1:
+            parts.append(f"{method} {low} at every point")
+        elif all(len(line) == 1 for line in lines):
+            parts.append(f"{method} constant along each line ({low} to {high} between lines)")
+        else:
+            parts.append(f"{method} not constant along its line ({low} to {high})")
+    return (f"; {what} parameters: " + "; ".join(parts)) if parts else ""
+
+
 def sweep_figures(rows, out_dir: Path, styles: Styles) -> list[FigureResult]:
     out = []
     for sweep in SWEEPS:
         result = FigureResult(sweep["name"], sweep["title"], sweep["mirrors"], reason=sweep["needs"])
         points = sweep_points(rows, sweep)
         times = sweep_points(rows, sweep, training_time) if sweep.get("time") else {}
+        trainable = sweep_points(rows, sweep, lambda row: row.get("trainable_parameters"))
+        stored = sweep_points(rows, sweep, lambda row: row.get("stored_parameters"))
         if points:
-            plt, fig, axes = panels(len(points))
-            for ax, (panel, lines) in zip(axes, sorted(points.items())):
+            keys = sorted(points)
+            groups = styles.groups({_method_of(label) for lines in points.values() for label in lines})
+            entries = max(len(members) for _, members in groups) * (2 if times else 1)
+            plt, grid = line_panels(keys, groups, entries, width=3.2, height=2.4)
+            log = sweep.get("xscale") == "log"
+            for (panel, g), ax in grid.axes.items():
+                members = groups[g][1]
+                lines = {label: xy for label, xy in points[panel].items() if _method_of(label) in members}
                 for label, xy in sorted(lines.items()):
-                    method = label.split(" #")[0]
+                    method = _method_of(label)
                     ax.plot(*zip(*sorted(xy)), label=label, **styles(method))
                     result.styles[method] = styles.colour_marker(method)
-                ax.set(title=panel, xlabel=sweep["knob"], ylabel="test score", xscale=sweep.get("xscale", "linear"))
-                if times.get(panel):  # seed 001 Fig. 4b: training time on a second axis, dashed and hollow
+                if log:
+                    ax.set_xscale("log")
+                value_ticks(ax.xaxis, [x for xy in lines.values() for x, _ in xy], log)
+                ax.set(title=panel, xlabel=sweep["axis"], ylabel="test score")
+                timed = {label: xy for label, xy in times.get(panel, {}).items() if _method_of(label) in members}
+                if timed:  # seed 001 Fig. 4b: training time on a second axis, dashed and hollow
                     twin = ax.twinx()
-                    for label, xy in sorted(times[panel].items()):
-                        style = {**styles(label.split(" #")[0]), "linestyle": "--"}
+                    for label, xy in sorted(timed.items()):
+                        style = {**styles(_method_of(label)), "linestyle": "--"}
                         twin.plot(*zip(*sorted(xy)), label=f"{label}: training time", markerfacecolor="none", **style)
                     twin.set_ylabel("training time (s)")
-            legend_outside(fig, axes)
+            group_legends(grid, _group_of(groups), _legend_order(styles))
             tasks = {panel.split(" (")[0] for panel in points}
             n_points = sum(len(xy) for lines in points.values() for xy in lines.values())
-            caption = (f"Test score against {sweep['knob']} for runs that differ in it alone; one panel per task and "
-                       f"backbone ({listing(points)}), {n_points} points"
+            drawn = {_method_of(label) for lines in points.values() for label in lines}
+            keys_varied = listing(sweep["knobs"][r.get("registered_method") or r["method"]] for r in rows
+                                  if r["method"] in drawn and (r.get("registered_method") or r["method"]) in sweep["knobs"])
+            caption = (f"Test score against the {sweep['axis']} (configuration: {keys_varied}) for runs that differ "
+                       f"in it alone; one panel per task and backbone ({listing(points)}), {n_points} points"
                        + ("; dashed, hollow, right axis: each run's training seconds (mean over seeds)" if times else "")
-                       + ".")
-            result.done(save(plt, fig, out_dir, result.name), caption, tasks)
+                       + _count_phrase(trainable, "trainable")
+                       + (_count_phrase(stored, "stored") if stored != trainable else "") + _groups_phrase(groups) + ".")
+            result.done(save(plt, grid.fig, out_dir, result.name), caption, tasks)
         out.append(result)
     return out
 
@@ -323,7 +467,8 @@ def sweep_figures(rows, out_dir: Path, styles: Styles) -> list[FigureResult]:
 def draw_all(rows: list[dict[str, Any]], out_dir: Path) -> list[FigureResult]:
     """Every figure, one method style map for all of them."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    styles = Styles({r["method"] for r in rows}, {r["backbone"] for r in rows})
+    styles = Styles({r["method"] for r in rows},
+                    {r["method"]: r["registered_method"] for r in rows if r.get("registered_method")})
     return [params_vs_score(rows, out_dir, styles), fewshot_curves(rows, out_dir, styles),
             prompt_norm(rows, out_dir, styles), learning_curves(rows, out_dir, styles),
             validation_curves(rows, out_dir, styles), gate_weights(rows, out_dir, styles),

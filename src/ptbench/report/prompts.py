@@ -6,9 +6,15 @@ loaded: for P-Tuning or Residual Prompt that is the reparameterised prompt, not 
 embedding. The method is rebuilt without its backbone: the context's word embeddings are a
 stand-in (initial values only; the loaded state replaces them) and the width comes from the
 backbone's config, so no weights are read. Methods without a prompt (LoRA, adapters) give None.
+What a transfer method reads at build time (source prompts, MPT's distilled state) is stood in for
+by zeros of the right shape too: the saved state holds every tensor the prompt is computed from.
+
+A state that does not rebuild gives a reason in words for the report; the exception itself goes to
+the rows stage's stderr (a reader of the report cannot act on a traceback, a developer can).
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,27 @@ def backbone_width(provenance: dict[str, Any]) -> int | None:
     return None
 
 
+def stand_in_source_states(cfg, d_model: int) -> dict[str, dict[str, Any]]:
+    """What a method built from a distilled state (MPT: ``source_builder`` "distillation") reads at build
+    time, as zeros: its trained P*, U and V are all in the saved state, which replaces them. The
+    transfer_source stage's own file is not read: the rows stage does not depend on it."""
+    if cfg.source_builder != "distillation":
+        return {}
+    from ptbench.methods.mpt import DISTILLED
+
+    tasks = cfg.source_tasks()
+    return {DISTILLED: {"shared": torch.zeros(cfg.length, d_model), "cols": torch.zeros(len(tasks), cfg.length, cfg.rank),
+                        "rows": torch.zeros(len(tasks), cfg.rank, d_model), "tasks": tasks}}
+
+
+def gate_matrix(module: nn.Module) -> torch.Tensor | None:
+    """The per-token gate of a multi-space projection (``gate_weights()``, seed 001 Fig. 8), or None
+    when the module has none: ept_msp with ``projection`` off keeps the method but builds no gate."""
+    if not callable(getattr(module, "gate_weights", None)) or getattr(module, "gate", None) is None:
+        return None
+    return module.gate_weights()
+
+
 def rebuilt_method(method: str, config: dict[str, Any], state: dict[str, torch.Tensor], d_model: int,
                    max_length: int) -> nn.Module:
     from ptbench.methods import build_method, method_config
@@ -50,7 +77,7 @@ def rebuilt_method(method: str, config: dict[str, Any], state: dict[str, torch.T
     sources = {task: torch.zeros(length, d_model) for task in cfg.source_tasks()}
     ctx = BackboneContext(d_model=d_model, word_embeddings=nn.Embedding(8192, d_model), max_length=max_length,
                           generator=torch.Generator().manual_seed(0), tokenize=lambda text: [1, 2, 3],
-                          source_prompts=sources)
+                          source_prompts=sources, source_states=stand_in_source_states(cfg, d_model))
     module = build_method(method, cfg, ctx)
     module.load_state_dict(state, strict=False)
     return module
@@ -85,11 +112,14 @@ def learned_views(state_path: Path, method: str, config: dict[str, Any], provena
         module = rebuilt_method(method, config, state, d_model, max_length)
         with torch.no_grad():
             prompt = module.prompt()
-            gates = module.gate_weights() if callable(getattr(module, "gate_weights", None)) else None
+            gates = gate_matrix(module)
     except Exception as exc:  # a state this code cannot rebuild: say so in the report, keep going
-        return {"similarity": {"reason": f"{method}: state not rebuildable ({type(exc).__name__}: {str(exc)[:120]})"},
+        print(f"ptbench: warning: {state_path}: the report could not rebuild {method}'s prompt from this state: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return {"similarity": {"reason": "its trained state could not be turned back into a prompt by the report "
+                                         "(the rows stage's log says why)"},
                 "gate_weights": None}
-    similarity = ({"reason": f"{method} feeds no soft prompt"} if prompt is None
+    similarity = ({"reason": "feeds no soft prompt"} if prompt is None
                   else {"matrix": cosine_matrix(prompt.detach().float())})
-    gate_matrix = None if gates is None else [[round(float(v), 4) for v in row] for row in gates.float()]
-    return {"similarity": similarity, "gate_weights": gate_matrix}
+    gate_rows = None if gates is None else [[round(float(v), 4) for v in row] for row in gates.float()]
+    return {"similarity": similarity, "gate_weights": gate_rows}

@@ -74,6 +74,17 @@ def build_standardized(spec: dict, index: RunIndex):
                                   emphasis=emphasis if kind == "paper" else [], marks="std"))
     notes = list(spec.get("notes", []))
     notes.append(f"our rows with all {len(members)} tasks: {len(ours)} of {len(spec['rows']) * len(spec['columns'])}")
+    if len(ours) < len(spec["rows"]) * len(spec["columns"]):  # say what the empty ones need
+        from ptbench.report.schedule import empty_row_note
+
+        source_spec = {**source, "rows": spec["rows"], "columns": [*spec["columns"]]}
+        for row in spec["rows"]:
+            for column in spec["columns"]:
+                if (row["label"], column["label"]) not in ours:
+                    keys_spec = {**source_spec, "columns": [{**c, **column, "label": c["label"]}
+                                                             for c in source["columns"] if "members" in c]}
+                    notes.append(f"{column['label']} / {empty_row_note(keys_spec, {}, row)} "
+                                 f"(all {len(members)} tasks of seed 004 Table 1)")
     table = BuiltTable({**spec, "columns": spec["columns"], "blocks": [{"label": ""}]},
                        [c["label"] for c in spec["columns"]], lines, cells, notes)
     rank(table)

@@ -4,7 +4,8 @@ A sweep draws a method's test score against one knob of its configuration (``x``
 from the configuration), from runs that differ in that knob only, and in the knobs it lists as
 ``free`` (same backbone, task, dropout and every other knob): the grid's run and the
 ``knob_runs`` points of params.yaml (kind ``knob`` rows, src/ptbench/pipeline/knobs.py). A figure whose runs
-do not exist is listed in the report with the runs it needs.
+do not exist is listed in the report with the runs it needs. ``knobs`` names each method's configuration
+key (the caption quotes it), ``axis`` is the x axis's label for a reader.
 """
 from __future__ import annotations
 
@@ -14,28 +15,31 @@ from typing import Any
 
 SWEEPS: list[dict[str, Any]] = [
     {"name": "number_of_spaces", "title": "Number of spaces of the multi-space projection", "mirrors": "seed 001 Fig. 5",
-     "knobs": {"ept_msp": "num_experts"}, "knob": "num_experts",
+     "knobs": {"ept_msp": "num_experts"}, "axis": "number of spaces",
      "needs": "runs of the projection-only variant (ept_msp_no_fusion) at N = 2..8, other knobs equal"},
     # Fig. 4b holds 76,800 parameters while s moves, so the rank moves with it (and s = 100 is EPT without
     # A B): those knobs are ``free``; x is the prompt actually prepended (EPT: s, or l with decomposition
-    # off). Fig. 7 shows the same runs per task (CoLA, BoolQ); PT's line is vanilla PT of length s.
-    {"name": "short_prompt_length", "title": "Short-prompt length at a constant parameter count: score and training time",
+    # off). Fig. 7 shows the same runs per task (CoLA, BoolQ); PT's line is vanilla PT of length s. Whether
+    # our points hold the count depends on the knob_runs: the title does not claim it, the caption gives
+    # each line's trainable and stored parameters (figures.sweep_figures).
+    {"name": "short_prompt_length", "title": "Short-prompt length: score and training time",
      "mirrors": "seed 001 Fig. 4b, Fig. 7",
-     "knobs": {"ept_msp": "short_length", "dept": "length", "pt": "length"}, "knob": "short prompt length",
+     "knobs": {"ept_msp": "short_length", "dept": "length", "pt": "length"}, "axis": "prompt tokens prepended",
      "x": {"ept_msp": lambda config: config["short_length"] if config.get("decomposition", True) else config["length"]},
      "free": {"ept_msp": ["rank", "decomposition", "fusion"], "dept": ["rank"]}, "time": True,
      "needs": "ept_msp, dept and pt runs at several short-prompt lengths (knob_runs)"},
     {"name": "broadcast_length", "title": "EPT broadcast length", "mirrors": "seed 003 Fig. 7",
-     "knobs": {"ept": "broadcast_length", "ept_star": "broadcast_length"}, "knob": "broadcast_length",
+     "knobs": {"ept": "broadcast_length", "ept_star": "broadcast_length"}, "axis": "broadcast length",
      "needs": "ept runs at broadcast_length 1..10 (MultiRC, CoLA)"},
     {"name": "ept_hidden_size", "title": "EPT hidden size", "mirrors": "seed 003 Fig. 5, Fig. 12",
-     "knobs": {"ept": "hidden_size"}, "knob": "hidden_size", "xscale": "log",
+     "knobs": {"ept": "hidden_size"}, "axis": "hidden size", "xscale": "log",
      "needs": "ept runs at hidden_size 1..1000 (BoolQ, RTE, WSC, CB, WiC)"},
     {"name": "lr_robustness", "title": "Learning-rate robustness", "mirrors": "seed 003 Fig. 8",
-     "knobs": {m: "lr" for m in ("pt", "residual", "p_tuning", "ept", "ept_star")}, "knob": "lr", "xscale": "log",
+     "knobs": {m: "lr" for m in ("pt", "residual", "p_tuning", "ept", "ept_star")},
+     "axis": "learning rate", "xscale": "log",
      "needs": "pt, residual, p_tuning, ept, ept_star runs at several lr on the 5 SuperGLUE tasks"},
     {"name": "superpos_tokens", "title": "SuperPos sampled token count m", "mirrors": "seed 004 Fig. 2c",
-     "knobs": {"superpos": "num_tokens"}, "knob": "num_tokens", "xscale": "log",
+     "knobs": {"superpos": "num_tokens"}, "axis": "sampled tokens m", "xscale": "log",
      "needs": "superpos runs at several num_tokens"},
 ]
 

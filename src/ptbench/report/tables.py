@@ -19,6 +19,7 @@ from ptbench.report.paper import lookup
 
 MISSING = "–"
 DAGGER, ORIGINAL, STAND_IN = "†", "‡", "§"
+MEAN_OF_TWO = "(mean of 2)"  # a two-metric task's one number, under the first metric's column
 
 
 @dataclass
@@ -84,13 +85,16 @@ def resolve(spec: dict, parts: list[dict], index: RunIndex) -> Cell:
     if "params" in key:
         return _params_cell(spec, parts, index, cell)
     cell.ours = index.ours(key, cell.notes)
+    if cell.ours is None and "members" in key:
+        cell.missing_members = index.missing_members(key)
     printed = lookup(spec.get("paper"), spec.get("paper_table"), key)
     averaged = (lookup(spec.get("paper"), spec.get("paper_table"), key, "mean_of_two")
                 if key.get("paper_fallback") else None)
     if printed is None and averaged:  # one number for a two-metric task, stated to be their mean: compare the mean
-        printed = averaged
+        printed, cell.mean_of_two = averaged, True
         cell.ours = index.ours({**key, "metric": "mean_of_two"}, cell.notes)
-        cell.notes.append(f"paper: the mean of {key['task']}'s two metrics (its caption); ours: the same mean")
+        cell.notes.append(f"paper: the mean of {key['task']}'s two metrics (its caption), printed under the first "
+                          f"metric's column and marked 'mean of 2'; ours: the same mean")
     if printed is None and key.get("paper_fallback"):
         printed = lookup(spec.get("paper"), spec.get("paper_table"), key, key["paper_fallback"])
         if printed:
@@ -98,13 +102,28 @@ def resolve(spec: dict, parts: list[dict], index: RunIndex) -> Cell:
     if printed:
         cell.paper_text, cell.paper_flag, cell.paper_emphasis = printed
         cell.paper = float(printed.value)
-    baseline = BASELINES.get(key.get("method"))
-    if baseline and cell.ours is not None:
-        cell.baseline = baseline
-        cell.p_value, why = paired_test(cell.ours, index.ours(baseline_key(spec, parts, baseline), []))
-        if why:
-            cell.notes.append(f"p vs {baseline}: {why}")
+    if cell.ours is not None and not cell.ours.stand_in:  # a stand-in run is not the paper's setting: no test
+        cell.comparisons = [(label, _paired(cell, other, index)) for label, other in comparisons(spec, parts)]
     return cell
+
+
+def comparisons(spec: dict, parts: list[dict]) -> list[tuple[str, dict]]:
+    """(label, key) of each cell this one is tested against: the comparisons the paper makes. A table's
+    ``compare`` (row label -> row labels of the same table) names them; otherwise a seed method is tested
+    against the baseline it is built on (layouts.BASELINES), and nothing else is tested."""
+    fixed, block, row, column = parts
+    if "compare" in spec:
+        rows = {r["label"]: r for r in spec["rows"]}
+        return [(label, merge_keys(fixed, block, rows[label], column)) for label in spec["compare"].get(row["label"], [])]
+    baseline = BASELINES.get(merge_keys(*parts).get("method"))
+    return [(LABELS.get(baseline, baseline), baseline_key(spec, parts, baseline))] if baseline else []
+
+
+def _paired(cell: Cell, other: dict, index: RunIndex) -> float | None:
+    p, why = paired_test(cell.ours, index.ours(other, []))
+    if why:
+        cell.notes.append(f"p vs {other.get('method')}: {why}")
+    return p
 
 
 def _params_cell(spec: dict, parts: list[dict], index: RunIndex, cell: Cell) -> Cell:
@@ -147,6 +166,10 @@ def build_table(spec: dict[str, Any], index: RunIndex) -> BuiltTable:
             method = row.get("method") or spec.get("fixed", {}).get("method")
             lines += _lines(block["label"], row["label"], method, row_cells, with_paper=bool(spec.get("paper")))
             notes += [f"{block['label']} / {row['label']}: {n}" for cell in row_cells for n in cell.notes]
+            if spec.get("paper") and all(c.ours is None for c in row_cells if "params" not in c.key):
+                from ptbench.report.schedule import empty_row_note
+
+                notes.append(f"{block['label']} / {empty_row_note(spec, block, row)}")
     table = BuiltTable(spec, header, lines, cells, sorted(set(notes), key=notes.index))
     rank(table)
     return table
@@ -158,7 +181,7 @@ def ours_text(cell: Cell) -> str:
     ours = cell.ours
     if ours is None:
         return MISSING
-    text = fmt(ours.mean) + ("" if ours.std is None else f" ± {ours.std:.1f}")
+    text = fmt(ours.mean) + ("" if ours.std is None else f" ± {ours.std:.1f}") + (f" {MEAN_OF_TWO}" if cell.mean_of_two else "")
     return (text + (f" {DAGGER}" if ours.dagger else "") + (f" {ORIGINAL}" if ours.original_t5 else "")
             + (f" {STAND_IN}" if ours.stand_in else ""))
 
@@ -168,7 +191,8 @@ def _lines(block: str, label: str, method: str | None, cells: list[Cell], with_p
         return Line(block, text, kind, texts, values, method)
 
     ci = [c.ours.ci if c.ours is not None else None for c in cells]
-    paper = [(c.paper_text or MISSING) + (f" {DAGGER}" if c.paper_flag else "") for c in cells]
+    paper = [(c.paper_text or MISSING) + (f" {DAGGER}" if c.paper_flag else "")
+             + (f" {MEAN_OF_TWO}" if c.mean_of_two and c.paper_text else "") for c in cells]
     # a stand-in value is shown, never ranked
     out = [line("ours", f"{label} (ours)", [ours_text(c) for c in cells],
                 [c.ours.mean if c.ours is not None and not c.ours.stand_in else None for c in cells]),
@@ -178,10 +202,9 @@ def _lines(block: str, label: str, method: str | None, cells: list[Cell], with_p
                 emphasis=[c.paper_emphasis for c in cells]),
            line("delta", f"{label} (Δ)", [fmt(c.delta, signed=True) if c.delta is not None else "" for c in cells],
                 [None] * len(cells))]
-    baselines = {c.baseline for c in cells if c.baseline}
-    if baselines:
-        names = ", ".join(LABELS.get(b, b) for b in sorted(baselines))
-        out.append(line("p", f"{label} (p vs {names})", [fmt_p(c.p_value) for c in cells], [None] * len(cells)))
+    for against in dict.fromkeys(label for c in cells for label, _ in c.comparisons):  # one line per comparison
+        p_values = [dict(c.comparisons).get(against) for c in cells]
+        out.append(line("p", f"{label} (p vs {against})", [fmt_p(p) for p in p_values], [None] * len(cells)))
     return [ln for ln in out if (ln.kind == "ours" or (ln.kind == "paper" and with_paper)
                                  or any(t not in ("", MISSING) for t in ln.cells))]
 

@@ -87,25 +87,29 @@ def summary_line(judged: list[Judged]) -> str:
     run = counts[REPRODUCED] + counts[NOT_REPRODUCED] + counts[INCONCLUSIVE]
     text = (f"{counts[REPRODUCED]} reproduced of {run} run ({counts[NOT_REPRODUCED]} not reproduced, "
             f"{counts[INCONCLUSIVE]} inconclusive)")
-    return text + (f"; {counts[STAND_IN]} stand-in values not judged" if counts[STAND_IN] else "")
+    return text + (f"; {counts[STAND_IN]} paper values beside a stand-in run (§), not judged" if counts[STAND_IN] else "")
 
 
 def summaries(judged: list[Judged]) -> list[tuple[str, str]]:
     """(scope, line): per paper, then per table, in first-seen order."""
     out = []
-    for key, name in (("paper", "seed {}"), ("table", "{}")):
+    from ptbench.report.layouts import short_title
+
+    for key, name in (("paper", lambda scope: f"Seed {scope}"), ("table", short_title)):
         for scope in dict.fromkeys(getattr(j, key) for j in judged):
-            out.append((name.format(scope), summary_line([j for j in judged if getattr(j, key) == scope])))
+            out.append((name(scope), summary_line([j for j in judged if getattr(j, key) == scope])))
     return out
 
 
 def to_markdown(judged: list[Judged]) -> str:
+    from ptbench.report.layouts import short_title
+
     lines = ["# Reproduction verdicts", "", RULE_TEXT, "", f"All: {summary_line(judged)}", ""]
     lines += [f"- {scope}: {line}" for scope, line in summaries(judged)]
     lines += ["", "| table | block | row | column | ours | seeds | band | paper | verdict |", "|---" * 9 + "|"]
     for j in judged:
         shown = "" if j.band is None else f"[{j.band[0]:.1f}, {j.band[1]:.1f}]"
-        lines.append(f"| {j.table} | {j.block} | {j.row} | {j.column} | {j.ours:.1f} | {j.seeds} | {shown} | "
+        lines.append(f"| {short_title(j.table)} | {j.block} | {j.row} | {j.column} | {j.ours:.1f} | {j.seeds} | {shown} | "
                      f"{j.paper_value:g} | {j.verdict} |")
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,115 @@
+"""Why a table row is empty, and which profile would fill it.
+
+A row of a seed table prints our numbers only from runs with the row's setting (its backbone, kind,
+k, dropout and ``config.<knob>`` filters, report/layouts.py). When none exists, the row says which
+setting it needs and which profiles schedule a run with it: each profile is resolved as
+``ptbench profile <name>`` would write it over params.yaml (its keys replaced, ``methods`` merged knob
+by knob) and its grid (or its few-shot plan) searched for a method or named variant with that setting.
+Pure data: nothing is run, and the answer depends only on params.yaml and profiles/*.yaml.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ptbench.report.cells import merge_keys
+
+PARAMS_FILE = Path("params.yaml")
+PROFILE_DIR = Path("profiles")
+
+
+@lru_cache(maxsize=2)
+def resolved_profiles(params_path: Path = PARAMS_FILE, profile_dir: Path = PROFILE_DIR) -> dict[str, dict]:
+    """Every profile as the params it would write (plain data, the same merge as ``ptbench profile``)."""
+    base = yaml.safe_load(Path(params_path).read_text()) or {}
+    out = {}
+    for path in sorted(Path(profile_dir).glob("*.yaml")):
+        overlay = yaml.safe_load(path.read_text()) or {}
+        params = {**base, **{k: v for k, v in overlay.items() if k != "methods"}}
+        params["methods"] = {m: {**knobs, **(overlay.get("methods") or {}).get(m, {})}
+                             for m, knobs in (base.get("methods") or {}).items()}
+        out[path.stem] = params
+    return out
+
+
+def _candidates(params: dict, method: str, names: list[str]) -> list[tuple[dict, bool]]:
+    """(configuration, dropout) of every grid name that runs ``method``: itself or a named variant of it."""
+    variants = params.get("variants") or {}
+    found = []
+    for name in names:
+        variant = variants.get(name)
+        registered = variant["method"] if variant else name
+        if registered != method:
+            continue
+        config = {**(params["methods"].get(method) or {}), **((variant or {}).get("knobs") or {})}
+        dropout = (variant or {}).get("dropout")
+        found.append((config, params.get("dropout") if dropout is None else dropout))
+    return found
+
+
+def _fits(config: dict, dropout: bool, k: int | None, where: dict[str, Any], ks: list[int]) -> bool:
+    for name, want in where.items():
+        if name.startswith("config."):
+            if config.get(name.removeprefix("config.")) != want:
+                return False
+        elif name == "dropout":
+            if dropout != want:
+                return False
+        elif name == "k":
+            if want not in ks:
+                return False
+        else:  # a filter this matcher does not know: never claim a profile runs it
+            return False
+    return True
+
+
+def schedules(params: dict, key: dict[str, Any], tasks: list[str]) -> bool:
+    """Does a profile's resolved params run a cell with ``key``'s setting on one of ``tasks``?"""
+    method, backbone, where = key.get("method"), key.get("backbone"), key.get("where", {})
+    if key.get("kind", "grid") == "fewshot":
+        plan = params.get("few_shot") or {}
+        names, backbones = [*plan.get("methods", []), *plan.get("transfer", [])], plan.get("backbones", [])
+        task_list, ks = plan.get("tasks", []), plan.get("ks", [])
+    else:
+        grid = params.get("grid") or {}
+        names, backbones = [*grid.get("methods", []), *grid.get("transfer", [])], params.get("backbones", [])
+        task_list, ks = params.get("tasks", []), []
+    if backbone not in backbones or not set(tasks) & set(task_list):
+        return False
+    return any(_fits(config, dropout, where.get("k"), where, ks) for config, dropout in _candidates(params, method, names))
+
+
+def _filters(where: dict[str, Any]) -> str:
+    filters = [f"{name.removeprefix('config.')} = {value}" for name, value in where.items() if name not in ("dropout", "k")]
+    if "dropout" in where:
+        filters.append("dropout " + ("on" if where["dropout"] else "off"))
+    return ", ".join(filters)
+
+
+def setting_text(keys: list[dict[str, Any]]) -> str:
+    """The setting of a row's cells in words, e.g. "runs on t5-base of pt (length = 100)"."""
+    key = keys[0]
+    kind = f"k = {key['where']['k']} few-shot runs" if key.get("kind") == "fewshot" else "runs"
+    methods = dict.fromkeys((k.get("method"), _filters(k.get("where", {}))) for k in keys)
+    return f"{kind} on {key.get('backbone')} of " + ", ".join(m + (f" ({f})" if f else "") for m, f in methods)
+
+
+def empty_row_note(spec: dict, block: dict, row: dict) -> str:
+    """What an empty row needs and which profiles schedule all of it."""
+    keys = [merge_keys(spec.get("fixed", {}), block, row, column) for column in spec["columns"]
+            if "params" not in column]
+    by_method: dict[tuple, list[str]] = {}
+    for k in keys:
+        tasks = [t for t, _ in k["members"]] if "members" in k else [k["task"]]
+        by_method.setdefault((k.get("method"), repr(sorted(k.get("where", {}).items()))), []).extend(tasks)
+    firsts = {m: next(k for k in keys if (k.get("method"), repr(sorted(k.get("where", {}).items()))) == m)
+              for m in by_method}
+    profiles = [name for name, params in resolved_profiles().items()
+                if all(schedules(params, firsts[m], tasks) for m, tasks in by_method.items())]
+    named = ", ".join(profiles[:-1]) + (" and " if len(profiles) > 1 else "") + (profiles[-1] if profiles else "")
+    where = (f"scheduled by the {named} profile{'s' if len(profiles) > 1 else ''}" if profiles
+             else "no profile schedules it (a DVC experiment with this setting can: docs/pipeline.md)")
+    return f"{row['label']}: no run here; it needs {setting_text(keys)}; {where}"
