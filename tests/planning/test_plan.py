@@ -69,3 +69,18 @@ def test_the_paper_plan_scales_the_large_backbones_from_a_calibrated_one(tmp_pat
     for stage in plan.stages:
         by_backbone[stage.backbone] = by_backbone.get(stage.backbone, 0.0) + plan.seconds[stage.address]
     assert by_backbone["t5-11b"] > by_backbone["t5-base"] > by_backbone["t5-small"] > 0
+
+
+def test_the_cost_tables_estimates_and_counts_cover_the_runs_that_write_results(tmp_path):
+    """What the tables stage asks the plan (stages/tables.py): per (backbone, method) the estimated training
+    seconds of the runs that write results rows, and how many runs those are."""
+    from ptbench.planning.plan import estimated_training_seconds, planned_run_counts
+
+    path = filled_calibration(tmp_path, "smoke", {"tiny-t5": 258_816})
+    params = profile_params("smoke", REPO / "params.yaml")
+    estimates = estimated_training_seconds(params, path)
+    assert set(estimates) == {("tiny-t5", m) for m in [*params.grid.methods, *params.grid.transfer]}
+    assert all(seconds > 0 for seconds in estimates.values())
+    assert estimated_training_seconds(params, tmp_path / "none.json") == {}  # no calibration: nothing estimated
+    counts = planned_run_counts(params)
+    assert 0 < counts["with_results"] < counts["all"]

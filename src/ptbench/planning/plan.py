@@ -249,3 +249,25 @@ def planned_run_counts(params: Params) -> dict[str, int]:
     stages = plan_stages(params)
     return {"with_results": sum(len(s.runs) for s in stages if s.kind in RESULT_KINDS),
             "all": sum(len(s.runs) for s in stages)}
+
+
+def estimated_training_seconds(params: Params, calibration_path: Path = CALIBRATION_FILE) -> dict[tuple[str, str], float]:
+    """Per (backbone, method): the training seconds (validation included, as measured) of its grid,
+    knob and few-shot runs, from this machine's stored calibration; empty without one (nothing is
+    measured here: the tables stage calls this)."""
+    from ptbench.planning.calibration import load
+
+    record = load(calibration_path).get(machine_key(params.runtime.cpu_threads))
+    if not record:
+        return {}
+    try:
+        rates, _ = backbone_rates(params, record, calibration_shapes(params))
+    except PtbenchError:
+        return {}
+    estimator = Estimator(params, record, rates, prepared_input_lengths(params))
+    out: dict[tuple[str, str], float] = {}
+    for stage in plan_stages(params):
+        if stage.kind in RESULT_KINDS and stage.backbone in rates:
+            key = (stage.backbone, stage.method)
+            out[key] = out.get(key, 0.0) + sum(estimator.train_seconds(r) for r in stage.runs)
+    return out
