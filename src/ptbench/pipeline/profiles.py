@@ -1,10 +1,13 @@
 """Profiles: presets of the keys that differ between a CPU smoke run and the papers' grid.
 
-``ptbench profile paper`` writes ``profiles/paper.yaml``'s keys into params.yaml (``methods`` is merged
-knob by knob, every other key replaced whole), so params.yaml always holds exactly what runs, and DVC
-sees one ordinary params change. The file keeps its layout: values are updated in place, so comments,
-block or flow style and a number's spelling stay wherever the value does not change, and applying the
-profile params.yaml already holds changes nothing.
+``ptbench profile paper`` writes ``profiles/paper.yaml``'s keys into params.yaml, so params.yaml always
+holds exactly what runs, and DVC sees one ordinary params change. A profile is a pure function of its
+name: it is composed on the base profile (``profiles/smoke.yaml``, which sets every key and method knob
+any profile sets; a profile that sets anything else is refused), never on what params.yaml held before,
+so "paper-001 after paper-003" is "paper-001". Composing: the profile's keys replace the base's whole,
+except ``methods``, merged knob by knob (a profile names only the knobs its seed states). The file keeps
+its layout: values are updated in place, so comments, block or flow style and a number's spelling stay
+wherever the value does not change, and applying the profile params.yaml already holds changes nothing.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from ptbench.config import parse_params
 from ptbench.errors import ConfigError, require_choice
 
 PROFILE_DIR = Path("profiles")
+BASE_PROFILE = "smoke"  # every profile is composed on it: it sets every key and method knob any profile sets
 
 
 def available(profile_dir: Path = PROFILE_DIR) -> list[str]:
@@ -76,13 +80,50 @@ def _round_trip_yaml():
     return rt
 
 
-def merged_document(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR, rt=None):
-    """params.yaml with the profile's keys set (a round-trip document; nothing written)."""
-    load_profile(name, profile_dir)  # validates the name and the shape
-    rt = rt or _round_trip_yaml()
-    # the profile read round-trip too, so every scalar keeps its spelling (a float such as 0.00001
-    # would otherwise be written back as 1e-05, which YAML 1.1 readers take for a string)
+def uncovered(base, overlay) -> list[str]:
+    """What ``overlay`` sets that the base profile does not: such a value would survive into the next
+    profile applied, so that profile would depend on the one before it."""
+    out = [key for key in overlay if key not in base]
+    for method, knobs in (overlay.get("methods") or {}).items():
+        base_knobs = (base.get("methods") or {}).get(method)
+        if base_knobs is None:
+            out.append(f"methods.{method}")
+            continue
+        out += [f"methods.{method}.{knob}" for knob in knobs if knob not in base_knobs]
+    return out
+
+
+def composed_overlay(name: str, profile_dir: Path, rt):
+    """The base profile with ``name``'s keys set: what params.yaml will hold of every key a profile sets."""
+    base = rt.load((profile_dir / f"{BASE_PROFILE}.yaml").read_text())
+    if name == BASE_PROFILE:
+        return base
     overlay = rt.load((profile_dir / f"{name}.yaml").read_text())
+    methods = overlay.get("methods", {})
+    if not isinstance(methods, dict) or not all(isinstance(knobs, dict) for knobs in methods.values()):
+        raise ConfigError(f"profiles/{name}.yaml: methods must map method names to their knobs")
+    missing = uncovered(base, overlay)
+    if missing:
+        raise ConfigError(f"profiles/{name}.yaml: sets {', '.join(missing)}, which profiles/{BASE_PROFILE}.yaml (the "
+                          f"base every profile is composed on) does not set: add it there with params.yaml's value")
+    composed = dict(base)
+    for key, value in overlay.items():
+        if key == "methods":  # per-method knobs: the base's, with those the profile names changed
+            composed["methods"] = {method: {**knobs, **(value.get(method) or {})}
+                                   for method, knobs in base["methods"].items()}
+        else:
+            composed[key] = value
+    return composed
+
+
+def merged_document(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR, rt=None):
+    """params.yaml with the profile (composed on the base) set: a round-trip document; nothing written."""
+    load_profile(name, profile_dir)  # validates the name and the shape
+    require_choice("the base profile", BASE_PROFILE, available(profile_dir))
+    rt = rt or _round_trip_yaml()
+    # the profiles read round-trip too, so every scalar keeps its spelling (a float such as 0.00001
+    # would otherwise be written back as 1e-05, which YAML 1.1 readers take for a string)
+    overlay = composed_overlay(name, profile_dir, rt)
     document = rt.load(Path(params_path).read_text())
     unknown = sorted(set(overlay) - set(document))
     if unknown:

@@ -3,8 +3,8 @@
 A row of a seed table prints our numbers only from runs with the row's setting (its backbone, kind,
 k, dropout and ``config.<knob>`` filters, report/layouts.py). When none exists, the row says which
 setting it needs and which profiles schedule a run with it: each profile is resolved as
-``ptbench profile <name>`` would write it over params.yaml (its keys replaced, ``methods`` merged knob
-by knob) and its grid (or its few-shot plan) searched for a method or named variant with that setting.
+``ptbench profile <name>`` would write it (``pipeline.profiles``: composed on the base profile) and its
+grid (or its few-shot plan) searched for a method or named variant with that setting.
 Pure data: nothing is run, and the answer depends only on params.yaml and profiles/*.yaml.
 """
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ptbench.report.cells import merge_keys
 
@@ -23,16 +21,13 @@ PROFILE_DIR = Path("profiles")
 
 @lru_cache(maxsize=2)
 def resolved_profiles(params_path: Path = PARAMS_FILE, profile_dir: Path = PROFILE_DIR) -> dict[str, dict]:
-    """Every profile as the params it would write (plain data, the same merge as ``ptbench profile``)."""
-    base = yaml.safe_load(Path(params_path).read_text()) or {}
-    out = {}
-    for path in sorted(Path(profile_dir).glob("*.yaml")):
-        overlay = yaml.safe_load(path.read_text()) or {}
-        params = {**base, **{k: v for k, v in overlay.items() if k != "methods"}}
-        params["methods"] = {m: {**knobs, **(overlay.get("methods") or {}).get(m, {})}
-                             for m, knobs in (base.get("methods") or {}).items()}
-        out[path.stem] = params
-    return out
+    """Every profile as the params ``ptbench profile <name>`` would write (plain data; nothing written)."""
+    import json
+
+    from ptbench.pipeline.profiles import available, merged_document
+
+    return {name: json.loads(json.dumps(merged_document(name, Path(params_path), Path(profile_dir))))
+            for name in available(Path(profile_dir))}
 
 
 def _candidates(params: dict, method: str, names: list[str]) -> list[tuple[dict, bool]]:
