@@ -65,7 +65,7 @@ def test_the_plugin_runs_through_dvc_repro_on_a_smoke_task(committed_platform, p
     sh("git", "init", "-q", cwd=repo)
     place_committed_mirror(repo, smoke_mirror)  # the committed mirror: DVC skips its stage
     sh("dvc", "repro", "pipelines/tiny-t5/gated_pt/dvc.yaml:cells", cwd=repo, timeout=900)
-    result = json.loads((repo / "results" / "metrics" / "tiny-t5" / "gated_pt" / "rte.json").read_text())
+    result = json.loads((repo / "results" / "records" / "tiny-t5" / "gated_pt" / "rte.json").read_text())
     assert result["trainable_parameters"] == 10 * 64 + 1 and 0 <= result["metrics"]["accuracy"] <= 100
     assert result["provenance"]["method_package"] == {"name": "ptbench-plugin-example", "version": "0.1.0"}
     bad = cli("params", "--method", "gated_pt", "--backbone", "t5-base", "--set", "gate_init=.nan", cwd=repo, check=False)

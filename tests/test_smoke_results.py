@@ -6,7 +6,7 @@ import json
 from conftest import REPO
 from ptbench.config import load_params
 
-METRICS = REPO / "results" / "metrics"
+RECORDS = REPO / "results" / "records"  # each result whole; results/metrics holds its numbers alone
 
 
 def primary_scores() -> dict[tuple[str, str], float]:
@@ -15,7 +15,7 @@ def primary_scores() -> dict[tuple[str, str], float]:
     for backbone in params.backbones:
         for method in [*params.grid.methods, *params.grid.transfer]:
             for task in params.tasks:
-                payload = json.loads((METRICS / backbone / method / f"{task}.json").read_text())
+                payload = json.loads((RECORDS / backbone / method / f"{task}.json").read_text())
                 scores[method, task] = payload["metrics"][payload["primary_metric"]]
     return scores
 
@@ -41,3 +41,39 @@ def test_the_control_row_is_the_floor_and_training_rises_above_it():
         assert scores["control", task] <= mirror["probe_chance"][task] + 10.0, task
     best = {task: max(v for (m, t), v in scores.items() if t == task) for task in tasks}
     assert all(best[task] >= scores["control", task] + 40.0 for task in tasks), best
+
+
+def test_dvc_metrics_hold_numbers_only():
+    """DVC's convention: metrics files hold the numbers (every metric, invalid rate, per-seed values,
+    parameter counts), so that `dvc metrics show` and `dvc exp show` list numbers; what made them (the
+    provenance) is in each result's record beside them (results/records/...), still checked by the
+    provenance tests."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    dvc = Path(sys.executable).with_name("dvc")
+    shown = subprocess.run([str(dvc), "metrics", "show", "--json"], cwd=REPO, capture_output=True, text=True,
+                           timeout=300, env={"DVC_NO_ANALYTICS": "1", "PATH": str(dvc.parent)})
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    leaves = []
+
+    def walk(value, where):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{where}[{i}]")
+        else:
+            leaves.append((where, value))
+    data = json.loads(shown.stdout)
+    for revision in data.values():
+        walk(revision.get("data", {}), "")
+    assert len(leaves) > 1000  # every committed result is listed
+    wrong = [(where, value) for where, value in leaves
+             if isinstance(value, bool) or not isinstance(value, (int, float))]
+    assert not wrong, f"{len(wrong)} non-numeric metric values, e.g. {wrong[:5]}"
+    for record in RECORDS.rglob("*.json"):  # and the records keep what the numbers alone do not say
+        payload = json.loads(record.read_text())
+        assert {"method", "task", "primary_metric", "provenance"} <= set(payload), record

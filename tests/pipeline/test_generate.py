@@ -46,8 +46,9 @@ def test_lists_inside_a_stage_kind_stay_params_references(raw_params):
     assert pipeline["stages"]["fewshot"]["matrix"] == {"task": "${few_shot.tasks}", "k": "${few_shot.ks}"}
     assert pipeline["stages"]["knob"]["matrix"]["point"] == "${knob_runs.methods.pt.points}"
     assert all(stage["wdir"] == "../../.." for stage in pipeline["stages"].values())
-    # a method's rows read its knob runs only when it has some (a dep must exist)
-    assert "results/knobs/metrics/tiny-t5/pt" in pipeline["stages"]["rows"]["deps"]
+    # a method's rows read its knob runs' records only when it has some (a dep must exist)
+    assert "results/knobs/records/tiny-t5/pt" in pipeline["stages"]["rows"]["deps"]
+    assert not any(dep.startswith(("results/metrics", "results/knobs/metrics")) for dep in pipeline["stages"]["rows"]["deps"])
     dpt = yaml.safe_load(expected_files(parse_params(raw_params))[ROOT / "tiny-t5" / "dpt" / "dvc.yaml"])
     assert not any("knobs" in dep for dep in dpt["stages"]["rows"]["deps"])
 
@@ -59,10 +60,13 @@ def test_a_stage_per_method_loops_over_the_lists_and_owns_the_method_folders(raw
     assert not any("matrix" in stage for stage in stages.values())
     assert "train" not in stages and "evaluate" not in stages  # one process trains and scores: cells
     assert stages["cells"]["cmd"] == "${launcher} stages/cells.py --backbone tiny-t5 --method pt"
-    assert stages["cells"]["outs"] == ["results/runs/tiny-t5/pt", "results/predictions/tiny-t5/pt"]
+    # the numbers are the DVC metrics; each result's record (provenance) beside them, committed, not a metric
+    assert stages["cells"]["outs"] == ["results/runs/tiny-t5/pt", "results/predictions/tiny-t5/pt",
+                                       {"results/records/tiny-t5/pt": {"cache": False}}]
     assert stages["cells"]["metrics"] == [{"results/metrics/tiny-t5/pt": {"cache": False}}]
     assert "tasks" in stages["cells"]["params"]
-    assert stages["knob"]["outs"] == ["results/knobs/runs/tiny-t5/pt", "results/knobs/predictions/tiny-t5/pt"]
+    assert stages["knob"]["outs"] == ["results/knobs/runs/tiny-t5/pt", "results/knobs/predictions/tiny-t5/pt",
+                                      {"results/knobs/records/tiny-t5/pt": {"cache": False}}]
     assert stages["fewshot"]["outs"] == ["results/fewshot/tiny-t5/pt"]
     assert stages["source_prompt"]["outs"] == ["results/source_prompts/tiny-t5/pt"]
     assert "data/prepared/tiny-t5" in stages["cells"]["deps"]

@@ -11,6 +11,7 @@ import torch
 from ptbench.artifacts import STATE_FILE, save_state
 from ptbench.eval.metrics import compute_metric
 from ptbench.report.settings import ReportSettings
+from ptbench.run.experiment import write_result
 
 NO_STAND_IN: dict[str, list[str]] = {}
 
@@ -47,9 +48,8 @@ def write_run(results: Path, method: str, task: str, predictions: dict[str, list
                              "packages": {"torch": "2.x"}, "python": "3.11"}}
     if registered_method is not None:
         record["registered_method"] = registered_method
-    path = results / "metrics" / f"{rel}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record))
+    write_result(results / "metrics" / f"{rel}.json", record)  # as evaluate writes it: numbers, and the record
+    path = results / "records" / f"{rel}.json"  # what the report reads (and a test may edit)
     if with_predictions:
         out = results / "predictions" / f"{rel}.json"
         out.parent.mkdir(parents=True, exist_ok=True)

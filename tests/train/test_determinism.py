@@ -40,6 +40,7 @@ STAGES = (("stages/prepare_data.py", "--backbone", "tiny-t5", "--task", "rte"),
           ("stages/train.py", "--backbone", "tiny-t5", "--method", "pt", "--task", "rte"),
           ("stages/evaluate.py", "--backbone", "tiny-t5", "--method", "pt", "--task", "rte"))
 METRICS = Path("results/metrics/tiny-t5/pt/rte.json")
+RECORD = Path("results/records/tiny-t5/pt/rte.json")
 SPLITS = Path("data/prepared/tiny-t5/rte/splits.json")
 RUN = Path("results/runs/tiny-t5/pt/rte/seed0")
 
@@ -102,8 +103,10 @@ def two_runs(quick_mirror, repo_params_raw, tmp_path_factory) -> tuple[Path, Pat
 def test_same_seed_and_data_give_identical_metrics_json(two_runs):
     a, b = two_runs
     assert (a / METRICS).read_bytes() == (b / METRICS).read_bytes()
-    payload = json.loads((a / METRICS).read_text())
+    assert (a / RECORD).read_bytes() == (b / RECORD).read_bytes()  # provenance included
+    payload = json.loads((a / RECORD).read_text())
     assert payload["metrics"][payload["primary_metric"]] > 0, "degenerate predictions: a weak comparison"
+    assert json.loads((a / METRICS).read_text())["metrics"] == payload["metrics"]  # the numbers, for DVC
 
 
 def test_same_seed_and_data_give_identical_splits_training_and_states(two_runs):
@@ -117,7 +120,7 @@ def test_same_seed_and_data_give_identical_splits_training_and_states(two_runs):
 
 def test_provenance_holds_the_seed_and_the_split_hash(two_runs):
     a, _ = two_runs
-    payload = json.loads((a / METRICS).read_text())
+    payload = json.loads((a / RECORD).read_text())
     splits = json.loads((a / SPLITS).read_text())
     provenance = payload["provenance"]
     assert provenance["seeds"] == [0] and list(payload["per_seed"]) == ["0"]

@@ -1,6 +1,6 @@
 """``ptbench audit``: re-run cached cells from their recorded inputs and compare with the cached metrics.
 
-A cell (backbone, method, task of ``results/metrics/``) is trained and scored again, exactly as its
+A cell (backbone, method, task of ``results/metrics/``, its numbers) is trained and scored again, exactly as its
 stage does (``experiment.train_and_evaluate``), in a scratch folder, from the workspace's inputs:
 ``params.yaml``, the prepared data (``data/prepared``), the transfer sources and the mirror, i.e. what
 ``dvc pull`` (or ``dvc repro``) puts in place on any machine. On the CPU with ``runtime.cpu_threads``

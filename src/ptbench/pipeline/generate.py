@@ -64,6 +64,11 @@ def _stage(cmd: str, deps: list[str], params: list[str], outs: list[str], matrix
     return stage
 
 
+def _record(path: str) -> dict[str, Any]:
+    """A result's record beside its metrics (``layout.record_path``): committed with them, like them."""
+    return {path: {"cache": False}}
+
+
 def method_code(params, m: str) -> list[str]:
     """The files of src/ptbench/methods a method's (or a variant's) stages run: the registry, the base
     classes, its module and the sibling modules that imports (``ptbench.methods.module_files``). Adding
@@ -141,7 +146,8 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
         stages["cells"] = _stage(
             f"{launcher} stages/cells.py --backbone {b} --method {m}",
             ["stages/cells.py", *code, data, *own, "mirror"], [*params.method_param_keys(m), *TRAINING_PARAMS, *tasks],
-            [f"results/runs/{b}/{m}", f"results/predictions/{b}/{m}"], None, [f"results/metrics/{b}/{m}"])
+            [f"results/runs/{b}/{m}", f"results/predictions/{b}/{m}", _record(f"results/records/{b}/{m}")], None,
+            [f"results/metrics/{b}/{m}"])
     elif m in params.grid.methods or transfer:
         runs = f"results/runs/{b}/{m}/${{item.task}}"
         stages["train"] = _stage(
@@ -151,8 +157,8 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
         stages["evaluate"] = _stage(
             f"python stages/evaluate.py --backbone {b} --method {m} --task ${{item.task}}",
             ["stages/evaluate.py", *code, runs, *own, data, "mirror"], [*params.method_param_keys(m), *EVALUATION_PARAMS],
-            [f"results/predictions/{b}/{m}/${{item.task}}.json"], {"task": "${tasks}"},
-            [f"results/metrics/{b}/{m}/${{item.task}}.json"])
+            [f"results/predictions/{b}/{m}/${{item.task}}.json", _record(f"results/records/{b}/{m}/${{item.task}}.json")],
+            {"task": "${tasks}"}, [f"results/metrics/{b}/{m}/${{item.task}}.json"])
     knobs = b in params.knob_runs["backbones"] and m in params.knob_runs["methods"]
     if knobs:
         where = f"{b}/{m}/${{item.point}}/${{item.task}}"
@@ -162,7 +168,8 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
             ["stages/knob.py", "src/ptbench/pipeline/knobs.py", *code, data, "mirror"],
             [f"knob_runs.methods.{m}", *params.method_param_keys(m), *TRAINING_PARAMS],
             [_per(grouped, f"results/knobs/runs/{where}", f"results/knobs/runs/{b}/{m}"),
-             _per(grouped, f"results/knobs/predictions/{where}.json", f"results/knobs/predictions/{b}/{m}")],
+             _per(grouped, f"results/knobs/predictions/{where}.json", f"results/knobs/predictions/{b}/{m}"),
+             _record(_per(grouped, f"results/knobs/records/{where}.json", f"results/knobs/records/{b}/{m}"))],
             None if grouped else {"point": f"${{knob_runs.methods.{m}.points}}", "task": f"${{knob_runs.methods.{m}.tasks}}"},
             [_per(grouped, f"results/knobs/metrics/{where}.json", f"results/knobs/metrics/{b}/{m}")])
     if b in few.backbones and (m in few.methods or m in few.transfer):
@@ -179,9 +186,9 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
             [*ROWS_CODE, *BOOTSTRAP_CODE, f"results/fewshot/{b}/{m}"], ROWS_PARAMS,
             [f"results/rows/fewshot/{b}/{m}.json"])
     if "train" in stages or "cells" in stages:
-        results = [f"results/{kind}/{b}/{m}" for kind in ("metrics", "predictions", "runs")]
+        results = [f"results/{kind}/{b}/{m}" for kind in ("records", "predictions", "runs")]
         if knobs:
-            results += [f"results/knobs/{kind}/{b}/{m}" for kind in ("metrics", "predictions", "runs")]
+            results += [f"results/knobs/{kind}/{b}/{m}" for kind in ("records", "predictions", "runs")]
         stages["rows"] = _stage(
             f"python stages/rows.py --backbone {b} --method {m}",
             [*ROWS_CODE, *BOOTSTRAP_CODE, "src/ptbench/report/prompts.py", *own_code, *results],

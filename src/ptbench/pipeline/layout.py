@@ -27,6 +27,18 @@ def metrics_path(backbone: str, method: str, task: str) -> Path:
     return Path("results/metrics") / backbone / method / f"{task}.json"
 
 
+def record_path(metrics_path: Path) -> Path:
+    """Where a result's full record goes beside its metrics file: the same path with its ``metrics`` folder
+    named ``records`` (results/records/<b>/<m>/<task>.json, results/knobs/records/..., results/variant/<b>/
+    records/...). A metrics file holds numbers only (what ``dvc metrics show`` and ``dvc exp show`` list);
+    the record holds them too, with what the run was (method, task, metric names) and its provenance."""
+    parts = list(Path(metrics_path).parts)
+    if "metrics" not in parts:  # a metrics file written elsewhere (``stages/evaluate.py --out``): beside it
+        return Path(metrics_path).with_suffix(".record.json")
+    at = len(parts) - 1 - parts[::-1].index("metrics")
+    return Path(*parts[:at], "records", *parts[at + 1:])
+
+
 def predictions_path(backbone: str, method: str, task: str) -> Path:
     return Path("results/predictions") / backbone / method / f"{task}.json"
 

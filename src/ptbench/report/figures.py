@@ -104,7 +104,7 @@ def _legend_by_family(fig, axes, styles: Styles) -> None:
 
 def params_vs_score(rows, out_dir: Path, styles: Styles) -> FigureResult:
     result = FigureResult("params_vs_score", "Trainable parameters vs average score", "seed 001 Fig. 1, seed 003 Fig. 1",
-                          reason="needs evaluated runs (results/metrics)")
+                          reason="needs evaluated runs (results/records)")
     scores: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     params: dict[tuple[str, str], int] = {}
     for r in rows:

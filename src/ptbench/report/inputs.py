@@ -1,11 +1,12 @@
 """Finding the pipeline's results by content, not by folder layout.
 
-Every result is recognised by what its JSON says (method, task, provenance), so the folders may
-gain levels (``results/metrics/<backbone>/<method>/<task>.json``) without touching the report.
-Companion files are found by *relative path*: a metrics file at ``results/metrics/<rel>.json`` has
-its predictions at ``results/predictions/<rel>.json`` and its training records under
-``results/runs/<rel>/seed<k>/train.json`` (the predictions file does not name its backbone, so
-the relative path is what ties it to one run).
+Every result is recognised by what its record says (method, task, provenance), so the folders may
+gain levels (``results/records/<backbone>/<method>/<task>.json``) without touching the report. The
+report reads a result's record (``layout.record_path``: its numbers and what made them), not its metrics
+file (the numbers alone, for DVC). Companion files are found by *relative path*: a record at
+``results/records/<rel>.json`` has its predictions at ``results/predictions/<rel>.json`` and its
+training records under ``results/runs/<rel>/seed<k>/train.json`` (the predictions file does not name
+its backbone, so the relative path is what ties it to one run).
 """
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ def is_metrics_record(record: dict[str, Any] | None) -> bool:
 
 
 def metrics_runs(results: Path, method: str | None = None) -> list[RunFiles]:
-    """Every metrics file under ``results/metrics`` (any depth), optionally of one method."""
-    root = Path(results) / "metrics"
+    """Every result record under ``results/records`` (any depth), optionally of one method."""
+    root = Path(results) / "records"
     runs = []
     for path in sorted(root.rglob("*.json")):
         record = read_json(path)

@@ -99,6 +99,29 @@ def write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
 
+NUMERIC_KEYS = ("metrics", "per_seed", "test_examples", "trainable_parameters", "stored_parameters")
+
+
+def numbers_only(value):
+    """The numeric leaves of a result (a flag as 0/1; text and missing values left out): what DVC lists."""
+    if isinstance(value, dict):
+        kept = {key: numbers_only(item) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if item is not None and item != {}}
+    if isinstance(value, bool):
+        return int(value)
+    return value if isinstance(value, (int, float)) else None
+
+
+def write_result(metrics_path: Path, payload: dict) -> None:
+    """A result as two files: its record (everything: what was run, its numbers, its provenance) at
+    ``layout.record_path`` and its numbers alone at ``metrics_path``, the DVC metric, written last: its
+    presence means the stage finished."""
+    from ptbench.pipeline.layout import record_path
+
+    write_json(record_path(metrics_path), payload)
+    write_json(metrics_path, numbers_only({key: payload[key] for key in NUMERIC_KEYS if key in payload}))
+
+
 def run_fingerprint(params: Params, method_name: str, cfg, seed: int, data_dir: Path,
                     transfer_root: Path = TRANSFER_ROOT) -> str:
     """Everything a training run's result depends on: a checkpoint resumes only the same run
@@ -260,7 +283,7 @@ def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Pat
     payload = result_payload(params, method_name, spec, per_seed, record, len(test_split), data_dir, decoding)
     if predictions_path is not None:
         write_predictions(predictions_path, method_name, spec, test_split, outputs)
-    write_json(metrics_path, payload)  # last: its presence means the stage finished
+    write_result(metrics_path, payload)
     return payload
 
 
@@ -273,7 +296,10 @@ def train_and_evaluate(params: Params, method_name: str, task_name: str, data_di
     call the two halves apart, so that a scoring change re-runs no training."""
     from ptbench.run.stagekit import atomic_dir, check_writable
 
-    for folder in {metrics_path.parent, *([predictions_path.parent] if predictions_path else [])}:
+    from ptbench.pipeline.layout import record_path
+
+    for folder in {metrics_path.parent, record_path(metrics_path).parent,
+                   *([predictions_path.parent] if predictions_path else [])}:
         check_writable(folder)  # before any compute: the scores are written at the very end
     with atomic_dir(run_dir) as partial:
         train_run(params, method_name, task_name, data_dir, partial, checkpoint_dir=checkpoint_dir,
