@@ -11,12 +11,12 @@ import yaml
 from conftest import REPO
 
 
-def sh(*args, cwd, check=True, timeout=900):
+def sh(*args, cwd, check=True, timeout=900, env_extra=None):
     """Run a command in ``cwd``; in a copy of the repository, its stages import the copy's own
-    ``src`` (not the editable install's), so a patched copy runs its patch."""
+    ``src`` (not the editable install's), so a patched copy runs its patch. ``env_extra``: more variables."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "GIT_AUTHOR_NAME": "ptbench", "GIT_AUTHOR_EMAIL": "ci@ptbench", "GIT_COMMITTER_NAME": "ptbench",
-           "GIT_COMMITTER_EMAIL": "ci@ptbench"}
+           "GIT_COMMITTER_EMAIL": "ci@ptbench", **(env_extra or {})}
     if (Path(cwd) / "src" / "ptbench").is_dir():
         env["PYTHONPATH"] = os.pathsep.join([str(Path(cwd) / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])
     result = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

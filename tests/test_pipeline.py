@@ -59,6 +59,10 @@ def regenerate(repo) -> None:
     sh(sys.executable, "-m", "ptbench.cli", "pipelines", cwd=repo)
 
 
+# `dvc exp show` after `dvc exp run -S method=...`: the experiment, the method and one task's variant scores
+EXP_SHOW_KEEP = r"Experiment|Created|method$|.*variant.*/rte\.json:metrics\.(?!invalid)"
+
+
 def kind(address: str) -> str:
     """pipelines/tiny-t5/pt/dvc.yaml:cells -> cells; variant@tiny-t5 -> variant"""
     return address.split(":")[-1].split("@")[0]
@@ -252,6 +256,13 @@ def test_exp_run_with_another_method_runs_only_the_variant_stage(smoke_copy):
     repo, _ = smoke_copy
     result = sh("dvc", "exp", "run", "-S", "method=ept_star", *smoke_slice(repo), cwd=repo)
     assert stages_run(result.stdout) == {"variant@tiny-t5"}
+    # and it reads at a glance: the metrics are numbers, so one task's comparison fits a 200-column
+    # terminal (the README's command; --drop/--keep match column names from their start)
+    shown = sh("dvc", "exp", "show", "--only-changed", "--drop", ".*", "--keep", EXP_SHOW_KEEP, cwd=repo,
+               env_extra={"COLUMNS": "200"}).stdout
+    lines = [line for line in shown.splitlines() if line.strip()]
+    assert max(len(line.rstrip()) for line in lines) <= 200, shown
+    assert "rte.json:metrics.accuracy" in shown and "ept_star" in shown and "pt" in shown
 
 
 @pytest.mark.parametrize("method", sorted(BUGS))

@@ -55,14 +55,14 @@ def find_browser() -> str | None:
     return next((path for path in map(shutil.which, BROWSERS) if path), None)
 
 
-def _run(browser: str, *arguments: str) -> subprocess.CompletedProcess:
+def run_headless(browser: str, *arguments: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as profile:  # a fresh profile: no state shared between runs
         return subprocess.run([browser, *HEADLESS, f"--user-data-dir={profile}", *arguments],
                               capture_output=True, text=True, timeout=180)
 
 
 def screenshot(page: Path, png: Path, browser: str, size: tuple[int, int] = SCREEN) -> Path:
-    done = _run(browser, f"--window-size={size[0]},{size[1]}", f"--screenshot={Path(png).resolve()}",
+    done = run_headless(browser, f"--window-size={size[0]},{size[1]}", f"--screenshot={Path(png).resolve()}",
                 Path(page).resolve().as_uri())
     if done.returncode != 0 or not Path(png).is_file():
         raise PtbenchError(f"{browser} could not take a screenshot of {page}: {done.stderr.strip()[-300:]}")
@@ -76,7 +76,7 @@ def check_in_browser(page: Path, browser: str, width: int = SCREEN[0]) -> dict:
         copy = Path(scratch) / "index.html"
         copy.write_text(Path(page).read_text(encoding="utf-8").replace("</body>", CHECK_SCRIPT + "</body>"),
                         encoding="utf-8")
-        done = _run(browser, f"--window-size={width},1000", "--virtual-time-budget=20000", "--dump-dom", copy.as_uri())
+        done = run_headless(browser, f"--window-size={width},1000", "--virtual-time-budget=20000", "--dump-dom", copy.as_uri())
     found = re.search(r'<pre id="ptbench-check">(.*?)</pre>', done.stdout, re.S)
     if not found:
         raise PtbenchError(f"{browser} rendered no check result for {page}: {done.stderr.strip()[-300:]}")
