@@ -47,8 +47,9 @@ def place_committed_mirror(repo: Path, mirror: Path) -> None:
     copy with the committed lock's mirror entry, check that DVC finds them equal but for the copy's empty
     cache, and fill the cache: `dvc repro` then skips the mirror stage (minutes) instead of re-running it."""
     shutil.copytree(mirror, repo / "mirror")
-    (repo / "results").mkdir(exist_ok=True)
-    (repo / "results" / "mirror.json").write_text((mirror / "mirror.json").read_text() + "\n")
+    from ptbench.mirror.build import write_summary
+
+    write_summary(repo / "results", json.loads((mirror / "mirror.json").read_text()))  # as the mirror stage does
     committed = yaml.safe_load((REPO / "dvc.lock").read_text())  # the mirror's entry alone: no other stage's
     (repo / "dvc.lock").write_text(yaml.safe_dump({**committed, "stages": {"mirror": committed["stages"]["mirror"]}},
                                                   sort_keys=False))  # outputs are in this copy's cache

@@ -98,3 +98,17 @@ def build_mirror(root: Path, cfg, backbone_hub_id: str) -> dict:
     summary = {"datasets": repos, "backbone": backbone_hub_id, **probe}
     (root / "mirror.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
     return summary
+
+
+# results/mirror.json holds the numbers (a DVC metric: `dvc metrics show` lists numbers only);
+# results/mirror_info.json what they describe (the backbone, the datasets).
+SUMMARY_NUMBERS = ("pretrain_final_loss", "probe_accuracy_with_prefix", "probe_accuracy_without_prefix", "probe_chance")
+
+
+def write_summary(results_dir: Path, summary: dict) -> None:
+    """The mirror's summary beside the results, as the mirror stage records it: numbers and the rest apart."""
+    numbers = {key: value for key, value in summary.items() if key in SUMMARY_NUMBERS}
+    info = {key: value for key, value in summary.items() if key not in numbers}
+    Path(results_dir).mkdir(parents=True, exist_ok=True)
+    (Path(results_dir) / "mirror_info.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+    (Path(results_dir) / "mirror.json").write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n")

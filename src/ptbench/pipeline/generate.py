@@ -23,6 +23,7 @@ params.yaml, so ``dvc exp run -S tasks=[...]`` needs no regeneration.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -197,16 +198,53 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
     return {"vars": ["../../../params.yaml"], "stages": stages} if stages else None
 
 
+def is_code(dep: str) -> bool:
+    return dep.startswith(("src/", "stages/"))
+
+
+def fingerprinted(params, pipeline: dict[str, Any], scope: str | None, sets: dict[str, list[str]]) -> dict[str, Any]:
+    """Each stage's code dependencies replaced by its (scope, kind) fingerprint file (``pipeline.code``), the
+    code recorded in ``sets``; the mirror dependency dropped where the pipeline reads the real hub."""
+    from ptbench.pipeline.code import fingerprint_path
+
+    for kind, stage in pipeline["stages"].items():
+        code = [dep for dep in stage["deps"] if is_code(dep)]
+        key = f"{scope}/{kind}" if scope else kind
+        if sets.setdefault(key, code) != code:  # the same kind runs the same code on every backbone
+            raise ConfigError(f"pipelines: {key} runs other code on another backbone ({code} vs {sets[key]})")
+        rest = [dep for dep in stage["deps"] if not is_code(dep) and (dep != "mirror" or params.hub.mirror)]
+        stage["deps"] = [fingerprint_path(key), *rest]
+    return pipeline
+
+
+def code_pipeline(sets: dict[str, list[str]]) -> dict[str, Any]:
+    """pipelines/code/dvc.yaml: the one stage that depends on the code itself and writes the fingerprints."""
+    from ptbench.pipeline.code import SETS_FILE, fingerprint_path
+
+    listed = {dep for deps in sets.values() for dep in deps}
+    # a file inside a listed folder is hashed with the folder
+    code = sorted(dep for dep in listed if not any(dep.startswith(f"{other}/") for other in listed))
+    return {"stages": {"code": {
+        "wdir": "../..", "cmd": "python stages/code_fingerprint.py",
+        "deps": ["stages/code_fingerprint.py", "src/ptbench/pipeline/code.py", SETS_FILE.as_posix(),
+                 *[path for path in code if path not in ("stages/code_fingerprint.py", "src/ptbench/pipeline/code.py")]],
+        "outs": [{fingerprint_path(key): {"cache": False}} for key in sorted(sets)]}}}
+
+
 def expected_files(params) -> dict[Path, str]:
-    """Every generated dvc.yaml (path -> text) for these params."""
+    """Every generated file (path -> text) for these params: the DVC files and the code sets."""
+    from ptbench.pipeline.code import SETS_FILE
+
     methods = dict.fromkeys([*params.grid.methods, *params.grid.transfer, *params.source_prompts.methods])
-    out = {}
+    out, sets = {}, {}
     for b in params.backbones:
-        out[ROOT / b / "dvc.yaml"] = render(backbone_pipeline(params, b))
+        out[ROOT / b / "dvc.yaml"] = render(fingerprinted(params, backbone_pipeline(params, b), None, sets))
         for m in methods:
             pipeline = method_pipeline(params, b, m)
             if pipeline is not None:
-                out[ROOT / b / m / "dvc.yaml"] = render(pipeline)
+                out[ROOT / b / m / "dvc.yaml"] = render(fingerprinted(params, pipeline, m, sets))
+    out[ROOT / "code" / "dvc.yaml"] = render(code_pipeline(sets))
+    out[SETS_FILE] = json.dumps(sets, indent=1, sort_keys=True) + "\n"
     return out
 
 

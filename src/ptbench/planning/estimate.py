@@ -177,7 +177,7 @@ class Estimator:
             return self.process_seconds("training") + FINGERPRINT_SECONDS
         if stage.kind == "data":
             return stage.processes * self.process_seconds("report") + stage.rows * self.calibration["tokenize_seconds_per_row"]
-        if stage.kind in ("rows", "rows_fewshot"):
+        if stage.kind in ("rows", "rows_fewshot", "code"):  # a report-sized process (code: hashing a few files)
             return self.process_seconds("report")
         if stage.kind == "tables":
             return TABLES_PROCESSES * self.process_seconds("report")

@@ -118,7 +118,8 @@ def plan_stages(params: Params) -> list[Stage]:
 
     grouped = params.runtime.stage_per == "method"
     workers = params.runtime.task_workers if grouped else 1
-    stages: list[Stage] = [Stage("platform", "platform", "", "")]  # the platform fingerprint (ptbench.fingerprint)
+    stages: list[Stage] = [Stage("platform", "platform", "", ""),  # the platform fingerprint (ptbench.fingerprint)
+                           Stage("pipelines/code/dvc.yaml:code", "code", "", "")]  # the code fingerprints (pipeline.code)
     if params.hub.mirror:
         stages.append(Stage("mirror", "mirror", "", ""))
     methods = dict.fromkeys([*params.grid.methods, *params.grid.transfer, *params.source_prompts.methods])
