@@ -18,6 +18,7 @@ def main(args, params):
     out = Path(args.out) if args.out else layout.metrics_path(b, args.method, args.task)
     predictions = Path(args.predictions) if args.predictions else layout.predictions_path(b, args.method, args.task)
     check_writable(out.parent)  # before any compute: the metrics file is written at the very end
+    check_writable(layout.record_path(out).parent)  # and its record beside it
     check_writable(predictions.parent)
     payload = evaluate_run(params, args.method, args.task, layout.data_dir(b, args.task), train_dir, out,
                            transfer_root=layout.transfer_root(b), predictions_path=predictions)

@@ -63,3 +63,23 @@ def test_editing_one_method_file_changes_only_the_fingerprints_of_the_stages_tha
 
 def sets_methods(sets):
     return {key.split("/")[0] for key in sets if "/" in key}
+
+
+def test_stale_sets_are_what_an_edit_will_rerun_and_dropped_sets_are_pruned(paper, tmp_path):
+    """`ptbench plan` asks which fingerprints the code as it is now changes (DVC names only the code stage
+    until it ran); a fingerprint of a (method, kind) the pipelines no longer have is removed."""
+    from ptbench.pipeline.code import stale_keys
+
+    params, files = paper
+    sets = json.loads(files[SETS_FILE])
+    for name in ("src", "stages"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    assert stale_keys(sets, tmp_path) == set(sets)  # nothing written yet: everything would run
+    write_fingerprints(sets, tmp_path)
+    assert stale_keys(sets, tmp_path) == set()
+    superpos = tmp_path / "src" / "ptbench" / "methods" / "superpos.py"
+    superpos.write_text(superpos.read_text() + "\n# an edit\n")
+    assert stale_keys(sets, tmp_path) == {key for key, deps in sets.items() if "src/ptbench/methods/superpos.py" in deps}
+    fewer = {key: deps for key, deps in sets.items() if not key.startswith("adamix/")}
+    write_fingerprints(fewer, tmp_path)
+    assert not (tmp_path / "results" / "code" / "adamix").exists() or not list((tmp_path / "results" / "code" / "adamix").glob("*.json"))

@@ -11,7 +11,7 @@ from ptbench.errors import ConfigError
 from ptbench.planning.devices import DEVICES, Device, FlopsBackbone, check_utilisation, get_device
 from ptbench.planning.plan import make_plan, render
 
-GPU = Device("test", bf16_tflops=100.0, memory_gb=80, bandwidth_tb_s=1.0, source="a round device")
+GPU = Device("test", bf16_tflops=100.0, memory_gb=80, bandwidth_tb_s=1.0, source="a round device", cuda_name="test")
 
 
 def backbone(family="seq2seq", parameters=1_000_000_000):
@@ -70,3 +70,14 @@ def test_the_cli_prints_the_device_plan(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "ptbench.cli", "plan", "--device", "TPU"], cwd=REPO,
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--device" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_measured_calibration_is_found_by_the_gpus_own_name_only(tmp_path):
+    """An A10 plan never reads an A100's calibration, nor an H100 SXM plan an H100 PCIe's."""
+    import re
+
+    names = {"A10": "NVIDIA A10", "A100-80GB": "NVIDIA A100-SXM4-80GB", "A100-40GB": "NVIDIA A100-SXM4-40GB",
+             "H100": "NVIDIA H100 80GB HBM3", "H100-PCIe": "NVIDIA H100 PCIe", "L4": "NVIDIA L4"}
+    for device, cuda in names.items():
+        matching = {d for d, info in DEVICES.items() if re.search(info.cuda_name, f"cuda {cuda} x1")}
+        assert matching == {device}, (device, matching)

@@ -84,3 +84,21 @@ def test_the_cost_tables_estimates_and_counts_cover_the_runs_that_write_results(
     assert estimated_training_seconds(params, tmp_path / "none.json") == {}  # no calibration: nothing estimated
     counts = planned_run_counts(params)
     assert 0 < counts["with_results"] < counts["all"]
+
+
+def test_the_disk_estimate_counts_each_runs_state_the_data_and_the_downloads():
+    """One pt run on t5-base keeps its 10 x 768 prompt in fp32; T5-base's hub files are fp32; the data
+    are token ids; checkpoints (state and AdamW's two moments) are a peak, not a total."""
+    from ptbench.check.counting import backbone_size
+    from ptbench.planning.disk import TOKEN_BYTES, estimate_disk
+    from ptbench.planning.workload import Run, Stage, split_sizes
+
+    params = profile_params("paper-003", REPO / "params.yaml")
+    run = Run("t5-base", "pt", "rte", 10, 16, 10, 1, 10)
+    disk = estimate_disk(params, [Stage("x", "train", "t5-base", "pt", (run, run, run))])
+    assert params.method_config("pt").length == 10
+    assert disk.states == 3 * 10 * 768 * 4 and disk.checkpoint_peak == 3 * 10 * 768 * 4
+    assert disk.backbones == sum(backbone_size(b) * 4 for b in params.backbones)
+    rows = sum(sum(split_sizes(params, t).values()) * params.data.input_length(t) for t in params.tasks)
+    assert disk.data == rows * TOKEN_BYTES * len(params.backbones)
+    assert disk.line().startswith("disk: ") and "an estimate" in disk.line()

@@ -192,7 +192,7 @@ def test_the_cost_text_counts_what_its_table_counts_and_says_where_estimates_com
     cost = cost_table(rows, "smoke", {("b", "pt"): 3.0})
     assert list(cost["runs"]) == [2, 2]  # every seed is a run, as the plan counts them
     text = cost_markdown(cost, rows, {("b", "pt"): 3.0}, {"with_results": 3, "all": 5})
-    assert "of the 2 grid, knob and few-shot runs" in text and "The plan counts 3 runs" in text
+    assert "of the 2 runs with a timing record" in text and "The plan counts 3 runs" in text
     assert "5 training runs in all" in text and "not counted here: 1 fewshot run." in text
     assert "empty" not in text.split("\n\n")[1]  # estimates present: no "empty column" excuse beside them
     assert "the estimate column is empty" in cost_markdown(cost, rows, {}, None)

@@ -375,6 +375,9 @@ def test_an_empty_row_says_what_it_needs_and_which_profile_schedules_it(tmp_path
     table = build_table(SPECS["seed001_table1"], index_of(results, ["pt"]))
     (note,) = [n for n in table.notes if n.startswith("T5-Base / PT: no run here")]
     assert "runs on t5-base of pt (length = 100)" in note and "paper-001" in note
+    # a profile that runs only some of the row's tasks does not fill it (paper-004 has no WSC)
+    (ft,) = [n for n in table.notes if n.startswith("T5-Base / FT: no run here")]
+    assert "paper-001" in ft and "paper-004" not in ft
     assert all("scheduled by" in n or "no profile schedules it" in n for n in table.notes if "no run here" in n)
     fewshot = build_table(SPECS["seed003_table3"], index_of(results, ["pt"]))
     assert any(n.startswith("GLUE / k = 4: no run here; it needs k = 4 few-shot runs on t5-base of ft") and

@@ -17,6 +17,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from ptbench.errors import PtbenchError
+
 ROOT = Path("results/code")
 SETS_FILE = Path("pipelines/code/sets.json")
 IGNORED = ("__pycache__",)  # as .dvcignore: Python's byte-code is not code a stage depends on
@@ -39,8 +41,6 @@ def files_of(paths: list[str], root: Path = Path(".")) -> list[Path]:
         elif path.is_file():
             out.append(path)
         else:
-            from ptbench.errors import PtbenchError
-
             raise PtbenchError(f"{SETS_FILE}: {name} does not exist; run `ptbench pipelines`")
     return sorted(set(out))
 
@@ -63,4 +63,24 @@ def write_fingerprints(sets: dict[str, list[str]], root: Path = Path(".")) -> li
             partial.write_text(text)
             partial.replace(target)  # atomic: a killed stage leaves the old fingerprint or the new one
             written.append(target)
+    kept = {root / fingerprint_path(key) for key in sets}
+    for stale in (root / ROOT).rglob("*.json") if (root / ROOT).is_dir() else []:
+        if stale not in kept:  # of a (method, kind) the pipelines no longer have: a profile was switched
+            stale.unlink()
     return written
+
+
+def stale_keys(sets: dict[str, list[str]], root: Path = Path(".")) -> set[str]:
+    """The sets whose fingerprint file is missing or differs from the code as it is now: the stages that
+    depend on them will run, although `dvc status` names only the code stage until it has run."""
+    stale = set()
+    for key, paths in sets.items():
+        target = root / fingerprint_path(key)
+        try:
+            current = {"files": fingerprint(paths, root)}
+        except PtbenchError:  # a listed file is gone: the pipelines are stale, everything of the set runs
+            stale.add(key)
+            continue
+        if not target.is_file() or json.loads(target.read_text()) != current:
+            stale.add(key)
+    return stale

@@ -34,15 +34,20 @@ class Device:
     memory_gb: int
     bandwidth_tb_s: float
     source: str
+    cuda_name: str  # a regular expression matching torch.cuda.get_device_name() of this class, and no other
 
 
 DEVICES = {d.name: d for d in (
-    Device("H100", 989.0, 80, 3.35, "NVIDIA H100 SXM5 datasheet: 989 TFLOPS dense BF16, 3.35 TB/s HBM3"),
-    Device("H100-PCIe", 756.0, 80, 2.0, "NVIDIA H100 PCIe datasheet: 756 TFLOPS dense BF16, 2.0 TB/s"),
-    Device("A100-80GB", 312.0, 80, 2.039, "NVIDIA A100 80GB SXM datasheet: 312 TFLOPS dense BF16, 2,039 GB/s"),
-    Device("A100-40GB", 312.0, 40, 1.555, "NVIDIA A100 40GB datasheet: 312 TFLOPS dense BF16, 1,555 GB/s"),
-    Device("L4", 121.0, 24, 0.3, "NVIDIA L4 datasheet: 121 TFLOPS dense BF16, 300 GB/s"),
-    Device("A10", 125.0, 24, 0.6, "NVIDIA A10 datasheet: 125 TFLOPS dense BF16, 600 GB/s"),
+    Device("H100", 989.0, 80, 3.35, "NVIDIA H100 SXM5 datasheet: 989 TFLOPS dense BF16, 3.35 TB/s HBM3",
+           r"H100(?!.*PCIe)"),
+    Device("H100-PCIe", 756.0, 80, 2.0, "NVIDIA H100 PCIe datasheet: 756 TFLOPS dense BF16, 2.0 TB/s",
+           r"H100.*PCIe"),
+    Device("A100-80GB", 312.0, 80, 2.039, "NVIDIA A100 80GB SXM datasheet: 312 TFLOPS dense BF16, 2,039 GB/s",
+           r"A100.*80GB"),
+    Device("A100-40GB", 312.0, 40, 1.555, "NVIDIA A100 40GB datasheet: 312 TFLOPS dense BF16, 1,555 GB/s",
+           r"A100.*40GB"),
+    Device("L4", 121.0, 24, 0.3, "NVIDIA L4 datasheet: 121 TFLOPS dense BF16, 300 GB/s", r"\bL4\b"),
+    Device("A10", 125.0, 24, 0.6, "NVIDIA A10 datasheet: 125 TFLOPS dense BF16, 600 GB/s", r"\bA10\b"),
 )}
 # Model FLOPs utilisation of a fine-tuning step: 30-50% is what large dense training reaches; small
 # models and short sequences reach less. A stated assumption, printed with every estimate.

@@ -30,6 +30,7 @@ class Plan:
     unchecked: str = ""
     device: str | None = None  # a GPU class estimated from FLOPs (``--device``), else this machine
     compared: str = ""  # beside a device estimate: the measured calibration of that GPU here, or why none
+    disk: str = ""  # what the profile leaves on disk (planning/disk.py), as a line
 
     def total(self, stages: list[Stage] | None = None) -> float:
         return sum(self.seconds[s.address] for s in (self.stages if stages is None else stages))
@@ -135,7 +136,25 @@ def cached_stages(stages: list[Stage]) -> set[str] | None:
     if out.returncode != 0:
         return None
     changed = set(json.loads(out.stdout or "{}"))
-    return {s.address for s in stages if s.address not in changed and s.kind != "zygote"}
+    stale = code_stale_keys() if CODE_STAGE in changed else set()
+    return {s.address for s in stages if s.address not in changed and s.kind != "zygote"
+            and fingerprint_key(s) not in stale}
+
+
+CODE_STAGE = "pipelines/code/dvc.yaml:code"
+
+
+def fingerprint_key(stage: Stage) -> str:
+    """The code-fingerprint set a generated stage depends on (pipeline.code): ``<method>/<kind>``, ``data``."""
+    return stage.kind if stage.kind == "data" else f"{stage.method}/{stage.kind}"
+
+
+def code_stale_keys() -> set[str]:
+    """After a code edit `dvc status` names only the code stage; the stages it will make run are those whose
+    fingerprint the code as it is now changes (pipeline.code.stale_keys)."""
+    from ptbench.pipeline.code import SETS_FILE, stale_keys
+
+    return stale_keys(json.loads(SETS_FILE.read_text())) if SETS_FILE.is_file() else set()
 
 
 def make_plan(profile: str | None, params_path: Path = Path("params.yaml"), calibration_path: Path = CALIBRATION_FILE,
@@ -175,7 +194,10 @@ def make_plan(profile: str | None, params_path: Path = Path("params.yaml"), cali
         unchecked = "params.yaml holds another profile; `ptbench profile` it to see"
     elif check_cache:
         cached, unchecked = cached_stages(stages), "dvc status failed"
-    return Plan(params.profile, machine, stages, seconds, cached, source, unchecked, device, compared)
+    from ptbench.planning.disk import estimate_disk
+
+    disk = estimate_disk(params, stages).line()
+    return Plan(params.profile, machine, stages, seconds, cached, source, unchecked, device, compared, disk)
 
 
 def measured_on_device(params: Params, device: str, calibration_path: Path, stages: list[Stage],
@@ -184,8 +206,14 @@ def measured_on_device(params: Params, device: str, calibration_path: Path, stag
     this machine's calibration file holds one; else a line saying there is none."""
     from ptbench.planning.calibration import load
 
-    family = device.split("-")[0]
-    records = {key: record for key, record in load(calibration_path).items() if "cuda" in key and family in key}
+    import re
+
+    from ptbench.planning.devices import get_device
+
+    pattern = re.compile(get_device(device).cuda_name)
+    # machine_key: "<cpu> | <cores> | threads .. | cuda <torch.cuda.get_device_name()> x<count> | torch .."
+    records = {key: record for key, record in load(calibration_path).items()
+               if any(part.startswith("cuda ") and pattern.search(part) for part in key.split(" | "))}
     if not records:
         return f"no measured calibration of a {device} here (`ptbench plan` run on one measures it)"
     key, record = next(iter(sorted(records.items())))
@@ -231,6 +259,8 @@ def render(plan: Plan) -> str:
                       f"{total / 3600 / 24:,.1f} days)", f"compared: {plan.compared}"]
     else:
         lines += ["", f"total: {duration(total)} ({total:,.0f} s) on this machine"]
+    if plan.disk:
+        lines.append(plan.disk)
     if plan.cached is None:
         lines.append(f"cached: not checked ({plan.unchecked})")
     else:
@@ -241,6 +271,7 @@ def render(plan: Plan) -> str:
 
 
 RESULT_KINDS = ("cells", "train", "knob", "fewshot")  # the stage kinds whose runs write results rows
+TIMED_KINDS = ("cells", "train", "knob")  # ... and of them those that keep a timing record (k-shot runs do not)
 
 
 def planned_run_counts(params: Params) -> dict[str, int]:
@@ -252,9 +283,9 @@ def planned_run_counts(params: Params) -> dict[str, int]:
 
 
 def estimated_training_seconds(params: Params, calibration_path: Path = CALIBRATION_FILE) -> dict[tuple[str, str], float]:
-    """Per (backbone, method): the training seconds (validation included, as measured) of its grid,
-    knob and few-shot runs, from this machine's stored calibration; empty without one (nothing is
-    measured here: the tables stage calls this)."""
+    """Per (backbone, method): the training seconds (validation included, as measured) of its grid and knob
+    runs (the runs whose timing the cost table shows), from this machine's stored calibration; empty without
+    one (nothing is measured here: the tables stage calls this)."""
     from ptbench.planning.calibration import load
 
     record = load(calibration_path).get(machine_key(params.runtime.cpu_threads))
@@ -267,7 +298,7 @@ def estimated_training_seconds(params: Params, calibration_path: Path = CALIBRAT
     estimator = Estimator(params, record, rates, prepared_input_lengths(params))
     out: dict[tuple[str, str], float] = {}
     for stage in plan_stages(params):
-        if stage.kind in RESULT_KINDS and stage.backbone in rates:
+        if stage.kind in TIMED_KINDS and stage.backbone in rates:
             key = (stage.backbone, stage.method)
             out[key] = out.get(key, 0.0) + sum(estimator.train_seconds(r) for r in stage.runs)
     return out

@@ -141,7 +141,7 @@ def cost_markdown(cost: pd.DataFrame, rows: list[dict[str, Any]], estimates: dic
         counted += " Without a timing record, so not counted here: " + ", ".join(
             f"{n} {kind} run{'s' if n != 1 else ''}" for kind, n in sorted(untimed.items())) + "."
     return ("# Training cost (measured)\n\nWall-clock training seconds (validation included, test scoring not) of "
-            f"the {timed} grid, knob and few-shot runs with a timing record (every seed counted), {source}; "
+            f"the {timed} runs with a timing record (grid and knob runs, every seed counted), {source}; "
             "examples/s, the process's peak memory (CPU: resident; GPU: allocated), GPU-hours, per backbone and "
             f"method, then the profile's total.{counted}\n\n" + frame_markdown(cost) + "\n")
 

@@ -26,8 +26,15 @@ def resolved_profiles(params_path: Path = PARAMS_FILE, profile_dir: Path = PROFI
 
     from ptbench.pipeline.profiles import available, merged_document
 
-    return {name: json.loads(json.dumps(merged_document(name, Path(params_path), Path(profile_dir))))
-            for name in available(Path(profile_dir))}
+    from ptbench.errors import ConfigError
+
+    resolved = {}
+    for name in available(Path(profile_dir)):
+        try:
+            resolved[name] = json.loads(json.dumps(merged_document(name, Path(params_path), Path(profile_dir))))
+        except ConfigError:  # a profile `ptbench profile` itself refuses schedules nothing (it says why there)
+            continue
+    return resolved
 
 
 def _candidates(params: dict, method: str, names: list[str]) -> list[tuple[dict, bool]]:
@@ -62,7 +69,7 @@ def _fits(config: dict, dropout: bool, k: int | None, where: dict[str, Any], ks:
 
 
 def schedules(params: dict, key: dict[str, Any], tasks: list[str]) -> bool:
-    """Does a profile's resolved params run a cell with ``key``'s setting on one of ``tasks``?"""
+    """Does a profile's resolved params run ``key``'s setting on every one of ``tasks``?"""
     method, backbone, where = key.get("method"), key.get("backbone"), key.get("where", {})
     if key.get("kind", "grid") == "fewshot":
         plan = params.get("few_shot") or {}
@@ -72,7 +79,7 @@ def schedules(params: dict, key: dict[str, Any], tasks: list[str]) -> bool:
         grid = params.get("grid") or {}
         names, backbones = [*grid.get("methods", []), *grid.get("transfer", [])], params.get("backbones", [])
         task_list, ks = params.get("tasks", []), []
-    if backbone not in backbones or not set(tasks) & set(task_list):
+    if backbone not in backbones or not set(tasks) <= set(task_list):  # every cell of the row, not some
         return False
     return any(_fits(config, dropout, where.get("k"), where, ks) for config, dropout in _candidates(params, method, names))
 
