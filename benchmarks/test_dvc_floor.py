@@ -109,27 +109,25 @@ def grids(tmp_path_factory):
     return {"ours": (base / "ours", cell), "floor": (base / "floor", floor_cell), "files": files, "stages": stages}
 
 
+def timed_against_floor(benchmark, grid: str, what: str, root: Path, *command: str) -> None:
+    """Time ``command`` on ``grid``; on ours (timed after the floor) record and check the ratio."""
+    seconds = benchmark.pedantic(run, args=(root, *command), rounds=1, iterations=1)
+    TIMES.setdefault(grid, {})[what] = seconds
+    if grid == "ours":
+        ratio = seconds / TIMES["floor"][what]
+        benchmark.extra_info.update(floor_seconds=round(TIMES["floor"][what], 2), ratio=round(ratio, 2))
+        print(f"\n{what}: ours {seconds:.2f} s, DVC's floor {TIMES['floor'][what]:.2f} s, ratio {ratio:.2f}")
+        assert ratio <= GOAL
+
+
 @pytest.mark.parametrize("grid", ["floor", "ours"])
 def test_status_noop(benchmark, grids, grid):
-    root, _ = grids[grid]
     benchmark.group = f"dvc status, paper-grid shape ({grids['files']} files, {grids['stages']} stages)"
-    seconds = benchmark.pedantic(run, args=(root, "dvc", "status", "--json"), rounds=1, iterations=1)
-    TIMES.setdefault(grid, {})["status"] = seconds
-    if grid == "ours":
-        ratio = seconds / TIMES["floor"]["status"]
-        benchmark.extra_info.update(floor_seconds=round(TIMES["floor"]["status"], 1), ratio=round(ratio, 2))
-        print(f"\ndvc status: ours {seconds:.1f} s, DVC's floor {TIMES['floor']['status']:.1f} s, ratio {ratio:.2f}")
-        assert ratio <= GOAL
+    timed_against_floor(benchmark, grid, "dvc status", grids[grid][0], "dvc", "status", "--json")
 
 
 @pytest.mark.parametrize("grid", ["floor", "ours"])
 def test_repro_one_cell_dry(benchmark, grids, grid):
     root, cell = grids[grid]
     benchmark.group = "dvc repro --dry --single-item of one cell (what precedes its command)"
-    seconds = benchmark.pedantic(run, args=(root, "dvc", "repro", "--dry", "--single-item", cell), rounds=1, iterations=1)
-    TIMES.setdefault(grid, {})["repro"] = seconds
-    if grid == "ours":
-        ratio = seconds / TIMES["floor"]["repro"]
-        benchmark.extra_info.update(floor_seconds=round(TIMES["floor"]["repro"], 1), ratio=round(ratio, 2))
-        print(f"\ndvc repro one cell: ours {seconds:.1f} s, DVC's floor {TIMES['floor']['repro']:.1f} s, ratio {ratio:.2f}")
-        assert ratio <= GOAL
+    timed_against_floor(benchmark, grid, "dvc repro of one cell", root, "dvc", "repro", "--dry", "--single-item", cell)
