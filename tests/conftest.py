@@ -105,3 +105,17 @@ def pytest_collection_modifyitems(items):
         path = Path(str(item.fspath)).relative_to(REPO).as_posix()
         return FIRST.index(path) if path in FIRST else len(FIRST)
     items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """A headless browser (Chromium from the system's packages): skipped without one, except under CI, where
+    `.ci/run` installs it and its absence is a failure."""
+    from ptbench.report.example import find_browser
+
+    found = find_browser()
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("no Chromium on PATH: .ci/run installs it (apt-get install chromium)")
+        pytest.skip("no Chromium on PATH (apt-get install chromium)")
+    return found

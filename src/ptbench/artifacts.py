@@ -46,7 +46,8 @@ def _kind(path: Path) -> str:
     return "a pickle" if pickled else "another format"
 
 
-def _atomic(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """``write(<path>.partial)``, then move it into place: a kill leaves the old file or the new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -74,7 +75,7 @@ def save_tree(path: Path, tree: dict[str, Any]) -> None:
     tensors: dict[str, torch.Tensor] = {}
     rest: dict[str, Any] = {}
     _flatten(tree, "", tensors, rest)
-    _atomic(path, lambda target: save_file(tensors, str(target), metadata={METADATA_KEY: json.dumps(rest)}))
+    atomic_write(path, lambda target: save_file(tensors, str(target), metadata={METADATA_KEY: json.dumps(rest)}))
 
 
 def load_tree(path: Path) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def load_state(path: Path) -> dict[str, torch.Tensor]:
 def save_checkpoint(path: Path, state: dict) -> None:
     """A resumable training state (torch's format: optimizer, schedule and RNG states, history), atomic:
     a kill during the write leaves the previous checkpoint intact. Read back only by ``load_checkpoint``."""
-    _atomic(path, lambda target: torch.save(state, target))
+    atomic_write(path, lambda target: torch.save(state, target))
 
 
 def load_checkpoint(path: Path) -> dict:

@@ -167,10 +167,8 @@ def assess(baseline: Path = BASELINE) -> tuple[str | None, bool]:
 
 
 def write(path: Path = BASELINE) -> dict:
+    from ptbench.artifacts import atomic_write
+
     payload = record()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
-    partial.replace(path)
+    atomic_write(path, lambda target: target.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n"))
     return payload

@@ -7,10 +7,8 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 from conftest import REPO
-from ptbench.report.example import find_browser, run_headless
+from ptbench.report.example import run_headless
 
 
 def dvc(*args, cwd):
@@ -27,7 +25,7 @@ def test_the_repository_points_dvc_plots_at_the_offline_template():
     assert "<script src=" not in template and "cdn." not in template  # nothing fetched
 
 
-def test_dvc_plots_show_draws_offline(tmp_path):
+def test_dvc_plots_show_draws_offline(tmp_path, request):
     repo = tmp_path / "repo"
     repo.mkdir()
     assert dvc("init", "--no-scm", "-q", cwd=repo).returncode == 0
@@ -38,10 +36,6 @@ def test_dvc_plots_show_draws_offline(tmp_path):
     assert shown.returncode == 0, shown.stderr
     page = (repo / "out" / "index.html").read_text()
     assert "cdn.jsdelivr" not in page and "vegaEmbed(" in page
-    browser = find_browser()
-    if browser is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("no Chromium on PATH: .ci/run installs it")
-        pytest.skip("no Chromium on PATH")
-    dom = run_headless(browser, "--virtual-time-budget=20000", "--dump-dom", (repo / "out" / "index.html").as_uri()).stdout
+    chromium = request.getfixturevalue("chromium")  # the page checks above hold without a browser too
+    dom = run_headless(chromium, "--virtual-time-budget=20000", "--dump-dom", (repo / "out" / "index.html").as_uri()).stdout
     assert "<canvas" in dom or "<svg" in dom  # vega-embed drew the chart from the page's own scripts

@@ -58,10 +58,9 @@ def write_fingerprints(sets: dict[str, list[str]], root: Path = Path(".")) -> li
         target = root / fingerprint_path(key)
         text = json.dumps({"files": fingerprint(paths, root)}, indent=1, sort_keys=True) + "\n"
         if not target.is_file() or target.read_text() != text:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
-            partial.write_text(text)
-            partial.replace(target)  # atomic: a killed stage leaves the old fingerprint or the new one
+            from ptbench.artifacts import atomic_write
+
+            atomic_write(target, lambda partial: partial.write_text(text))  # a kill leaves the old or the new
             written.append(target)
     kept = {root / fingerprint_path(key) for key in sets}
     for stale in (root / ROOT).rglob("*.json") if (root / ROOT).is_dir() else []:

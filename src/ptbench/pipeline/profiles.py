@@ -137,6 +137,13 @@ def merged_document(name: str, params_path: Path, profile_dir: Path = PROFILE_DI
     return document
 
 
+def resolved_data(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR) -> dict:
+    """What ``ptbench profile <name>`` would write, as plain data (nothing written, nothing validated)."""
+    import json
+
+    return json.loads(json.dumps(merged_document(name, params_path, profile_dir)))
+
+
 def apply_profile(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR) -> list[str]:
     """Rewrite params.yaml with the profile's keys; validate the result before writing it."""
     rt = _round_trip_yaml()

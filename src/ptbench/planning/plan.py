@@ -45,11 +45,11 @@ class Plan:
 def profile_params(name: str | None, params_path: Path = Path("params.yaml")) -> Params:
     """params.yaml with the profile's keys applied, in memory (params.yaml itself unchanged)."""
     from ptbench.config import load_params, parse_params
-    from ptbench.pipeline.profiles import merged_document
+    from ptbench.pipeline.profiles import resolved_data
 
     if name is None:
         return load_params(params_path)
-    return parse_params(json.loads(json.dumps(merged_document(name, params_path))))
+    return parse_params(resolved_data(name, params_path))
 
 
 def calibration_shapes(params: Params) -> dict[str, dict[str, Any]]:

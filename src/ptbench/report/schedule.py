@@ -22,16 +22,14 @@ PROFILE_DIR = Path("profiles")
 @lru_cache(maxsize=2)
 def resolved_profiles(params_path: Path = PARAMS_FILE, profile_dir: Path = PROFILE_DIR) -> dict[str, dict]:
     """Every profile as the params ``ptbench profile <name>`` would write (plain data; nothing written)."""
-    import json
-
-    from ptbench.pipeline.profiles import available, merged_document
+    from ptbench.pipeline.profiles import available, resolved_data
 
     from ptbench.errors import ConfigError
 
     resolved = {}
     for name in available(Path(profile_dir)):
         try:
-            resolved[name] = json.loads(json.dumps(merged_document(name, Path(params_path), Path(profile_dir))))
+            resolved[name] = resolved_data(name, Path(params_path), Path(profile_dir))
         except ConfigError:  # a profile `ptbench profile` itself refuses schedules nothing (it says why there)
             continue
     return resolved
