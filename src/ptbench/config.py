@@ -22,6 +22,7 @@ SPLIT_PROTOCOLS = ("dept", "explosive", "explosive_b1")
 SCORING_MODES = ("faithful", "corrected")  # the reference code's scoring, or its known defects fixed
 DECODING = ("generate", "rank")  # greedy generation, or rank classification on classification tasks
 MIXED_PRECISION = ("no", "fp16", "bf16")
+OPTIMIZERS = ("adamw_legacy", "adamw_torch")  # ptbench.train.optim builds them
 LR_SCHEDULES = ("linear", "constant")  # accelerate's autocast modes (fp16 needs a CUDA GPU)
 STAGE_GRANULARITY = ("task", "method")  # runtime.stage_per
 CPU_NUMERICS = ("avx2", "native")  # runtime.cpu_numerics (ptbench.numerics.PINS)
@@ -173,6 +174,9 @@ class TrainConfig:
     large_task_rows: int = 100_000
     epochs: int | None = None
     lr_schedule: str = "linear"
+    # adamw_legacy: transformers' legacy AdamW, which every reference trainer ran (ptbench.train.optim:
+    # eps before the bias correction, weight decay after the update); adamw_torch: torch.optim.AdamW
+    optimizer: str = "adamw_torch"
 
     def steps_for(self, train_rows: int) -> int:
         """The optimizer steps of a task with ``train_rows`` training examples."""
@@ -185,6 +189,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         require_choice("decoding", self.decoding, DECODING)
         require_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        require_choice("optimizer", self.optimizer, OPTIMIZERS)
         for key in ("large_task_steps", "epochs"):
             if getattr(self, key) is not None:
                 _positive_int(key, getattr(self, key))

@@ -123,3 +123,19 @@ def test_training_routes_stochastically_and_evaluation_is_deterministic():
     method.eval()
     with torch.no_grad():
         assert runner.loss(method, batch).item() == runner.loss(method, batch).item()
+
+
+def test_biases_are_exempt_from_weight_decay_as_in_the_hf_trainer():
+    """The reference trains through the HF Trainer, whose create_optimizer gives every bias and LayerNorm
+    weight weight_decay 0; ``decay_bias_and_norm: true`` decays everything at the method's rate."""
+    method = build(tiny_model("seq2seq"))
+    groups = method.param_groups(0.01)
+    names = {id(p): n for n, p in method.named_parameters()}
+    decayed, exempt = ([names[id(p)] for p in g["params"]] for g in groups)
+    assert [g["weight_decay"] for g in groups] == [0.1, 0.0]  # AdaMix's own rate (its script's 0.1)
+    assert exempt and all(n.endswith("bias") for n in exempt)
+    assert decayed and not any(n.endswith("bias") for n in decayed)
+    assert len(decayed) + len(exempt) == sum(p.requires_grad for p in method.parameters())
+    together = build(tiny_model("seq2seq"), decay_bias_and_norm=True).param_groups(0.01)
+    assert len(together) == 1 and together[0]["weight_decay"] == 0.1
+    assert AdaMixConfig().adam_eps == 1e-8  # the Trainer's adam_epsilon default

@@ -52,9 +52,15 @@ class AdaMixConfig(AdapterConfig):
     train_layer_norms: bool = False  # the reference freezes every backbone weight outside the mixtures
     lr: float = 4e-4  # bert_base_mnli_expert_soup.sh
     weight_decay: float | None = 0.1
+    adam_eps: float | None = 1e-8  # the HF Trainer's adam_epsilon default, which the scripts keep
+    # The HF Trainer exempts every bias and LayerNorm weight from weight decay (its create_optimizer);
+    # true decays them too
+    decay_bias_and_norm: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        require(isinstance(self.decay_bias_and_norm, bool), "decay_bias_and_norm",
+                f"must be true or false, got {self.decay_bias_and_norm!r}")
         require(is_int(self.num_experts, 1), "num_experts", f"must be an integer >= 1, got {self.num_experts!r}")
         for key in ("share_up", "share_down", "attention"):
             require(isinstance(getattr(self, key), bool), key, f"must be true or false, got {getattr(self, key)!r}")
@@ -127,6 +133,18 @@ class AdaMix(BottleneckAdapters):
 
     def make_adapter(self, d: int, r: int, device: str | None) -> nn.Module:
         return MixtureBottleneck(d, r, self.config, device=device)
+
+    def param_groups(self, weight_decay: float) -> list[dict]:
+        """The HF Trainer's two groups: weights decayed, biases and LayerNorm weights not (unless
+        ``decay_bias_and_norm``)."""
+        groups = super().param_groups(weight_decay)
+        if self.config.decay_bias_and_norm:
+            return groups
+        exempt = {id(p) for name, p in self.named_parameters() if name.endswith("bias") or name.startswith("norm_weights")}
+        group = groups[0]
+        decayed = [p for p in group["params"] if id(p) not in exempt]
+        kept = [p for p in group["params"] if id(p) in exempt]
+        return [{**group, "params": decayed}, {**group, "params": kept, "weight_decay": 0.0}]
 
     def stored_parameter_count(self) -> int:
         """After adaptation merging: one adapter per site (+ trained LayerNorm copies, if any)."""

@@ -63,6 +63,9 @@ class MethodConfig:
     # common tokens"; sentencepiece ids are roughly frequency-ordered), null: the whole embedding layer
     # (seed 004: "sampled from the embedding layer"). Read by every vocab-initialised method.
     vocab_pool: int | None = 5000
+    # The optimizer's eps (train.optimizer): None, the optimizer's own default (adamw_legacy 1e-6, what
+    # DePT's and ATTEMPT's trainers ran; adamw_torch 1e-8); a method whose reference passes one sets it.
+    adam_eps: float | None = None
 
     def __post_init__(self) -> None:
         require(isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool) and self.lr > 0,
@@ -72,6 +75,9 @@ class MethodConfig:
         require(self.vocab_pool is None or (isinstance(self.vocab_pool, int) and not isinstance(self.vocab_pool, bool)
                                             and self.vocab_pool >= 1),
                 "vocab_pool", f"must be null (the whole vocabulary) or an integer >= 1, got {self.vocab_pool!r}")
+        require(self.adam_eps is None or (isinstance(self.adam_eps, (int, float)) and not isinstance(self.adam_eps, bool)
+                                          and self.adam_eps > 0),
+                "adam_eps", f"must be null (the optimizer's default) or a positive number, got {self.adam_eps!r}")
 
     def decay(self, default: float) -> float:
         return default if self.weight_decay is None else float(self.weight_decay)

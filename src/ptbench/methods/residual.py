@@ -31,6 +31,7 @@ class ResidualConfig(MethodConfig):
     init_range: float = 0.5  # for init: uniform (the reference's --random_prompt_init uses 0.5)
     init_text: str = ""  # for init: text, tiled to the prompt length
     lr: float = 0.3  # seed 003 B.2, seed 004 and the reference: 0.3
+    adam_eps: float | None = 1e-8  # prompt_tuner2.py: transformers.AdamW(..., eps=1e-8)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from ptbench.errors import ConfigError
 from ptbench.methods.base import PeftMethod
 from ptbench.train.backbone import Batch
+from ptbench.train.optim import build_optimizer
 
 
 def decoder_outputs(backbone, method: PeftMethod, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -70,7 +71,8 @@ def distill_mpt(params, method_name: str, seed: int, source_root, data_root) -> 
     splits = [PreparedSplit.load(split_path(data_root / task, "train")) for task in tasks]
     streams = [BatchSchedule(len(split), params.train.batch_size, seed * 1009 + k) for k, split in enumerate(splits)]
     steps = config.distill_steps or params.source_prompts.steps
-    optimizer = torch.optim.AdamW(student.param_groups(params.train.weight_decay))
+    optimizer = build_optimizer(params.train.optimizer, student.param_groups(params.train.weight_decay),
+                                student.config.adam_eps)
     history = []
     student.train()
     for step in range(1, steps + 1):

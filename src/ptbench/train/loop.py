@@ -1,8 +1,8 @@
 """The one training loop, for every method.
 
-Top to bottom: seeded batches, loss through the method's inputs, AdamW over the method's
-parameter groups, validation every ``eval_interval`` steps keeping the best state (as the
-papers select the best checkpoint on validation), a stop on a non-finite loss, and a
+Top to bottom: seeded batches, loss through the method's inputs, AdamW (``train.optimizer``: the
+reference trainers' legacy formula or torch's) over the method's parameter groups, validation every
+``eval_interval`` steps keeping the best state (as the papers select the best checkpoint on validation), a stop on a non-finite loss, and a
 checkpoint every ``checkpoint_interval`` steps from which a killed run resumes to the same result.
 
 The loop runs through HF Accelerate (``train.mixed_precision``, ``train.gradient_accumulation_steps``,
@@ -32,6 +32,7 @@ from ptbench.run.process import is_main_process
 from ptbench.tasks.spec import TaskSpec
 from ptbench.train.backbone import Batch
 from ptbench.train.live import RunLog
+from ptbench.train.optim import build_optimizer
 
 
 def collate(split: PreparedSplit, indices: list[int], pad_id: int) -> Batch:
@@ -288,7 +289,7 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
     decoder = decoder or Generate(cfg.max_new_tokens)
     if not any(p.requires_grad for p in method.parameters()):  # a control: the built state, validated once
         return _validated_as_built(accelerator, backbone, method, spec, val_split, cfg, decoder, pad_id)
-    optimizer = torch.optim.AdamW(method.param_groups(cfg.weight_decay))
+    optimizer = build_optimizer(cfg.optimizer, method.param_groups(cfg.weight_decay), method.config.adam_eps)
     # Stepped here once per optimizer update (not accelerate's AcceleratedScheduler, which steps once
     # per process): the schedule is a function of the update count whatever the processes.
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg.warmup_steps, cfg.steps, cfg.lr_schedule))
