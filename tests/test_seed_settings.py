@@ -12,7 +12,7 @@ import yaml
 from conftest import REPO
 from ptbench.config import load_params
 from ptbench.check.counting import count_parameters
-from ptbench.pipeline.knobs import with_point
+from ptbench.check.settings import scheduled_runs
 from ptbench.pipeline.profiles import apply_profile
 
 SETTINGS = yaml.safe_load((REPO / "src/ptbench/report/reference/seed_settings.yaml").read_text())
@@ -29,34 +29,30 @@ class Run:
     backbones: set
 
 
-def scheduled_runs(params) -> list[Run]:
-    """What the profile trains: every grid method or variant on the grid's tasks and backbones, and
-    each of its knob points on the point's tasks and backbones."""
+def table_runs(params) -> list[Run]:
+    """The grid and knob runs (``check.settings.scheduled_runs``) with their method configurations."""
     runs = []
-    for name in params.grid.methods + params.grid.transfer:
-        method, dropout = params.registered_method(name), params.for_method(name).dropout
-        config = params.method_config(name)
-        runs.append(Run(name, method, dataclasses.asdict(config), config, dropout, set(params.tasks), set(params.backbones)))
-        entry = params.knob_runs["methods"].get(name)
-        for point in entry["points"] if entry else []:
-            config = with_point(params, name, point).method_config(name)
-            runs.append(Run(f"{name}@{point}", method, dataclasses.asdict(config), config, dropout, set(entry["tasks"]),
-                            set(params.knob_runs["backbones"])))
+    for run in scheduled_runs(params):
+        if run.kind == "fewshot":
+            continue
+        config = run.params.method_config(run.config_name)
+        runs.append(Run(run.name, run.method, dataclasses.asdict(config), config,
+                        run.params.for_method(run.config_name).dropout, set(run.tasks), set(run.backbones)))
     return runs
 
 
 @pytest.fixture(scope="module")
-def profile_runs(tmp_path_factory):
+def profile_params(tmp_path_factory):
     cache = {}
 
-    def runs(profile: str) -> list[Run]:
+    def resolve(profile: str):
         if profile not in cache:
             work = tmp_path_factory.mktemp(profile)
             shutil.copy(REPO / "params.yaml", work / "params.yaml")
             apply_profile(profile, work / "params.yaml", REPO / "profiles")
-            cache[profile] = scheduled_runs(load_params(work / "params.yaml"))
+            cache[profile] = load_params(work / "params.yaml")
         return cache[profile]
-    return runs
+    return resolve
 
 
 def has(config: dict, knobs: dict) -> bool:
@@ -77,9 +73,9 @@ CASES = [(entry["id"], profile) for entry in SETTINGS for profile in entry["prof
 
 
 @pytest.mark.parametrize("entry_id, profile", CASES, ids=[f"{e}-{p}" for e, p in CASES])
-def test_the_profile_schedules_what_the_seed_states(entry_id, profile, profile_runs):
+def test_the_profile_schedules_what_the_seed_states(entry_id, profile, profile_params):
     entry = next(e for e in SETTINGS if e["id"] == entry_id)
-    runs = profile_runs(profile)
+    runs = table_runs(profile_params(profile))
     if "rows" in entry:
         for row in entry["rows"]:
             found = [r.name for r in runs if r.method == row["method"] and has(r.config, row.get("knobs", {}))
@@ -110,3 +106,82 @@ def test_the_settings_name_registered_methods_and_tasks():
             assert method in METHODS, (entry["id"], method)
         assert set(entry["tasks"]) <= set(all_tasks()), entry["id"]
         assert set(entry["profiles"]) <= {p.stem for p in (REPO / "profiles").glob("*.yaml")}, entry["id"]
+
+
+# ---- every setting of every scheduled run, against what the seed states (paper_settings.yaml) ----
+
+PAPER_SETTINGS = yaml.safe_load((REPO / "src/ptbench/report/reference/paper_settings.yaml").read_text())
+# the method knobs every run must account for when it has them (besides train.*, data.*, dropout, seeds, optimizer.*)
+REQUIRED_KNOBS = ("knobs.lr", "knobs.lr_low_rank", "knobs.lr_networks", "knobs.length", "knobs.init")
+SAMPLED_INITS = ("vocab", "label")  # initialisations that draw from knobs.vocab_pool
+
+
+def paper_spec(paper: str, method: str, kind: str) -> dict[str, tuple]:
+    """key -> (value, words, "says"/"ours") for ``method``'s runs of ``kind`` under ``paper``'s entry (its
+    ``extends`` first, then the paper's own, the method's, the few-shot section's and its methods')."""
+    entry = next(e for e in PAPER_SETTINGS if e["paper"] == paper)
+    spec = paper_spec(entry["extends"], method, kind) if "extends" in entry else {}
+    layers = [entry, entry.get("methods", {}).get(method, {})]
+    if kind == "fewshot":
+        few = entry.get("fewshot", {})
+        layers += [few, few.get("methods", {}).get(method, {})]
+    for layer in layers:
+        for source in ("says", "ours"):
+            spec.update({key: (value, words, source) for key, (value, words) in (layer.get(source) or {}).items()})
+    return spec
+
+
+def required(settings: dict, method: str) -> list[str]:
+    keys = [k for k in settings if k.startswith(("train.", "data.", "optimizer.", "few_shot.")) or k in ("dropout", "seeds")]
+    keys += [k for k in REQUIRED_KNOBS if k in settings]
+    if settings.get("knobs.init") in SAMPLED_INITS or method == "superpos":
+        keys.append("knobs.vocab_pool")
+    return keys
+
+
+def expected(value, task: str):
+    return value.get(task, value["default"]) if isinstance(value, dict) else value
+
+
+RESOLVED_CASES = [(entry["paper"], profile) for entry in PAPER_SETTINGS for profile in entry["profiles"]]
+
+
+@pytest.mark.parametrize("paper, profile", RESOLVED_CASES, ids=[f"{p}-{q}" for p, q in RESOLVED_CASES])
+def test_every_setting_of_every_run_is_the_seed_s_or_a_recorded_choice(paper, profile, profile_params):
+    params = profile_params(profile)
+    problems = []
+    for run in scheduled_runs(params):
+        if run.kind == "knob":  # a knob point changes one setting on purpose (seed_settings.yaml checks it)
+            continue
+        spec = paper_spec(paper, run.method, run.kind)
+        variant = params.variants.get(run.config_name)
+        changed = {f"knobs.{k}" for k in variant.knobs} | ({"dropout"} if variant.dropout is not None else set()) \
+            if variant else set()
+        for task in run.tasks:
+            settings = run.settings(task)
+            missing = [k for k in required(settings, run.method) if k not in spec and k not in changed]
+            problems += [(run.name, k, f"{settings[k]!r} is neither stated (says) nor chosen (ours)", task)
+                         for k in missing]
+            for key, (value, words, source) in spec.items():
+                if key in changed or key not in settings:
+                    continue
+                if settings[key] != expected(value, task):
+                    problems.append((run.name, key, f"{settings[key]!r}, {source} {expected(value, task)!r} ({words})", task))
+    by_setting: dict[tuple, list[str]] = {}
+    for name, key, message, task in problems:
+        by_setting.setdefault((name, key, message), []).append(task)
+    lines = [f"{name}: {key} = {message} [{', '.join(tasks)}]" for (name, key, message), tasks in sorted(by_setting.items())]
+    assert not lines, f"{profile}: {len(lines)} problems:\n" + "\n".join(lines[:60])
+
+
+def test_method_entries_name_settings_their_runs_have():
+    """A method-level entry for a knob the method lacks would check nothing: a typo, or a stale entry."""
+    from ptbench.methods import method_config
+
+    for entry in PAPER_SETTINGS:
+        for method, layers in {**entry.get("methods", {}), **entry.get("fewshot", {}).get("methods", {})}.items():
+            knobs = set(dataclasses.asdict(method_config(method, {})))
+            for source in ("says", "ours"):
+                for key in (layers or {}).get(source) or {}:
+                    if key.startswith("knobs."):
+                        assert key.removeprefix("knobs.") in knobs, (entry["paper"], method, key)

@@ -255,6 +255,9 @@ class FewShotConfig:
     # how the k examples are drawn (data/splits.py): dept (DePT's train.py: a datasets shuffle with the
     # seed, greedy k // classes per class, the last pick free, shuffled order) | balanced (classes in turn)
     sampler: str
+    # the learning rate of a method's few-shot runs where it differs from its grid rate (seed 003 B.2: "For
+    # the few-shot experiments, we use a learning rate of 1e-3 for fine-tuning"); {}: every method its own
+    lr: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _positive_int("steps", self.steps)
@@ -266,6 +269,11 @@ class FewShotConfig:
         require(bool(self.sampling_seeds), "sampling_seeds", "must be a non-empty list of integers")
         for seed in self.sampling_seeds:
             _positive_int("sampling_seeds", seed, minimum=0)
+        require(isinstance(self.lr, dict), "lr", "must map few-shot method names to learning rates")
+        for method, rate in self.lr.items():
+            require(method in self.methods + self.transfer, f"lr.{method}",
+                    f"must name a few-shot method ({', '.join(self.methods + self.transfer) or 'none'})")
+            _positive_number(f"lr.{method}", rate)
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,11 @@ def check_knob_runs(knob_runs: Any, params) -> dict[str, Any]:
 def with_point(params, method: str, point: str):
     """These params with ``method``'s knobs changed at the point alone (a variant's knobs when
     ``method`` names one: a sweep starts from it)."""
-    changes = parse_point(point)
+    return with_knobs(params, method, parse_point(point))
+
+
+def with_knobs(params, method: str, changes: dict[str, Any]):
+    """These params with ``method``'s knobs ``changes`` applied (over a variant's knobs when it names one)."""
     if method in params.variants:
         variant = params.variants[method]
         variants = {**params.variants, method: dataclasses.replace(variant, knobs={**variant.knobs, **changes})}

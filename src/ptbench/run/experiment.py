@@ -359,7 +359,9 @@ def result_payload(params: Params, method_name: str, spec, per_seed: dict, recor
             original_t5_checkpoint=info.original_t5, profile=params.profile, seeds=params.seeds,
             split_protocol=splits["protocol"], split_seed=splits["split_seed"], split_hash=splits["split_hash"],
             scoring=splits["scoring"], task_prefix=splits["task_prefix"], decoding=decoding,
-            dataset=splits["hub"], dropout=params.dropout, method_config=params.method_section(method_name),
+            dataset=splits["hub"], dropout=params.dropout, optimizer=params.train.optimizer,
+            # the whole configuration, code defaults included: what shaped the run, not today's defaults
+            method_config=dataclasses.asdict(params.method_config(method_name)),
             cpu_threads=params.runtime.cpu_threads, torch_threads=torch.get_num_threads(),
             method_package=method_package(params.registered_method(method_name)), **extra_provenance),
     }

@@ -140,6 +140,14 @@ def pick_source(params: Params, method_name: str, spec, val_split: PreparedSplit
     return max(params.source_prompts.tasks, key=lambda task: scored[task])  # max keeps the first of ties
 
 
+def few_shot_params(params: Params, method_name: str) -> Params:
+    """The params of ``method_name``'s few-shot runs: its ``few_shot.lr`` in place of its grid rate, if any."""
+    from ptbench.pipeline.knobs import with_knobs
+
+    rate = params.few_shot.lr.get(method_name)
+    return params if rate is None else with_knobs(params, method_name, {"lr": rate})
+
+
 def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampling_seed: int, data_dir: Path,
                 out_path: Path, source_root: Path, transfer_root: Path = TRANSFER_ROOT) -> dict:
     """Train ``method_name`` on k examples of the task (one run per training seed), score on the
@@ -150,6 +158,7 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
                                     with_steps, write_json, write_predictions)
     from ptbench.run.process import process_state
 
+    params = few_shot_params(params, method_name)
     few = params.few_shot
     spec = get_task(task_name, params.data.scoring)
     train_split, indices = few_shot_split(spec, PreparedSplit.load(split_path(data_dir, "train")), k, sampling_seed,
