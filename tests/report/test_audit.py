@@ -26,8 +26,17 @@ def test_every_count_the_seeds_print_matches():
     with REFERENCE.open() as handle:
         reference = list(csv.DictReader(handle))
     printed = [(i, kind) for i, ref in enumerate(reference) for kind in ("trainable", "stored") if ref[f"{kind}_printed"]]
-    assert len(rows) == len(reference) == 28
+    assert len(rows) == len(reference) == 29  # 28 printed rows + AdaMix's convention (seed 001: an image)
     assert checked == printed and len(printed) == 32  # 28 trainable + 4 stored counts in the seeds
+
+
+def test_adamix_in_seed_001_is_shown_as_its_own_paper_counts_it():
+    """AdaMix's paper counts the merged adapter (what is kept), not the mixtures that train: the Params cell of
+    seed 001 Table 1 shows both, saying which is the paper's convention."""
+    row = next(r for r in seed_rows().itertuples() if r.paper == "001" and r.method == "adamix")
+    assert (row.trainable_printed, row.paper_counts) == ("", "stored")
+    assert (row.trainable, row.stored) == (4_446_720, 1_789_056)
+    assert audit.paper_conventions()[("001", "adamix")] == "stored"
 
 
 def test_seed_001_counts_epts_stored_parameters_as_trainable_and_the_audit_shows_both():

@@ -382,3 +382,34 @@ def test_an_empty_row_says_what_it_needs_and_which_profile_schedules_it(tmp_path
     fewshot = build_table(SPECS["seed003_table3"], index_of(results, ["pt"]))
     assert any(n.startswith("GLUE / k = 4: no run here; it needs k = 4 few-shot runs on t5-base of ft") and
                "paper-003" in n for n in fewshot.notes)
+
+
+def test_seed_004_leaves_attempt_out_of_its_source_tasks_and_their_average(tmp_path):
+    """§4.4: "we excluded QQP, QNLI, MNLI, SST-2 datasets from the evaluation" of ATTEMPT: its cells there stay
+    empty even with a run, and its average is over the other nine tasks (two-metric tasks: their mean)."""
+    results = tmp_path / "results"
+    where = {"config": {"length": 10}, "dropout": False, "backbone": "t5-base-lm-adapt"}
+    for task in ("qqp", "rte", "copa"):
+        write_run(results, "attempt", task, {"0": labels(40, 50)}, GOLD, **where)
+    table = build_table(SPECS["seed004_table1"], index_of(results, ["attempt"]))
+    row = next(r for b, r, col, c in table.cells if b == "T5v1.1 Base LM-Adapted" and r == "ATTEMPT (no_dropout)")
+    qqp = cell(table, "T5v1.1 Base LM-Adapted", row, "QQP F1")
+    assert qqp.ours is None and any("its source tasks" in note for note in qqp.notes)
+    assert cell(table, "T5v1.1 Base LM-Adapted", row, "RTE Acc").ours.mean == 80.0
+    average = cell(table, "T5v1.1 Base LM-Adapted", row, "Avg.")
+    assert average.ours is None and {t for t, _ in average.key["members"]} == {
+        "stsb", "mrpc", "cola", "multirc", "rte", "cb", "copa", "wic", "boolq"}  # 9: without the four sources
+    assert set(average.missing_members) == {"stsb", "mrpc", "cola", "multirc", "cb", "wic", "boolq"}
+
+
+def test_seed_004_table_3_prints_each_row_under_the_backbones_the_paper_does():
+    table = build_table(SPECS["seed004_table3"], RunIndex([], 10.0))
+    rows_by_block = {}
+    for block, row, _, _ in table.cells:
+        rows_by_block.setdefault(block, set()).add(row)
+    assert {r for r in rows_by_block["T5v1.1 Small LM-Adapted"] if "softmax" in r and "no_softmax" not in r}
+    assert not [r for b in ("T5 Base", "T5v1.1 Base LM-Adapted") for r in rows_by_block[b]
+                if r.startswith("SuperPos") and ", softmax," in r]
+    assert [r for r in rows_by_block["T5 Base"] if r.startswith("ATTEMPT")]
+    assert not [r for b in ("T5v1.1 Small LM-Adapted", "T5v1.1 Base LM-Adapted") for r in rows_by_block[b]
+                if r.startswith(("ATTEMPT", "ResPrompt"))]

@@ -13,9 +13,11 @@ the table's ``fixed`` dict, its block, its row and its column (``where`` dicts a
   params                           a parameter-count column: "trainable" or "trainable/stored"
   label                            what the row / column / block header prints
   paper_fallback                   a metric to look up when the paper prints none under ``metric``
+  backbones                        (a row) the blocks' backbones it is printed under (default: every block)
 
 Table keys: id, title, paper, paper_table, fixed, blocks, rows, columns, unranked (methods left
-out of the bold/underline ranking, as seed 003 leaves out fine-tuning), rank ("columns": compare
+out of the bold/underline ranking, as seed 003 leaves out fine-tuning), excluded (method -> {tasks, why}: tasks
+the paper does not evaluate the method on, left empty and out of its averages), rank ("columns": compare
 down a column within a block; "rows": across a line), rank_order ("descending", the default, or
 "ascending": lowest best), rank_places (2, the default: bold and underline; 1: bold only), notes.
 The ranking is ours, of our lines; the paper's lines show the paper's own emphasis (paper.py).
@@ -92,9 +94,17 @@ def _columns_004() -> list[dict]:
     return columns + [avg("avg", members, "Avg.")]
 
 
-def _rows_004(methods_variants: list[tuple[str, str, dict]]) -> list[dict]:
-    return [{"label": f"{LABELS[m]} ({variant.replace(';', ', ')})", "method": m, "variant": variant, "where": where}
-            for m, variant, where in methods_variants]
+def _rows_004(methods_variants: list[tuple]) -> list[dict]:
+    """(method, variant, where[, backbones]) -> rows; ``backbones``: the blocks the paper prints the row under."""
+    return [{"label": f"{LABELS[m]} ({variant.replace(';', ', ')})", "method": m, "variant": variant, "where": where,
+             **({"backbones": rest[0]} if rest else {})} for m, variant, where, *rest in methods_variants]
+
+
+# Seed 004 §4.4: "To avoid leakage between training and testing data, we excluded QQP, QNLI, MNLI, SST-2 datasets
+# from the evaluation, as these task pretrained prompts were used during the training of new prompts."
+ATTEMPT_SOURCES_004 = {"attempt": {"tasks": ["qqp", "qnli", "mnli", "sst2"],
+                                   "why": "ATTEMPT is not evaluated on QQP, QNLI, MNLI and SST-2, its source tasks "
+                                          "(seed 004 §4.4: 'To avoid leakage between training and testing data')"}}
 
 
 DROPOUT_004 = [(m, v, {"dropout": v == "dropout", **({"config.length": 10} if m != "ft" else {})})
@@ -162,7 +172,7 @@ TABLES: list[dict] = [
      "paper": "004", "paper_table": "Table 1", "fixed": {"kind": "grid"},
      "blocks": [{"label": "T5v1.1 Small LM-Adapted", "backbone": "t5-small-lm-adapt"},
                 {"label": "T5v1.1 Base LM-Adapted", "backbone": "t5-base-lm-adapt"}],
-     "rows": _rows_004(DROPOUT_004), "columns": _columns_004(), "unranked": ["ft"]},
+     "rows": _rows_004(DROPOUT_004), "columns": _columns_004(), "unranked": ["ft"], "excluded": ATTEMPT_SOURCES_004},
     {"id": "seed004_table2", "title": "Seed 004 Table 2: standardized overall scoring (mean ± std over 13 tasks)",
      "paper": "004", "paper_table": "Table 2", "kind": "standardized", "source": "seed004_table1",
      "rows": _rows_004([r for r in DROPOUT_004 if r[0] != "attempt"]),
@@ -176,11 +186,14 @@ TABLES: list[dict] = [
      "paper": "004", "paper_table": "Table 3", "fixed": {"kind": "grid"},
      "blocks": [{"label": "T5 Base", "backbone": "t5-base"}, {"label": "T5v1.1 Small LM-Adapted", "backbone": "t5-small-lm-adapt"},
                 {"label": "T5v1.1 Base LM-Adapted", "backbone": "t5-base-lm-adapt"}],
+     # the rows as the paper prints them: ATTEMPT and Residual PT (from their papers) under T5 Base only, the
+     # softmax variant under T5v1.1 Small only
      "rows": _rows_004([
          ("superpos", "prompts=10;no_softmax;no_dropout", {"config.length": 10, "config.softmax": False, "dropout": False}),
-         ("superpos", "prompts=10;softmax;no_dropout", {"config.length": 10, "config.softmax": True, "dropout": False}),
-         ("attempt", "prompts=100;softmax;dropout", {"config.length": 100, "dropout": True}),
-         ("residual", "prompts=10;no_softmax;dropout", {"config.length": 10, "dropout": True})]),
+         ("superpos", "prompts=10;softmax;no_dropout", {"config.length": 10, "config.softmax": True, "dropout": False},
+          ["t5-small-lm-adapt"]),
+         ("attempt", "prompts=100;softmax;dropout", {"config.length": 100, "dropout": True}, ["t5-base"]),
+         ("residual", "prompts=10;no_softmax;dropout", {"config.length": 10, "dropout": True}, ["t5-base"])]),
      "columns": _columns_004()},
     with_control({"id": "seed001_table1", "title": "Seed 001 Table 1: GLUE and SuperGLUE, T5-base",
      "paper": "001", "paper_table": "Table 1", "fixed": {"kind": "grid", "backbone": "t5-base"},

@@ -84,6 +84,14 @@ def resolve(spec: dict, parts: list[dict], index: RunIndex) -> Cell:
     cell = Cell(key)
     if "params" in key:
         return _params_cell(spec, parts, index, cell)
+    excluded = spec.get("excluded", {}).get(key.get("method"))
+    if excluded:  # tasks the paper leaves out of a method's evaluation (its source tasks): not scored here either
+        if key.get("task") in excluded["tasks"]:
+            cell.notes.append(excluded["why"])
+            return cell
+        if "members" in key:
+            key = cell.key = {**key, "members": [m for m in key["members"] if m[0] not in excluded["tasks"]]}
+            cell.notes.append(f"{key['task']}: the {len(key['members'])} tasks evaluated ({excluded['why']})")
     cell.ours = index.ours(key, cell.notes)
     if cell.ours is None and "members" in key:
         cell.missing_members = index.missing_members(key)
@@ -161,6 +169,8 @@ def build_table(spec: dict[str, Any], index: RunIndex) -> BuiltTable:
     header, lines, cells, notes = [c["label"] for c in spec["columns"]], [], [], list(spec.get("notes", []))
     for block in spec["blocks"]:
         for row in spec["rows"]:
+            if "backbones" in row and block.get("backbone") not in row["backbones"]:
+                continue  # a row the paper prints under some blocks only
             row_cells = [resolve(spec, [spec.get("fixed", {}), block, row, column], index) for column in spec["columns"]]
             cells += [(block["label"], row["label"], c["label"], cell) for c, cell in zip(spec["columns"], row_cells)]
             method = row.get("method") or spec.get("fixed", {}).get("method")
