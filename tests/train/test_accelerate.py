@@ -96,15 +96,20 @@ def test_accumulation_counts_optimizer_steps():
     assert rates == [pytest.approx(method.config.lr * factor(k)) for k in range(cfg.steps)]
 
 
-def test_one_process_without_accumulation_is_the_plain_loop():
-    """Bit for bit what AdamW + clipping + LambdaLR do without Accelerate (one validation at the end:
-    the best state is the final one)."""
-    cfg = dataclasses.replace(CFG, eval_interval=CFG.steps)
+@pytest.mark.parametrize("optimizer_name, max_grad_norm", [("adamw_torch", 1.0), ("adamw_torch", 0.001),
+                                                           ("adamw_torch", None), ("adamw_legacy", 0.001)])
+def test_one_process_without_accumulation_is_the_plain_loop(optimizer_name, max_grad_norm):
+    """Bit for bit what AdamW (torch's, or the reference trainers' legacy one) + clipping (none when
+    ``max_grad_norm`` is null) + LambdaLR do without Accelerate (one validation at the end: the best state
+    is the final one)."""
+    from ptbench.train.optim import LegacyAdamW
+
+    cfg = dataclasses.replace(CFG, eval_interval=CFG.steps, optimizer=optimizer_name, max_grad_norm=max_grad_norm)
     result, _ = run("seq2seq", cfg)
     model = tiny_model("seq2seq")
     method = build(model, PromptTuning)
     runner = FAMILIES["seq2seq"](model, DigitTokenizer())
-    optimizer = torch.optim.AdamW(method.param_groups(cfg.weight_decay))
+    optimizer = (LegacyAdamW if optimizer_name == "adamw_legacy" else torch.optim.AdamW)(method.param_groups(cfg.weight_decay))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg.warmup_steps, cfg.steps))
     generator, order = None, []
     for step in range(1, cfg.steps + 1):
@@ -114,12 +119,25 @@ def test_one_process_without_accumulation_is_the_plain_loop():
             order = torch.randperm(len(TRAIN), generator=generator).tolist()
         loss = runner.loss(method, collate(TRAIN, order[position * 8:(position + 1) * 8], 0))
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(method.parameters()), cfg.max_grad_norm)
+        if cfg.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(list(method.parameters()), cfg.max_grad_norm)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
         assert losses(result)[step - 1] == (step, round(loss.item(), 6))
     assert torch.equal(result.best_state["embedding"], method.embedding.detach())
+
+
+def test_clipping_and_the_optimizer_each_change_the_run():
+    """The settings the plain-loop test exercises matter here: clipping at 0.001 bites (gradients on this
+    task stay under norm 1, so 1.0 would not), and the two AdamW formulas give other weights, so a loop that
+    ignored either would fail that test."""
+    base = dataclasses.replace(CFG, eval_interval=CFG.steps, max_grad_norm=0.001)
+    clipped, _ = run("seq2seq", base)
+    unclipped, _ = run("seq2seq", dataclasses.replace(base, max_grad_norm=None))
+    legacy, _ = run("seq2seq", dataclasses.replace(base, optimizer="adamw_legacy"))
+    assert not torch.equal(clipped.best_state["embedding"], unclipped.best_state["embedding"])
+    assert not torch.equal(clipped.best_state["embedding"], legacy.best_state["embedding"])
 
 
 def test_bf16_autocast_trains_and_keeps_the_method_in_float32():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 # train keys that do not change what a run learns or scores (how often it logs or checkpoints)
@@ -84,3 +85,91 @@ def scheduled_runs(params) -> list[ScheduledRun]:
             runs.append(ScheduledRun(f"{name}@k{k}", "fewshot", params.registered_method(name), tuple(few.backbones),
                                      tuple(few.tasks), params, name))
     return runs
+
+
+SEED_SETTINGS = Path(__file__).resolve().parents[1] / "report" / "reference" / "seed_settings.yaml"
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A seed table's or figure's cell as ``profile`` runs it, beside the paper's own profile: the settings
+    that differ (key -> (the paper profile's value, ours)), or ``missing`` when ``profile`` runs no match."""
+
+    entry: str  # the seed_settings.yaml id
+    own_profile: str
+    method: str
+    backbone: str
+    task: str
+    differences: dict[str, tuple[Any, Any]]
+    missing: bool = False
+
+
+def _matching(runs: list[ScheduledRun], method: str, knobs: dict, dropout: bool | None, backbone: str,
+              task: str) -> list[ScheduledRun]:
+    out = []
+    for run in runs:
+        if run.kind == "fewshot" or run.method != method or backbone not in run.backbones or task not in run.tasks:
+            continue
+        config = dataclasses.asdict(run.params.method_config(run.config_name))
+        if all(config.get(k) == v for k, v in knobs.items()) and \
+                (dropout is None or run.params.for_method(run.config_name).dropout == dropout):
+            out.append(run)
+    return out
+
+
+def paper_deviations(profile: str, resolve, entries: list[dict] | None = None) -> list[Deviation]:
+    """Every cell of every seed table or figure ``profile`` schedules (``seed_settings.yaml`` lists it among the
+    entry's profiles) compared with the paper's own profile (``paper-<seed>``...): the cell's fully resolved
+    settings, key by key. ``resolve(name)`` gives a profile's Params. A paper's own profile has none; a union
+    profile that runs a paper's cells under another paper's settings lists them here."""
+    import yaml
+
+    entries = entries if entries is not None else yaml.safe_load(SEED_SETTINGS.read_text())
+    if profile.startswith("paper-"):  # a paper's own profile is the reference
+        return []
+    out, runs_of = [], {}
+    for entry in entries:
+        if profile not in entry["profiles"]:
+            continue
+        seed = entry["id"].removeprefix("seed")[:3]
+        own = [p for p in entry["profiles"] if p.startswith(f"paper-{seed}")]
+        rows = entry.get("rows") or [{"method": entry["method"], "knobs": entry.get("base", {})}]
+        for name in [profile, *own]:
+            runs_of.setdefault(name, scheduled_runs(resolve(name)))
+        for reference in own:
+            for row in rows:
+                for task in entry["tasks"]:
+                    args = (row["method"], row.get("knobs", {}), row.get("dropout"), entry["backbone"], task)
+                    theirs, ours = _matching(runs_of[reference], *args), _matching(runs_of[profile], *args)
+                    if not theirs:
+                        continue
+                    want = theirs[0].settings(task)
+                    if not ours:
+                        out.append(Deviation(entry["id"], reference, row["method"], entry["backbone"], task, {}, True))
+                        continue
+                    # the closest of ours: the union may run several configurations of the method
+                    best = min((run.settings(task) for run in ours),
+                               key=lambda have: sum(have.get(k) != v for k, v in want.items()))
+                    differences = {k: (v, best.get(k)) for k, v in want.items() if best.get(k) != v}
+                    if differences:
+                        out.append(Deviation(entry["id"], reference, row["method"], entry["backbone"], task,
+                                             differences))
+    return out
+
+
+def summarize_deviations(deviations: list[Deviation], top: int = 6) -> list[str]:
+    """Per paper profile: how many of its cells run otherwise, and the settings that differ most often."""
+    from collections import Counter
+
+    lines = []
+    for own in sorted({d.own_profile for d in deviations}):
+        mine = [d for d in deviations if d.own_profile == own]
+        cells = {(d.method, d.backbone, d.task) for d in mine}
+        counts = Counter(key for key in {(key, repr(values[0]), repr(values[1]), d.method, d.backbone, d.task)
+                                         for d in mine if not d.missing for key, values in d.differences.items()}
+                         for key in [key[:3]])
+        missing = sum(d.missing for d in mine)
+        shown = "; ".join(f"{key} {theirs} -> {ours} ({n})" for (key, theirs, ours), n in counts.most_common(top))
+        lines.append(f"  {own}: {len(cells)} cells run under other settings than {own}'s"
+                     + (f" ({missing} not run at all)" if missing else "") + (f": {shown}" if shown else ""))
+    return lines

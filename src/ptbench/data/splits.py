@@ -8,9 +8,9 @@ official validation; ``official`` tasks (MNLI, PAWS) keep the hub's splits.
 (< 10K: validation halved; < 100K: 1K carved from train; else 10K carved; the official validation
 tests the last two), which Table 5 follows for all but six tasks: HotpotQA, NewsQA, WinoGrande,
 SciTail and PAWS keep the whole training split and halve the validation (the spec's
-``explosive_split: small``); MRPC's 3,668 / 408 / 1,725 are the hub's three splits, but the hub's
-GLUE test labels are hidden (-1), so MRPC keeps the B.1 rule (docs/tasks.md). ``explosive_b1``
-applies the B.1 rule to every task.
+``explosive_split: small``), and MRPC, whose 3,668 / 408 / 1,725 are the hub's three splits: its test
+split is the one GLUE test the hub labels (``explosive_split: official``). ``explosive_b1`` applies the
+B.1 rule to every task.
 A spec's ``train_rows`` keeps only the first N rows of the training part, after the split: DePT's
 Yelp shuffles all 560,000 training rows, carves 1,000 as validation, then keeps the first 100,000
 of the remaining (shuffled) ones (its train.py ``train_dataset.select(range(100000))``).
@@ -82,6 +82,10 @@ def _plan(spec: TaskSpec, sizes: dict[str, int], protocol: str, seed: int) -> di
         train_part, val_part = _carve(train, n_train, DEPT_LARGE_VALIDATION, seed)
         return {"train": train_part, "validation": val_part, "test": _whole(validation, n_val)}
     # explosive: by training-set size; the test set is the official validation (MNLI: matched)
+    if protocol == "explosive" and spec.explosive_split == "official":
+        test = spec.splits["test"]
+        return {"train": _whole(train, n_train), "validation": _whole(validation, n_val),
+                "test": _whole(test, sizes[test])}
     test = spec.splits.get("test", validation)
     if n_train < EXPLOSIVE_SMALL or (protocol == "explosive" and spec.explosive_split == "small"):
         val_part, test_part = _halve(validation, n_val, seed)

@@ -46,10 +46,12 @@ def _test_unlabeled(features: Features, splits=("train", "validation", "test"), 
                      unlabeled_values=unlabeled_values or {"label": -1})
 
 
-def _glue(columns: dict, labels: list[str], splits=("train", "validation", "test")) -> HubSchema:
+def _glue(columns: dict, labels: list[str], splits=("train", "validation", "test"), test_labels: bool = False) -> HubSchema:
+    """``test_labels``: the hub's test split carries its gold labels (MRPC: huggingface/datasets PR #2216,
+    "added real label for glue/mrpc to test set", merged 2021-04-13; the parquet copies derive from it)."""
     features = Features({**{c: Value("string") for c in columns}, "label": ClassLabel(names=labels),
                          "idx": Value("int32")})
-    return _test_unlabeled(features, splits)
+    return HubSchema(features, splits) if test_labels else _test_unlabeled(features, splits)
 
 
 def _superglue(columns: dict[str, Any], labels: list[str]) -> HubSchema:
@@ -70,7 +72,7 @@ _MRQA = HubSchema(
 
 SCHEMAS: dict[tuple[str, str], HubSchema] = {
     ("nyu-mll/glue", "rte"): _glue(["sentence1", "sentence2"], ["entailment", "not_entailment"]),
-    ("nyu-mll/glue", "mrpc"): _glue(["sentence1", "sentence2"], ["not_equivalent", "equivalent"]),
+    ("nyu-mll/glue", "mrpc"): _glue(["sentence1", "sentence2"], ["not_equivalent", "equivalent"], test_labels=True),
     ("nyu-mll/glue", "mnli"): _glue(["premise", "hypothesis"], ["entailment", "neutral", "contradiction"],
                                     splits=("train", "validation_matched", "validation_mismatched",
                                             "test_matched", "test_mismatched")),

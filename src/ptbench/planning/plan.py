@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,6 +31,8 @@ class Plan:
     device: str | None = None  # a GPU class estimated from FLOPs (``--device``), else this machine
     compared: str = ""  # beside a device estimate: the measured calibration of that GPU here, or why none
     disk: str = ""  # what the profile leaves on disk (planning/disk.py), as a line
+    # the seeds' cells this profile runs under other settings than their paper's own profile (check.settings)
+    deviations: list[str] = field(default_factory=list)
 
     def total(self, stages: list[Stage] | None = None) -> float:
         return sum(self.seconds[s.address] for s in (self.stages if stages is None else stages))
@@ -197,7 +199,19 @@ def make_plan(profile: str | None, params_path: Path = Path("params.yaml"), cali
     from ptbench.planning.disk import estimate_disk
 
     disk = estimate_disk(params, stages).line()
-    return Plan(params.profile, machine, stages, seconds, cached, source, unchecked, device, compared, disk)
+    return Plan(params.profile, machine, stages, seconds, cached, source, unchecked, device, compared, disk,
+                paper_settings_lines(params.profile, params_path))
+
+
+def paper_settings_lines(profile: str, params_path: Path) -> list[str]:
+    """Where a profile that serves several seeds (the union ``paper``) runs a seed's table cells under other
+    settings than that seed's own profile: per paper profile, how many cells and which settings differ."""
+    import functools
+
+    from ptbench.check.settings import paper_deviations, summarize_deviations
+
+    resolve = functools.lru_cache(maxsize=None)(lambda name: profile_params(name, params_path))
+    return summarize_deviations(paper_deviations(profile, resolve))
 
 
 def measured_on_device(params: Params, device: str, calibration_path: Path, stages: list[Stage],
@@ -261,6 +275,10 @@ def render(plan: Plan) -> str:
         lines += ["", f"total: {duration(total)} ({total:,.0f} s) on this machine"]
     if plan.disk:
         lines.append(plan.disk)
+    if plan.deviations:
+        lines += ["", f"per-paper settings: the seeds' table cells {plan.profile} runs under other settings than the "
+                      f"paper's own profile (a cell: a method on a task and backbone; per setting, the paper's value -> "
+                      f"{plan.profile}'s (cells)); run the paper's own profile for its settings (docs/pipeline.md: Profiles)", *plan.deviations]
     if plan.cached is None:
         lines.append(f"cached: not checked ({plan.unchecked})")
     else:
