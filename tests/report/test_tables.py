@@ -202,7 +202,10 @@ def test_the_grid_table_has_no_paper_lines(tmp_path):
     assert table.lines[0].cells == ["5.1K/5.1K", "90.0", "90.0"]
 
 
-@pytest.mark.parametrize("table_id", [t["id"] for t in TABLES if t["paper"] in ("003", "004")])
+IMAGES = {"seed003_fig9"}  # figures the seed draws as images: laid out as tables of our runs, no paper values
+
+
+@pytest.mark.parametrize("table_id", [t["id"] for t in TABLES if t["paper"] in ("003", "004") and t["id"] not in IMAGES])
 def test_every_transcribed_value_of_a_laid_out_table_lands_in_a_cell(monkeypatch, table_id):
     spec = SPECS[table_id]
     found = set()
@@ -220,6 +223,13 @@ def test_every_transcribed_value_of_a_laid_out_table_lands_in_a_cell(monkeypatch
     transcribed = {key for key in paper_values() if key[:2] == (spec["paper"], spec["paper_table"])}
     assert transcribed, f"no transcribed value for {table_id}: the check below would pass on nothing"
     assert transcribed - found == set()
+
+
+def test_a_figure_drawn_as_an_image_says_so_and_has_no_paper_line():
+    for table_id in IMAGES | {"seed001_fig3"}:
+        spec = SPECS[table_id]
+        assert not [key for key in paper_values() if key[:2] == (spec["paper"], spec["paper_table"])]
+        assert any("as an image" in note for note in spec["notes"]), table_id
 
 
 def test_seed_001_table_1_shows_what_trains_beside_the_papers_count_for_ept(tmp_path):
@@ -413,3 +423,20 @@ def test_seed_004_table_3_prints_each_row_under_the_backbones_the_paper_does():
     assert [r for r in rows_by_block["T5 Base"] if r.startswith("ATTEMPT")]
     assert not [r for b in ("T5v1.1 Small LM-Adapted", "T5v1.1 Base LM-Adapted") for r in rows_by_block[b]
                 if r.startswith(("ATTEMPT", "ResPrompt"))]
+
+
+def test_seed_003_figure_9_is_a_table_of_the_grid_run_and_its_structure_knob_runs(tmp_path):
+    """Fig. 9 (an image) as a table: "None" is the grid's EPT, each added structure a knob run of the same
+    task; each row finds its run by the structure's knobs."""
+    results = tmp_path / "results"
+    base = {"broadcast_length": 1, "layer_norm": False, "residual": False, "activation": "none"}
+    write_run(results, "ept", "boolq", {"0": labels(40, 50)}, GOLD, backbone="t5-base", config=base)
+    write_run(results / "knobs", "ept", "boolq", {"0": labels(30, 50)}, GOLD, backbone="t5-base",
+              config={**base, "layer_norm": True}, rel="t5-base/ept/layer_norm=true/boolq")
+    write_run(results / "knobs", "ept", "boolq", {"0": labels(10, 50)}, GOLD, backbone="t5-base",
+              config={**base, "activation": "relu"}, rel="t5-base/ept/activation=relu/boolq")
+    table = build_table(SPECS["seed003_fig9"], index_of(results, ["ept"]))
+    assert cell(table, "T5-Base", "None (EPT)", "BoolQ Acc").ours.mean == 80.0
+    assert cell(table, "T5-Base", "LayerNorm", "BoolQ Acc").ours.mean == 60.0
+    assert cell(table, "T5-Base", "ReLU", "BoolQ Acc").ours.mean == 20.0
+    assert cell(table, "T5-Base", "GELU", "BoolQ Acc").ours is None

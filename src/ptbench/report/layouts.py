@@ -217,6 +217,31 @@ TABLES: list[dict] = [
      "columns": [col(*c) for c in GLUE_001] + [avg("glue_avg", GLUE_001, "GLUE avg")]
      + [col(*c) for c in SUPERGLUE_001] + [avg("superglue_avg", SUPERGLUE_001, "SuperGLUE avg")],
      "notes": [NOT_TRANSCRIBED_001, "The seed does not name Table 3's datasets in its text; the columns are Table 1's."]}),
+    # Seed 003 Fig. 9 (left): EPT with the structures its MLP leaves out, each added alone, on Table 1's five
+    # SuperGLUE tasks; the figure is an image, so it has no transcribed values: our runs as a table.
+    {"id": "seed003_fig9", "title": "Seed 003 Fig. 9: EPT with added structures, 5 SuperGLUE tasks, T5-base",
+     "paper": "003", "paper_table": "Fig. 9", "fixed": {"backbone": "t5-base", "method": "ept"},
+     "blocks": [{"label": "T5-Base"}],
+     "rows": [{"label": label, "kind": kind, "variant": label,
+               "where": {"config.broadcast_length": 1, "config.layer_norm": norm, "config.residual": residual,
+                         "config.activation": activation}}
+              for label, kind, norm, residual, activation in (
+                  ("None (EPT)", "grid", False, False, "none"), ("LayerNorm", "knob", True, False, "none"),
+                  ("Residual", "knob", False, True, "none"), ("ReLU", "knob", False, False, "relu"),
+                  ("GELU", "knob", False, False, "gelu"), ("tanh", "knob", False, False, "tanh"))],
+     "columns": [col(*c) for c in SUPERGLUE_003] + [avg("superglue_avg", SUPERGLUE_003, "SuperGLUE avg")],
+     "notes": ["Seed 003 draws Fig. 9 as an image: no paper values. Its text: 'not adding any structures contributes "
+               "to norm growth and performance improvement ... Layer norm causes a decrease of 5.5 points'. Rows: the "
+               "grid's EPT and its knob runs (profile paper-003's knob_runs)."]},
+    # Seed 001 Fig. 3: Table 3's comparison on the two larger backbones (4-bit, profile paper-001-large)
+    with_control({"id": "seed001_fig3", "title": "Seed 001 Fig. 3: PT, DePT and EPT on T5-11B and Llama-2-7B",
+     "paper": "001", "paper_table": "Fig. 3", "fixed": {"kind": "grid"},
+     "blocks": [{"label": "T5-11B", "backbone": "t5-11b"}, {"label": "Llama-2-7B", "backbone": "llama-2-7b"}],
+     "rows": method_rows(["pt", "dept", "ept_msp"], {"pt": {"config.length": 100}}),
+     "columns": [col(*c) for c in GLUE_001] + [avg("glue_avg", GLUE_001, "GLUE avg")]
+     + [col(*c) for c in SUPERGLUE_001] + [avg("superglue_avg", SUPERGLUE_001, "SuperGLUE avg")],
+     "notes": ["Seed 001 draws Fig. 3 as an image and names no datasets for it ('at different datasets'): no paper "
+               "values; the columns are Table 1's, as for Table 3."]}),
 ]
 
 TABLES.sort(key=lambda spec: spec["paper"])  # seed 001, 003, 004: the page and the files in the seeds' order
