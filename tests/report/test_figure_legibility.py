@@ -28,7 +28,8 @@ def row(method: str, task: str, score: float, *, backbone: str = "t5-base", kind
             "backbone": backbone, "dropout": True, "primary_metric": "accuracy", "trainable_parameters": params,
             "metrics": {"accuracy": {"mean": score, "std": 1.0}}, "config": config or GRID_CONFIG, "history": history or {},
             "prompt_similarity": extra.pop("prompt_similarity", {"reason": "feeds no soft prompt"}),
-            "gate_weights": extra.pop("gate_weights", None), **extra}
+            "gate_weights": extra.pop("gate_weights", None), "weight_similarity": extra.pop("weight_similarity", None),
+            **extra}
 
 
 def history(rng: random.Random, steps: int, gates: int = 0) -> dict:
@@ -59,6 +60,8 @@ def profile_rows() -> list[dict]:
         for task in SUPERGLUE:
             gated = method in ("ept_msp", "ept_msp_no_fusion")
             extra = {"gate_weights": [[rng.random() for _ in range(4)] for _ in range(12)]} if gated else {}
+            if method == "superpos":
+                extra["weight_similarity"] = similarity(rng, 10)
             prompt = similarity(rng, 30 if method == "ept_msp_none" else 12)
             rows.append(row(method, task, rng.uniform(40, 95), params=params, prompt_similarity=prompt,
                             history=history(rng, 300, 4 if gated else 0) if task in ("boolq", "cb") else None, **extra))

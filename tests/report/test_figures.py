@@ -130,7 +130,7 @@ def test_figures_have_their_resolution_and_the_legend_outside_the_data(drawn):
         png = figure.files[0]
         assert png.suffix == ".png" and round(min(Image.open(png).info["dpi"])) == DPI, figure.name
         assert seen[figure.name]["legends_over_data"] == 0, figure.name  # never a legend inside a panel
-        if figure.name not in ("gate_weights_per_token", "prompt_similarity"):  # heatmaps: a colour bar
+        if figure.name not in ("gate_weights_per_token", "prompt_similarity", "superposition_similarity"):  # heatmaps
             assert seen[figure.name]["legends"] >= 1, figure.name
 
 
@@ -165,3 +165,22 @@ def test_the_short_prompt_sweep_draws_training_time_on_a_second_axis(drawn):
     result, seen = drawn
     assert "training time (s)" in seen["short_prompt_length"]["ylabels"]
     assert "training seconds" in result["short_prompt_length"].caption
+
+
+def test_superposition_similarity_shows_the_seeds_own_setting_one_panel_per_task(tmp_path):
+    """Seed 004 Fig. 2d: its main runs (no dropout, no softmax) first; one panel per task; nothing without
+    superpos states."""
+    from ptbench.report import figures
+
+    def row(method, task, dropout, softmax=False):
+        return {"kind": "grid", "method": method, "registered_method": "superpos", "task": task, "backbone": "t5-base",
+                "dropout": dropout, "config": {"softmax": softmax},
+                "weight_similarity": {"matrix": [[1.0, 0.2], [0.2, 1.0]]}}
+
+    rows = [row("superpos", "rte", True), row("superpos", "cb", True), row("superpos_no_dropout", "rte", False),
+            row("superpos_no_dropout", "cb", False), row("superpos_softmax_no_dropout", "rte", False, True)]
+    result = figures.superposition_similarity(rows, tmp_path, figures.Styles([r["method"] for r in rows]))
+    assert result.drawn and result.tasks == ["cb", "rte"] and "superpos_no_dropout on t5-base, without dropout" in result.caption
+    assert "superpos (t5-base)" in result.note and "superpos_softmax_no_dropout (t5-base)" in result.note
+    empty = figures.superposition_similarity([{**rows[0], "weight_similarity": None}], tmp_path, figures.Styles(["superpos"]))
+    assert not empty.drawn and "superpos" in empty.reason

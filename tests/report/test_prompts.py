@@ -54,3 +54,17 @@ def test_a_state_that_does_not_rebuild_is_explained_in_words(tmp_path, capsys):
     assert views["gate_weights"] is None and "could not be turned back into a prompt" in reason
     assert not ERROR_TEXT.search(reason)
     assert "size mismatch" in capsys.readouterr().err  # the developer's detail, on the rows stage's stderr
+
+
+@pytest.mark.parametrize("softmax", [False, True])
+def test_superpos_gives_the_similarity_of_its_tokens_mixing_weights(tmp_path, softmax):
+    """Seed 004 Fig. 2d: the cosine similarity between the p'_i of each pair of tokens (softmaxed in A.2's
+    variant); a prompt that mixes nothing has none."""
+    config = {"length": 4, "num_tokens": 16, "softmax": softmax}
+    path, state = saved(tmp_path, "superpos", config)
+    views = learned_views(path, "superpos", config, PROVENANCE, 64)
+    weights = state["weights"].softmax(-1) if softmax else state["weights"]
+    unit = torch.nn.functional.normalize(weights, dim=-1)
+    assert torch.allclose(torch.tensor(views["weight_similarity"]["matrix"]), unit @ unit.T, atol=1e-3)
+    pt_path, _ = saved(tmp_path, "pt", {"length": 4})
+    assert learned_views(pt_path, "pt", {"length": 4}, PROVENANCE, 64)["weight_similarity"] is None

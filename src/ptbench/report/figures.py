@@ -394,6 +394,38 @@ def prompt_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
     return result
 
 
+def superposition_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
+    """Seed 004 Fig. 2d: per task, the cosine similarity between the mixing weights p'_i of the learned prompt's
+    tokens (SuperPos's superposition weights), one panel per task, on one backbone."""
+    result = FigureResult("superposition_similarity", "Cosine similarity between SuperPos tokens' mixing weights",
+                          "seed 004 Fig. 2d", reason="needs grid runs of superpos (their trained states)")
+    mixed = [r for r in rows if r["kind"] == "grid" and (r.get("weight_similarity") or {}).get("matrix")
+             and r.get("registered_method") == "superpos"]
+    if not mixed:
+        return result
+    # the seed's own setting first: no dropout, no softmax (its main runs); then the most tasks, one backbone
+    def rank(r):
+        return (r["dropout"], bool(r["config"].get("softmax")), r["method"] != "superpos")
+    best = min(mixed, key=rank)
+    shown = sorted([r for r in mixed if (r["method"], r["backbone"]) == (best["method"], best["backbone"])],
+                   key=lambda r: r["task"])
+    plt, fig, axes = panels(len(shown), 2.0, 2.7, columns=5, extra_width=0.8)
+    for ax, r in zip(axes, shown):
+        image = ax.imshow(r["weight_similarity"]["matrix"], vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set(title=r["task"], xlabel="token", ylabel="token")
+        integer_ticks(ax.xaxis)
+        integer_ticks(ax.yaxis)
+    fig.colorbar(image, ax=axes, shrink=0.8, label="cosine similarity")
+    fig.suptitle(f"{best['method']} ({best['backbone']}): similarity of the tokens' weights p'_i")
+    caption = (f"Cosine similarity between the superposition weights p'_i of each pair of prompt tokens (first seed), "
+               f"one panel per task: {best['method']} on {best['backbone']}"
+               f"{', without dropout' if not best['dropout'] else ', with dropout'}.")
+    result.done(save(plt, fig, out_dir, result.name), caption, [r["task"] for r in shown])
+    others = sorted({f"{r['method']} ({r['backbone']})" for r in mixed} - {f"{best['method']} ({best['backbone']})"})
+    result.note = ("not shown: " + ", ".join(others)) if others else ""
+    return result
+
+
 def _count_phrase(counts: dict[str, dict[str, list[tuple]]], what: str) -> str:
     """Each method's ``what`` parameters over its points: whether each line holds its count (seed 001
     Fig. 4b holds 76,800 stored while s moves) or not, and the range."""
@@ -473,4 +505,5 @@ def draw_all(rows: list[dict[str, Any]], out_dir: Path) -> list[FigureResult]:
             prompt_norm(rows, out_dir, styles), learning_curves(rows, out_dir, styles),
             validation_curves(rows, out_dir, styles), gate_weights(rows, out_dir, styles),
             gate_weights_per_token(rows, out_dir, styles), prompt_similarity(rows, out_dir, styles),
+            superposition_similarity(rows, out_dir, styles),
             *sweep_figures(rows, out_dir, styles)]

@@ -1,5 +1,7 @@
 """What the figures read from a learned state: the cosine similarity between the tokens of the soft
-prompt (seed 003, Fig. 3) and the multi-space projection's gate weight per prompt token (seed 001 Fig. 8).
+prompt (seed 003, Fig. 3), the multi-space projection's gate weight per prompt token (seed 001 Fig. 8) and,
+for a prompt mixed from sampled embeddings, the cosine similarity between its tokens' mixing weights
+(SuperPos's p'_i, seed 004 Fig. 2d).
 
 The prompt a method feeds the backbone is what ``PeftMethod.prompt()`` returns after its state is
 loaded: for P-Tuning or Residual Prompt that is the reparameterised prompt, not the raw
@@ -66,6 +68,13 @@ def gate_matrix(module: nn.Module) -> torch.Tensor | None:
     return module.gate_weights()
 
 
+def mixing_matrix(module: nn.Module) -> torch.Tensor | None:
+    """The (tokens x sampled embeddings) weights a superposition prompt mixes with (``mixing()``: SuperPos's
+    p'_i, softmaxed in its A.2 variant), or None for a prompt that mixes nothing."""
+    mixing = getattr(module, "mixing", None)
+    return mixing() if callable(mixing) else None
+
+
 def rebuilt_method(method: str, config: dict[str, Any], state: dict[str, torch.Tensor], d_model: int,
                    max_length: int) -> nn.Module:
     from ptbench.methods import build_method, method_config
@@ -98,28 +107,31 @@ def cosine_matrix(prompt: torch.Tensor) -> list[list[float]]:
 def learned_views(state_path: Path, method: str, config: dict[str, Any], provenance: dict[str, Any],
                   max_length: int) -> dict[str, Any]:
     """What the figures read from a trained state: ``{"similarity": {"matrix": [[...]]} or {"reason": ...},
-    "gate_weights": [[...]] (tokens x spaces) or None}``. ``max_length`` is data.max_length (DePT-style
+    "gate_weights": [[...]] (tokens x spaces) or None, "weight_similarity": {"matrix": [[...]]} or None}``. ``max_length`` is data.max_length (DePT-style
     methods size a matrix by it; provenance does not record it). A module exposing ``gate_weights()``
     (the multi-space projection's per-token gate, seed 001 Fig. 8) has its matrix read too."""
     if not Path(state_path).is_file():
-        return {"similarity": {"reason": f"no trained state at {state_path}"}, "gate_weights": None}
+        return {"similarity": {"reason": f"no trained state at {state_path}"}, "gate_weights": None,
+                "weight_similarity": None}
     d_model = backbone_width(provenance)
     if d_model is None:
         return {"similarity": {"reason": f"width of backbone {provenance.get('backbone')!r} unknown (no config found)"},
-                "gate_weights": None}
+                "gate_weights": None, "weight_similarity": None}
     state = load_state(state_path)  # a foreign file (ptbench.artifacts.UnsafeArtifact) stops the stage
     try:
         module = rebuilt_method(method, config, state, d_model, max_length)
         with torch.no_grad():
             prompt = module.prompt()
             gates = gate_matrix(module)
+            mixing = mixing_matrix(module)
     except Exception as exc:  # a state this code cannot rebuild: say so in the report, keep going
         print(f"ptbench: warning: {state_path}: the report could not rebuild {method}'s prompt from this state: "
               f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return {"similarity": {"reason": "its trained state could not be turned back into a prompt by the report "
                                          "(the rows stage's log says why)"},
-                "gate_weights": None}
+                "gate_weights": None, "weight_similarity": None}
     similarity = ({"reason": "feeds no soft prompt"} if prompt is None
                   else {"matrix": cosine_matrix(prompt.detach().float())})
     gate_rows = None if gates is None else [[round(float(v), 4) for v in row] for row in gates.float()]
-    return {"similarity": similarity, "gate_weights": gate_rows}
+    weights = None if mixing is None else {"matrix": cosine_matrix(mixing.detach().float())}
+    return {"similarity": similarity, "gate_weights": gate_rows, "weight_similarity": weights}

@@ -139,8 +139,9 @@ def run_row(run: RunFiles, settings: ReportSettings, max_length: int) -> dict[st
     first_state = run.run_dir / f"seed{row['seeds'][0]}" / STATE_FILE if run.run_dir and row["seeds"] else None
     views = (learned_views(first_state, row["registered_method"], row["config"], run.record["provenance"], max_length)
              if first_state else {"similarity": {"reason": "no training records next to the metrics file"},
-                                  "gate_weights": None})
+                                  "gate_weights": None, "weight_similarity": None})
     row["prompt_similarity"], row["gate_weights"] = views["similarity"], views["gate_weights"]
+    row["weight_similarity"] = views["weight_similarity"]
     return row
 
 
