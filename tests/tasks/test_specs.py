@@ -160,3 +160,18 @@ def test_faithful_mrqa_pads_the_first_answer_as_depts_code(task):
     assert get_task(task, "faithful").targets(row)[0] == ("costs rose 12 . 5 % ( to $ 1 , 000 , 000 ) year - on - year ,"
                                                           " driven by fuel , wages , and the so - called ' green ' levy")
     assert get_task(task, "corrected").targets(row) == [NEWSQA_ANSWER, "fuel"]
+
+
+def test_faithful_record_scores_each_answer_row_against_its_decoded_labels_as_dept():
+    """DePT duplicates a ReCoRD row per answer and scores it against that answer as its labels hold it
+    (tokenised to the target length, decoded back); corrected scores one row per query against every answer."""
+    faithful, corrected = get_task("record", "faithful"), get_task("record", "corrected")
+    assert (faithful.target.eval, faithful.target.reference_from_labels) == ("each", True)
+    assert (corrected.target.eval, corrected.target.reference_from_labels) == ("all", False)
+
+
+def test_references_from_labels_need_each_row_to_have_its_own_target():
+    data = yaml.safe_load((SPEC_DIR / "record.yaml").read_text())
+    data["target"]["eval"] = "all"  # a row per query, several references: no one label to decode
+    with pytest.raises(ConfigError, match="reference_from_labels .* eval first or each"):
+        parse_spec(data, "record.yaml")

@@ -61,7 +61,8 @@ class Target:
     reference code (DePT/ATTEMPT) builds them, faithfully: ``whole`` takes the field's whole value as
     one string (``str(example['answers'])``, SQuAD's dict of texts and offsets), ``transform`` passes
     every answer through a named transform (``pad_punctuation``), and ``reference_from_labels`` scores
-    against the target as the reference code's labels hold it: tokenised to ``data.max_target_length``
+    each row (``eval: first``, or ``each``: a row per answer, ReCoRD) against its own target as the reference
+    code's labels hold it: tokenised to ``data.max_target_length``
     tokens (EOS included; DePT's 20 for QA), decoded (``data/prepare.py: references_from_labels``).
     """
 
@@ -135,9 +136,9 @@ class TaskSpec:
         require_choice(f"{where}: target.rounding", self.target.rounding, ROUNDING)
         if self.target.transform is not None:
             require_choice(f"{where}: target.transform", self.target.transform, sorted(TRANSFORMS))
-        if self.target.reference_from_labels and (self.target.kind != "answers" or self.target.eval != "first"):
-            raise ConfigError(f"{where}: target.reference_from_labels scores against the one trained target: "
-                              "it needs kind answers and eval first")
+        if self.target.reference_from_labels and (self.target.kind != "answers" or self.target.eval not in ("first", "each")):
+            raise ConfigError(f"{where}: target.reference_from_labels scores each row against its own trained target: "
+                              "it needs kind answers and eval first or each")
         if self.explosive_split is not None:
             require_choice(f"{where}: explosive_split", self.explosive_split, EXPLOSIVE_SPLITS)
         require_choice(f"{where}: target.train", self.target.train, TRAIN_ANSWERS)
