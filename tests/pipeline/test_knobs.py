@@ -27,7 +27,7 @@ def test_a_malformed_point_is_rejected(point):
     ({"backbones": ["tiny-t5"], "methods": {"spot": {"tasks": ["rte"], "points": ["lr=0.1"]}}},
      "knob_runs.methods: 'spot' is not in grid.methods"),
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"points": ["lr=0.1"]}}},
-     "knob_runs.methods.pt: must hold exactly tasks: [...] and points:"),
+     "knob_runs.methods.pt: must hold tasks: [...] and points:"),
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["cola"], "points": ["lr=0.1"]}}},
      "knob_runs.methods.pt.tasks: 'cola' must also be in tasks"),
     ({"backbones": ["tiny-t5"], "methods": {"pt": {"tasks": ["rte"], "points": ["lr 0.1"]}}},
@@ -75,3 +75,23 @@ def test_a_point_may_move_several_knobs(raw_params):
     before, after = params.method_config("ept_msp").__dict__, changed.method_config("ept_msp").__dict__
     assert {k for k in before if before[k] != after[k]} == {"short_length", "rank"}
     assert (after["short_length"], after["rank"]) == (5, 8)
+
+
+def test_a_knob_entry_may_run_on_its_own_backbones(raw_params):
+    """seed 004 Fig. 2c sweeps SuperPos on T5 v1.1 LM-adapt while the other knob figures are on T5-base: an
+    entry's ``backbones`` replace knob_runs.backbones for its points alone."""
+    from ptbench.config import parse_params
+    from ptbench.pipeline.generate import method_pipeline
+    from ptbench.pipeline.knobs import knob_backbones
+
+    raw_params["backbones"] = ["tiny-t5", "t5-small"]
+    raw_params["knob_runs"]["methods"]["superpos"]["backbones"] = ["t5-small"]
+    params = parse_params(raw_params)
+    assert knob_backbones(params.knob_runs, "superpos") == ["t5-small"]
+    assert knob_backbones(params.knob_runs, "pt") == params.knob_runs["backbones"] == ["tiny-t5"]
+    assert "knob" in method_pipeline(params, "t5-small", "superpos")["stages"]
+    assert "knob" not in method_pipeline(params, "tiny-t5", "superpos")["stages"]
+    assert "knob" in method_pipeline(params, "tiny-t5", "pt")["stages"]
+    raw_params["knob_runs"]["methods"]["superpos"]["backbones"] = ["t5-large"]
+    with pytest.raises(ConfigError, match="knob_runs.methods.superpos.backbones: 't5-large' is not in backbones"):
+        parse_params(raw_params)

@@ -7,6 +7,7 @@ params.yaml ``knob_runs`` names the backbones and, per grid method, the tasks an
       backbones: [t5-base]
       methods:
         ept_msp: {tasks: [cola, boolq], points: [num_experts=2, num_experts=8]}
+        pt: {tasks: [boolq], points: [lr=0.01], backbones: [t5-base, t5-large]}  # its own backbones
 
 A point is ``<knob>=<value>`` (or several, comma-separated: ``short_length=20,rank=60``): the
 method's configuration with those knobs changed, everything else as in ``methods.<method>`` (for a
@@ -73,8 +74,12 @@ def check_knob_runs(knob_runs: Any, params) -> dict[str, Any]:
                 f"'{method}' is not in grid.methods (its grid run is the base point); grid.methods: "
                 f"{', '.join(params.grid.methods)}")
         key = f"knob_runs.methods.{method}"
-        require(isinstance(entry, dict) and set(entry) == {"tasks", "points"}, key,
-                "must hold exactly tasks: [...] and points: [<knob>=<value>, ...]")
+        require(isinstance(entry, dict) and {"tasks", "points"} <= set(entry) <= {"tasks", "points", "backbones"}, key,
+                "must hold tasks: [...] and points: [<knob>=<value>, ...] (and optionally backbones: [...], "
+                "else knob_runs.backbones)")
+        for name in entry.get("backbones", []):
+            require(name in params.backbones, f"{key}.backbones",
+                    f"'{name}' is not in backbones (its data stages): {', '.join(params.backbones)}")
         for name in ("tasks", "points"):
             require(isinstance(entry[name], list) and entry[name], f"{key}.{name}", "must be a non-empty list")
         for task in entry["tasks"]:
@@ -94,6 +99,13 @@ def check_knob_runs(knob_runs: Any, params) -> dict[str, Any]:
             require(changed != base, f"{key}.points", f"{point!r} equals {method}'s own configuration (the grid "
                                                       "run is already that point)")
     return {"backbones": list(knob_runs["backbones"]), "methods": dict(per_method)}
+
+
+def knob_backbones(knob_runs: dict[str, Any], method: str) -> list[str]:
+    """The backbones ``method``'s knob points run on: its entry's ``backbones``, else ``knob_runs.backbones``
+    (seed 003 Fig. 8 sweeps the learning rate on T5-Large too, its other knob figures on T5-base only)."""
+    entry = knob_runs["methods"].get(method) or {}
+    return list(entry.get("backbones", knob_runs["backbones"]))
 
 
 def with_point(params, method: str, point: str):
@@ -122,5 +134,6 @@ def require_point(params, method: str, point: str, task: str) -> None:
             f"{point!r} is not listed; allowed: {', '.join(entry['points'])}")
     require(task in entry["tasks"], f"knob_runs.methods.{method}.tasks",
             f"'{task}' is not listed; allowed: {', '.join(entry['tasks'])}")
-    require(params.backbone in params.knob_runs["backbones"], "knob_runs.backbones",
-            f"'{params.backbone}' is not listed; allowed: {', '.join(params.knob_runs['backbones']) or 'none'}")
+    backbones = knob_backbones(params.knob_runs, method)
+    require(params.backbone in backbones, f"knob_runs.methods.{method}.backbones",
+            f"'{params.backbone}' is not listed; allowed: {', '.join(backbones) or 'none'}")

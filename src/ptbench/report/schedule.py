@@ -50,6 +50,19 @@ def _candidates(params: dict, method: str, names: list[str]) -> list[tuple[dict,
     return found
 
 
+def _whole(method: str, config: dict) -> dict:
+    """The configuration with the method's code defaults filled in (a row may filter on a default, as the
+    records hold every knob); as given when it does not validate (then it matches only what it names)."""
+    import dataclasses
+
+    from ptbench.methods import method_config
+
+    try:
+        return dataclasses.asdict(method_config(method, config))
+    except Exception:
+        return config
+
+
 def _fits(config: dict, dropout: bool, k: int | None, where: dict[str, Any], ks: list[int]) -> bool:
     for name, want in where.items():
         if name.startswith("config."):
@@ -66,9 +79,27 @@ def _fits(config: dict, dropout: bool, k: int | None, where: dict[str, Any], ks:
     return True
 
 
+def _knob_candidates(params: dict, method: str, backbone: str, tasks: list[str]) -> list[tuple[dict, bool]]:
+    """(configuration, dropout) of every knob point of ``method`` (or of a variant of it) that runs on ``backbone``
+    and every one of ``tasks`` (``pipeline.knobs``: a point's knobs over its grid name's configuration)."""
+    from ptbench.pipeline.knobs import knob_backbones, parse_point
+
+    knob_runs = params.get("knob_runs") or {"backbones": [], "methods": {}}
+    found = []
+    for name, entry in (knob_runs.get("methods") or {}).items():
+        if backbone not in knob_backbones(knob_runs, name) or not set(tasks) <= set(entry.get("tasks", [])):
+            continue
+        for config, dropout in _candidates(params, method, [name]):
+            found += [(_whole(method, {**config, **parse_point(point)}), dropout) for point in entry.get("points", [])]
+    return found
+
+
 def schedules(params: dict, key: dict[str, Any], tasks: list[str]) -> bool:
     """Does a profile's resolved params run ``key``'s setting on every one of ``tasks``?"""
     method, backbone, where = key.get("method"), key.get("backbone"), key.get("where", {})
+    if key.get("kind") == "knob":
+        return any(_fits(config, dropout, None, where, []) for config, dropout in
+                   _knob_candidates(params, method, backbone, tasks))
     if key.get("kind", "grid") == "fewshot":
         plan = params.get("few_shot") or {}
         names, backbones = [*plan.get("methods", []), *plan.get("transfer", [])], plan.get("backbones", [])
@@ -79,7 +110,8 @@ def schedules(params: dict, key: dict[str, Any], tasks: list[str]) -> bool:
         task_list, ks = params.get("tasks", []), []
     if backbone not in backbones or not set(tasks) <= set(task_list):  # every cell of the row, not some
         return False
-    return any(_fits(config, dropout, where.get("k"), where, ks) for config, dropout in _candidates(params, method, names))
+    return any(_fits(_whole(method, config), dropout, where.get("k"), where, ks)
+               for config, dropout in _candidates(params, method, names))
 
 
 def _filters(where: dict[str, Any]) -> str:
@@ -92,7 +124,7 @@ def _filters(where: dict[str, Any]) -> str:
 def setting_text(keys: list[dict[str, Any]]) -> str:
     """The setting of a row's cells in words, e.g. "runs on t5-base of pt (length = 100)"."""
     key = keys[0]
-    kind = f"k = {key['where']['k']} few-shot runs" if key.get("kind") == "fewshot" else "runs"
+    kind = {"fewshot": f"k = {key.get('where', {}).get('k')} few-shot runs", "knob": "knob runs"}.get(key.get("kind"), "runs")
     methods = dict.fromkeys((k.get("method"), _filters(k.get("where", {}))) for k in keys)
     return f"{kind} on {key.get('backbone')} of " + ", ".join(m + (f" ({f})" if f else "") for m, f in methods)
 
