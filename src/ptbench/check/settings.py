@@ -16,8 +16,6 @@ from typing import Any
 
 # train keys that do not change what a run learns or scores (how often it logs or checkpoints)
 BOOKKEEPING = ("log_interval", "checkpoint_interval")
-# the optimizer's eps when a method's adam_eps is null (ptbench.train.optim)
-DEFAULT_EPS = {"adamw_legacy": 1e-6, "adamw_torch": 1e-8}
 
 
 @dataclass(frozen=True)
@@ -39,6 +37,8 @@ class ScheduledRun:
 
 def resolved_settings(params, name: str, task: str, fewshot: bool = False) -> dict[str, Any]:
     """Every setting of ``name``'s run on ``task``, as flat ``section.key`` -> value."""
+    from ptbench.train.optim import DEFAULT_EPS
+
     if fewshot:  # its few_shot.lr, if any (ptbench.run.transfer.few_shot_params)
         from ptbench.run.transfer import few_shot_params
 

@@ -7,7 +7,7 @@ params.yaml ``knob_runs`` names the backbones and, per grid method, the tasks an
       backbones: [t5-base]
       methods:
         ept_msp: {tasks: [cola, boolq], points: [num_experts=2, num_experts=8]}
-        pt: {tasks: [boolq], points: [lr=0.01], backbones: [t5-base, t5-large]}  # its own backbones
+        superpos: {tasks: [rte], points: [num_tokens=32], backbones: [t5-base-lm-adapt]}  # its own backbones
 
 A point is ``<knob>=<value>`` (or several, comma-separated: ``short_length=20,rank=60``): the
 method's configuration with those knobs changed, everything else as in ``methods.<method>`` (for a
@@ -103,7 +103,7 @@ def check_knob_runs(knob_runs: Any, params) -> dict[str, Any]:
 
 def knob_backbones(knob_runs: dict[str, Any], method: str) -> list[str]:
     """The backbones ``method``'s knob points run on: its entry's ``backbones``, else ``knob_runs.backbones``
-    (seed 003 Fig. 8 sweeps the learning rate on T5-Large too, its other knob figures on T5-base only)."""
+    (the union runs seed 004 Fig. 2c on T5 v1.1 LM-adapt, the other seeds' knob figures on T5-base)."""
     entry = knob_runs["methods"].get(method) or {}
     return list(entry.get("backbones", knob_runs["backbones"]))
 

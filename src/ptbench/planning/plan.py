@@ -277,8 +277,9 @@ def render(plan: Plan) -> str:
         lines.append(plan.disk)
     if plan.deviations:
         lines += ["", f"per-paper settings: the seeds' table cells {plan.profile} runs under other settings than the "
-                      f"paper's own profile (a cell: a method on a task and backbone; per setting, the paper's value -> "
-                      f"{plan.profile}'s (cells)); run the paper's own profile for its settings (docs/pipeline.md: Profiles)", *plan.deviations]
+                      f"paper's own profile (a cell: a method on a task and backbone; per setting, the paper's value "
+                      f"-> {plan.profile}'s (cells)); run the paper's own profile for its settings "
+                      f"(docs/pipeline.md: Profiles)", *plan.deviations]
     if plan.cached is None:
         lines.append(f"cached: not checked ({plan.unchecked})")
     else:

@@ -24,8 +24,9 @@ import torch
 from ptbench.config import OPTIMIZERS
 from ptbench.errors import ConfigError
 
-LEGACY_DEFAULT_EPS = 1e-6  # transformers.AdamW's default (what DePT and ATTEMPT ran)
-TORCH_DEFAULT_EPS = 1e-8  # torch.optim.AdamW's default
+# each optimizer's eps when a method's adam_eps is null: transformers.AdamW's default (what DePT and ATTEMPT
+# ran), torch.optim.AdamW's
+DEFAULT_EPS = {"adamw_legacy": 1e-6, "adamw_torch": 1e-8}
 
 
 class LegacyAdamW(torch.optim.Optimizer):
@@ -37,7 +38,7 @@ class LegacyAdamW(torch.optim.Optimizer):
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = LEGACY_DEFAULT_EPS, weight_decay: float = 0.0) -> None:
+                 eps: float = DEFAULT_EPS["adamw_legacy"], weight_decay: float = 0.0) -> None:
         if lr < 0 or eps < 0 or weight_decay < 0 or not all(0.0 <= b < 1.0 for b in betas):
             raise ConfigError(f"LegacyAdamW: invalid lr {lr}, betas {betas}, eps {eps} or weight_decay {weight_decay}")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
@@ -73,9 +74,8 @@ class LegacyAdamW(torch.optim.Optimizer):
 def build_optimizer(name: str, groups: list[dict[str, Any]], eps: float | None) -> torch.optim.Optimizer:
     """``name``'s optimizer over a method's parameter groups; ``eps``: the method's ``adam_eps`` (None: the
     optimizer's own default, 1e-6 legacy / 1e-8 torch)."""
-    if name == "adamw_legacy":
-        return LegacyAdamW(groups, eps=LEGACY_DEFAULT_EPS if eps is None else eps)
-    if name == "adamw_torch":
-        return torch.optim.AdamW(groups) if eps is None else torch.optim.AdamW(groups, eps=eps)
-    raise ConfigError(f"train.optimizer: must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"train.optimizer: must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    eps = DEFAULT_EPS[name] if eps is None else eps
+    return LegacyAdamW(groups, eps=eps) if name == "adamw_legacy" else torch.optim.AdamW(groups, eps=eps)
 
