@@ -184,3 +184,20 @@ def test_superposition_similarity_shows_the_seeds_own_setting_one_panel_per_task
     assert "superpos (t5-base)" in result.note and "superpos_softmax_no_dropout (t5-base)" in result.note
     empty = figures.superposition_similarity([{**rows[0], "weight_similarity": None}], tmp_path, figures.Styles(["superpos"]))
     assert not empty.drawn and "superpos" in empty.reason
+
+
+def test_the_gate_per_token_figure_prefers_the_seeds_short_prompt_of_20_on_its_four_tasks(tmp_path):
+    """Seed 001 Fig. 8: s = 20 on CoLA, BoolQ, CB and RTE (knob runs) when they exist, else the grid's runs."""
+    from ptbench.report import figures
+
+    def row(kind, task, short_length):
+        return {"kind": kind, "method": "ept_msp", "registered_method": "ept_msp", "task": task, "backbone": "t5-base",
+                "dropout": True, "config": {"short_length": short_length}, "gate_weights": [[0.25] * 4] * short_length}
+
+    grid = [row("grid", "cola", 60), row("grid", "mnli", 60)]
+    knob = [row("knob", "cola", 20), row("knob", "mnli", 20), row("knob", "cb", 40)]
+    styles = figures.Styles(["ept_msp"])
+    seeds = figures.gate_weights_per_token(grid + knob, tmp_path, styles)
+    assert seeds.tasks == ["cola"] and "short prompt 20, the seed's" in seeds.caption
+    fallback = figures.gate_weights_per_token(grid, tmp_path, styles)
+    assert sorted(fallback.tasks) == ["cola", "mnli"] and "the seed's 20 has no run here" in fallback.caption

@@ -266,11 +266,17 @@ def gate_weights(rows, out_dir: Path, styles: Styles) -> FigureResult:
     return result.done(save(plt, fig, out_dir, result.name), caption, [r["task"] for r in gated])
 
 
+FIG8_TASKS = ("cola", "boolq", "cb", "rte")  # seed 001 Fig. 8: "on four datasets (i.e., CoLA, BoolQ, CB, and RTE)"
+
+
 def gate_weights_per_token(rows, out_dir: Path, styles: Styles) -> FigureResult:
     """Seed 001 Fig. 8: the gate's weight of each space for each token of the learned short prompt."""
     result = FigureResult("gate_weights_per_token", "Multi-space projection gate weight per prompt token",
                           "seed 001 Fig. 8", reason="needs trained ept_msp states (projection on)")
-    gated = [r for r in rows if r["kind"] == "grid" and r.get("gate_weights")]
+    # the seed's own setting when it ran: a short prompt of 20 (knob runs) on its four tasks; else the grid's
+    short_20 = [r for r in rows if r["kind"] == "knob" and r.get("gate_weights") and r["task"] in FIG8_TASKS
+                and r["config"].get("short_length") == 20]
+    gated = short_20 or [r for r in rows if r["kind"] == "grid" and r.get("gate_weights")]
     if not gated:
         return result
     gated = _run_panels(gated, styles)
@@ -284,7 +290,9 @@ def gate_weights_per_token(rows, out_dir: Path, styles: Styles) -> FigureResult:
         integer_ticks(ax.yaxis)
     fig.colorbar(image, ax=axes, shrink=0.8, label="gate weight")
     caption = (f"The trained gate's weight of each space (rows) for each token of the short prompt (columns), first "
-               f"seed; one panel per run: {_runs(gated)}.")
+               f"seed; one panel per run: {_runs(gated)}"
+               + (" (short prompt 20, the seed's)." if short_20 else " (the grid's short prompt; the seed's 20 has no "
+                  "run here).") + " The seed's initialisation panel is not drawn: the rows keep trained states only.")
     return result.done(save(plt, fig, out_dir, result.name), caption, [r["task"] for r in gated])
 
 
