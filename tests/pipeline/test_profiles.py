@@ -57,3 +57,27 @@ def test_a_profile_that_sets_what_the_base_does_not_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"methods\.pt\.lr_unheard_of.*profiles/smoke\.yaml"):
         apply_profile("mine", target, profiles)
     assert target.read_text() == (REPO / "params.yaml").read_text()  # nothing written
+
+
+def test_going_back_to_the_base_profile_gives_back_params_yaml_word_for_word(tmp_path):
+    """Layout and comments survive switching: any two profiles, then the base, and params.yaml is the committed
+    file again, every comment in its column and none of a profile file's own comments left in it."""
+    original = (REPO / "params.yaml").read_text()
+    target = tmp_path / "params.yaml"
+    others = [name for name in PROFILES if name != BASE_PROFILE]
+    for first, second in itertools.product(others, others):
+        target.write_text(original)
+        for name in (first, second, BASE_PROFILE):
+            apply_profile(name, target, REPO / "profiles")
+        assert target.read_text() == original, (first, second)
+
+
+def test_a_rewritten_value_takes_its_blocks_comment_column_back():
+    from ptbench.pipeline.profiles import realigned_comments
+
+    before = "data:\n  a: 1        # one\n  b: explosive # two\n  c: x        # three\n"
+    after = "data:\n  a: 1        # one\n  b: dept # two\n  c: x        # three\n"
+    assert realigned_comments(before, after) == "data:\n  a: 1        # one\n  b: dept     # two\n  c: x        # three\n"
+    assert realigned_comments(after, after) == after  # unchanged lines keep their text
+    long = "data:\n  a: 1        # one\n  b: a-much-longer-value # two\n"
+    assert realigned_comments(before, long).splitlines()[2] == "  b: a-much-longer-value  # two"

@@ -12,6 +12,7 @@ wherever the value does not change, and applying the profile params.yaml already
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import yaml
@@ -51,6 +52,9 @@ def set_in_place(document, key, value) -> None:
             del current[stale]
         for k, v in value.items():
             set_in_place(current, k, v)
+        if hasattr(current, "move_to_end") and list(current) != list(value):  # the value's order, comments kept
+            for k in value:
+                current.move_to_end(k)
     elif isinstance(current, list) and isinstance(value, list) and current and value:
         if len(current) != len(value) or not all(_same(a, b) for a, b in zip(current, value)):
             current[:] = value
@@ -93,11 +97,30 @@ def uncovered(base, overlay) -> list[str]:
     return out
 
 
+def without_comments(node):
+    """``node`` rebuilt without the comments its profile file attached to it (a profile's own comments, e.g.
+    "none in this profile", must not land in params.yaml), keeping its flow or block style and each
+    scalar's spelling."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, (CommentedMap, CommentedSeq)):
+        out = CommentedMap() if isinstance(node, CommentedMap) else CommentedSeq()
+        if node.fa.flow_style():
+            out.fa.set_flow_style()
+        if isinstance(node, CommentedMap):
+            for key, value in node.items():
+                out[key] = without_comments(value)
+        else:
+            out.extend(without_comments(value) for value in node)
+        return out
+    return node
+
+
 def composed_overlay(name: str, profile_dir: Path, rt):
     """The base profile with ``name``'s keys set: what params.yaml will hold of every key a profile sets."""
     base = rt.load((profile_dir / f"{BASE_PROFILE}.yaml").read_text())
     if name == BASE_PROFILE:
-        return base
+        return {key: without_comments(value) for key, value in base.items()}
     overlay = rt.load((profile_dir / f"{name}.yaml").read_text())
     methods = overlay.get("methods", {})
     if not isinstance(methods, dict) or not all(isinstance(knobs, dict) for knobs in methods.values()):
@@ -106,11 +129,12 @@ def composed_overlay(name: str, profile_dir: Path, rt):
     if missing:
         raise ConfigError(f"profiles/{name}.yaml: sets {', '.join(missing)}, which profiles/{BASE_PROFILE}.yaml (the "
                           f"base every profile is composed on) does not set: add it there with params.yaml's value")
-    composed = dict(base)
+    composed = {key: without_comments(value) for key, value in base.items()}
     for key, value in overlay.items():
+        value = without_comments(value)
         if key == "methods":  # per-method knobs: the base's, with those the profile names changed
             composed["methods"] = {method: {**knobs, **(value.get(method) or {})}
-                                   for method, knobs in base["methods"].items()}
+                                   for method, knobs in composed["methods"].items()}
         else:
             composed[key] = value
     return composed
@@ -151,5 +175,79 @@ def apply_profile(name: str, params_path: Path, profile_dir: Path = PROFILE_DIR)
     buffer = io.StringIO()
     rt.dump(document, buffer)
     parse_params(yaml.safe_load(buffer.getvalue()))  # never write an invalid params.yaml
-    params_path.write_text(buffer.getvalue())
+    params_path.write_text(realigned_comments(Path(params_path).read_text(), buffer.getvalue()))
     return sorted(load_profile(name, profile_dir))
+
+
+COMMENTED = re.compile(r"^(?P<content>\s*[^#\s][^#]*?)(?P<gap>\s+)(?P<comment>#.*)$")
+
+
+def _comment_columns(lines: list[str]) -> dict[int, int]:
+    """Line index -> column of its end-of-line comment (lines with content before a ``#``)."""
+    columns = {}
+    for i, line in enumerate(lines):
+        match = COMMENTED.match(line)
+        if match and "'" not in match["content"] and '"' not in match["content"].replace('"no"', ""):
+            columns[i] = len(match["content"]) + len(match["gap"])
+    return columns
+
+
+def _sibling_column(lines: list[str], columns: dict[int, int], index: int) -> int | None:
+    """The most common comment column among the lines of ``index``'s block (same indentation, no shallower
+    line between): where the file aligns that block's comments."""
+    indent = len(lines[index]) - len(lines[index].lstrip())
+    found = []
+    for step in (-1, 1):
+        i = index + step
+        while 0 <= i < len(lines):
+            text = lines[i]
+            depth = len(text) - len(text.lstrip())
+            if text.strip() and not text.lstrip().startswith("#") and depth < indent:
+                break
+            if depth == indent and i in columns:
+                found.append(columns[i])
+            i += step
+    return max(set(found), key=found.count) if found else None
+
+
+def _key(line: str) -> tuple[int, str] | None:
+    match = re.match(r"^(\s*)([^\s#:][^:#]*):", line)
+    return (len(match[1]), match[2]) if match else None
+
+
+def realigned_comments(before: str, after: str) -> str:
+    """``after`` with each rewritten line's end-of-line comment back in its column and no trailing blanks: a value
+    written longer pushes its comment right, and ruamel keeps it there when a shorter value comes back. The
+    column: that of the block's unchanged lines (else, a whole block rewritten, the same key's column before),
+    or two blanks after a value too long for it.
+    Lines that were already in ``before`` keep their text, so applying the profile params.yaml holds changes
+    nothing, and a profile then the base profile gives back the base's file."""
+    import difflib
+
+    old_lines, new = before.splitlines(), after.splitlines()
+    old = set(old_lines)
+    columns, old_columns = _comment_columns(new), _comment_columns(old_lines)
+    previous: dict[int, int] = {}  # new line -> the column of the same key's line in before
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old_lines, b=new, autojunk=False).get_opcodes():
+        if tag == "replace":
+            unused = list(range(i1, i2))
+            for j in range(j1, j2):
+                same = next((i for i in unused if _key(old_lines[i]) == _key(new[j]) is not None), None)
+                if same is not None:
+                    unused.remove(same)
+                    if same in old_columns:
+                        previous[j] = old_columns[same]
+    out = list(new)
+    for j, line in enumerate(new):
+        if line in old:
+            continue
+        out[j] = line = line.rstrip()
+        match = COMMENTED.match(line)
+        if not match:
+            continue
+        width = len(match["content"]) + 2
+        block = _sibling_column(new, {i: c for i, c in columns.items() if new[i] in old}, j)
+        known = block if block is not None else previous.get(j)  # a whole block rewritten: the key's own column
+        column = known if known is not None and known >= width else width
+        out[j] = match["content"].ljust(column) + match["comment"]
+    return "\n".join(out) + ("\n" if after.endswith("\n") else "")
