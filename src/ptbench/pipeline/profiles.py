@@ -7,7 +7,10 @@ any profile sets; a profile that sets anything else is refused), never on what p
 so "paper-001 after paper-003" is "paper-001". Composing: the profile's keys replace the base's whole,
 except ``methods``, merged knob by knob (a profile names only the knobs its seed states). The file keeps
 its layout: values are updated in place, so comments, block or flow style and a number's spelling stay
-wherever the value does not change, and applying the profile params.yaml already holds changes nothing.
+wherever the value does not change, and applying the profile params.yaml already holds changes nothing; a
+rewritten value's comment goes back to its block's column (``realigned_comments``), and a profile file's
+own comments never enter params.yaml (``without_comments``), so any profiles then the base profile give
+back params.yaml word for word.
 """
 from __future__ import annotations
 
@@ -187,7 +190,8 @@ def _comment_columns(lines: list[str]) -> dict[int, int]:
     columns = {}
     for i, line in enumerate(lines):
         match = COMMENTED.match(line)
-        if match and "'" not in match["content"] and '"' not in match["content"].replace('"no"', ""):
+        # an odd count of quotes: the "#" sits inside a quoted string, not a comment
+        if match and match["content"].count('"') % 2 == 0 and match["content"].count("'") % 2 == 0:
             columns[i] = len(match["content"]) + len(match["gap"])
     return columns
 
