@@ -104,19 +104,22 @@ def cosine_matrix(prompt: torch.Tensor) -> list[list[float]]:
     return [[round(float(v), 4) for v in row] for row in unit @ unit.T]
 
 
+def no_views(reason: str) -> dict[str, Any]:
+    """``learned_views`` of a run whose state gives nothing to read, and why (shown in the report)."""
+    return {"similarity": {"reason": reason}, "gate_weights": None, "weight_similarity": None}
+
+
 def learned_views(state_path: Path, method: str, config: dict[str, Any], provenance: dict[str, Any],
                   max_length: int) -> dict[str, Any]:
     """What the figures read from a trained state: ``{"similarity": {"matrix": [[...]]} or {"reason": ...},
-    "gate_weights": [[...]] (tokens x spaces) or None, "weight_similarity": {"matrix": [[...]]} or None}``. ``max_length`` is data.max_length (DePT-style
-    methods size a matrix by it; provenance does not record it). A module exposing ``gate_weights()``
+    "gate_weights": [[...]] (tokens x spaces) or None, "weight_similarity": {"matrix": [[...]]} or None}``.
+    ``max_length`` is data.max_length (DePT-style methods size a matrix by it; provenance does not record it). A module exposing ``gate_weights()``
     (the multi-space projection's per-token gate, seed 001 Fig. 8) has its matrix read too."""
     if not Path(state_path).is_file():
-        return {"similarity": {"reason": f"no trained state at {state_path}"}, "gate_weights": None,
-                "weight_similarity": None}
+        return no_views(f"no trained state at {state_path}")
     d_model = backbone_width(provenance)
     if d_model is None:
-        return {"similarity": {"reason": f"width of backbone {provenance.get('backbone')!r} unknown (no config found)"},
-                "gate_weights": None, "weight_similarity": None}
+        return no_views(f"width of backbone {provenance.get('backbone')!r} unknown (no config found)")
     state = load_state(state_path)  # a foreign file (ptbench.artifacts.UnsafeArtifact) stops the stage
     try:
         module = rebuilt_method(method, config, state, d_model, max_length)
@@ -127,9 +130,8 @@ def learned_views(state_path: Path, method: str, config: dict[str, Any], provena
     except Exception as exc:  # a state this code cannot rebuild: say so in the report, keep going
         print(f"ptbench: warning: {state_path}: the report could not rebuild {method}'s prompt from this state: "
               f"{type(exc).__name__}: {exc}", file=sys.stderr)
-        return {"similarity": {"reason": "its trained state could not be turned back into a prompt by the report "
-                                         "(the rows stage's log says why)"},
-                "gate_weights": None, "weight_similarity": None}
+        return no_views("its trained state could not be turned back into a prompt by the report "
+                        "(the rows stage's log says why)")
     similarity = ({"reason": "feeds no soft prompt"} if prompt is None
                   else {"matrix": cosine_matrix(prompt.detach().float())})
     gate_rows = None if gates is None else [[round(float(v), 4) for v in row] for row in gates.float()]

@@ -20,7 +20,7 @@ from ptbench.artifacts import STATE_FILE
 from ptbench.report.bootstrap import percentile_interval, replicate_scores
 from ptbench.report.inputs import (RunFiles, fewshot_files, load_predictions, metrics_runs, provenance_summary,
                                    read_json, registered_method, run_identity)
-from ptbench.report.prompts import learned_views
+from ptbench.report.prompts import learned_views, no_views
 from ptbench.report.settings import ReportSettings
 
 HISTORY_POINTS = 400  # per series: enough for a curve, small enough for a JSON file
@@ -138,8 +138,7 @@ def run_row(run: RunFiles, settings: ReportSettings, max_length: int) -> dict[st
     row.update(run_costs(run.run_dir))
     first_state = run.run_dir / f"seed{row['seeds'][0]}" / STATE_FILE if run.run_dir and row["seeds"] else None
     views = (learned_views(first_state, row["registered_method"], row["config"], run.record["provenance"], max_length)
-             if first_state else {"similarity": {"reason": "no training records next to the metrics file"},
-                                  "gate_weights": None, "weight_similarity": None})
+             if first_state else no_views("no training records next to the metrics file"))
     row["prompt_similarity"], row["gate_weights"] = views["similarity"], views["gate_weights"]
     row["weight_similarity"] = views["weight_similarity"]
     return row

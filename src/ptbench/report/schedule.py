@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ptbench.report.cells import merge_keys
+from ptbench.report.inputs import full_method_config
 
 PARAMS_FILE = Path("params.yaml")
 PROFILE_DIR = Path("profiles")
@@ -50,19 +51,6 @@ def _candidates(params: dict, method: str, names: list[str]) -> list[tuple[dict,
     return found
 
 
-def _whole(method: str, config: dict) -> dict:
-    """The configuration with the method's code defaults filled in (a row may filter on a default, as the
-    records hold every knob); as given when it does not validate (then it matches only what it names)."""
-    import dataclasses
-
-    from ptbench.methods import method_config
-
-    try:
-        return dataclasses.asdict(method_config(method, config))
-    except Exception:
-        return config
-
-
 def _fits(config: dict, dropout: bool, k: int | None, where: dict[str, Any], ks: list[int]) -> bool:
     for name, want in where.items():
         if name.startswith("config."):
@@ -90,7 +78,8 @@ def _knob_candidates(params: dict, method: str, backbone: str, tasks: list[str])
         if backbone not in knob_backbones(knob_runs, name) or not set(tasks) <= set(entry.get("tasks", [])):
             continue
         for config, dropout in _candidates(params, method, [name]):
-            found += [(_whole(method, {**config, **parse_point(point)}), dropout) for point in entry.get("points", [])]
+            found += [(full_method_config(method, {**config, **parse_point(point)}), dropout)
+                      for point in entry.get("points", [])]
     return found
 
 
@@ -110,7 +99,7 @@ def schedules(params: dict, key: dict[str, Any], tasks: list[str]) -> bool:
         task_list, ks = params.get("tasks", []), []
     if backbone not in backbones or not set(tasks) <= set(task_list):  # every cell of the row, not some
         return False
-    return any(_fits(_whole(method, config), dropout, where.get("k"), where, ks)
+    return any(_fits(full_method_config(method, config), dropout, where.get("k"), where, ks)
                for config, dropout in _candidates(params, method, names))
 
 
@@ -124,7 +113,8 @@ def _filters(where: dict[str, Any]) -> str:
 def setting_text(keys: list[dict[str, Any]]) -> str:
     """The setting of a row's cells in words, e.g. "runs on t5-base of pt (length = 100)"."""
     key = keys[0]
-    kind = {"fewshot": f"k = {key.get('where', {}).get('k')} few-shot runs", "knob": "knob runs"}.get(key.get("kind"), "runs")
+    kinds = {"fewshot": f"k = {key.get('where', {}).get('k')} few-shot runs", "knob": "knob runs"}
+    kind = kinds.get(key.get("kind"), "runs")
     methods = dict.fromkeys((k.get("method"), _filters(k.get("where", {}))) for k in keys)
     return f"{kind} on {key.get('backbone')} of " + ", ".join(m + (f" ({f})" if f else "") for m, f in methods)
 
