@@ -10,11 +10,11 @@ def main(args, params):
     from ptbench.pipeline import layout
     from ptbench.backbones import get_backbone
     from ptbench.data.prepare import prepare_task
-    from ptbench.tasks import get_task
+    from ptbench.tasks import task_as_read
 
     params = params.for_backbone(args.backbone)
     tasks = each(args.task, params.tasks)
-    specs = [get_task(task, params.data.scoring) for task in tasks]
+    specs = [task_as_read(task, params.data) for task in tasks]
     info = get_backbone(params.backbone)
     tokenizer = None
     for task, spec in zip(tasks, specs):

@@ -15,11 +15,11 @@ import yaml
 
 from ptbench.errors import ConfigError, reject_unknown_keys, require, require_choice
 from ptbench.report.settings import ReportSettings
+from ptbench.tasks.spec import LABEL_WORDS, SCORING_MODES  # the reference code's scoring, or its defects fixed
 
 PARAMS_FILE = Path("params.yaml")
 # dept: DePT/ATTEMPT's code; explosive: seed 003's Table 5 sizes; explosive_b1: seed 003's B.1 rule as written
 SPLIT_PROTOCOLS = ("dept", "explosive", "explosive_b1")
-SCORING_MODES = ("faithful", "corrected")  # the reference code's scoring, or its known defects fixed
 DECODING = ("generate", "rank")  # greedy generation, or rank classification on classification tasks
 MIXED_PRECISION = ("no", "fp16", "bf16")
 OPTIMIZERS = ("adamw_legacy", "adamw_torch")  # ptbench.train.optim builds them
@@ -128,6 +128,7 @@ class DataConfig:
     max_target_length: int
     scoring: str  # faithful | corrected (docs/tasks.md)
     task_prefix: bool  # ATTEMPT's "rte sentence1: ..." task-name prefix
+    label_words: str  # digits (the reference code's "0"/"1") | names (T5's: the dataset's class names)
     # input lengths that differ from max_length (the seeds: MultiRC 348, MRQA 512); the prepared
     # data is truncated to it and DePT-style methods size their m x r matrix by it
     max_length_per_task: dict[str, int] = field(default_factory=dict)
@@ -138,6 +139,7 @@ class DataConfig:
             _positive_int(f"max_length_per_task.{task}", length, minimum=8)
         require_choice("split_protocol", self.split_protocol, SPLIT_PROTOCOLS)
         require_choice("scoring", self.scoring, SCORING_MODES)
+        require_choice("label_words", self.label_words, LABEL_WORDS)
         require(isinstance(self.task_prefix, bool), "task_prefix", "must be true or false")
         _positive_int("split_seed", self.split_seed, minimum=0)
         _positive_int("max_length", self.max_length, minimum=8)

@@ -108,3 +108,30 @@ def test_an_empty_split_names_the_task_and_split(smoke_params, backbone, dataset
     dataset["validation"] = dataset["validation"].select([])
     with pytest.raises(DataError, match="task 'rte': split 'validation' is empty"):
         prepare_task(spec, dataset, backbone.tokenizer, smoke_params.data, tmp_path)
+
+
+@pytest.mark.parametrize("task", sorted(t for t, s in all_tasks().items() if s.target.kind == "label"))
+def test_label_tasks_write_the_hubs_class_names_under_label_words_names(task, smoke_params, backbone, datasets,
+                                                                        tmp_path):
+    spec = get_task(task, "faithful", "names")
+    data_cfg = dataclasses.replace(smoke_params.data, label_words="names")
+    assert prepare_task(spec, datasets(spec), backbone.tokenizer, data_cfg, tmp_path)["label_words"] == "names"
+    test = PreparedSplit.load(split_path(tmp_path, "test"))
+    assert {refs[0] for refs in test.references} <= set(spec.choices)
+    assert set(spec.choices) == set(spec.target.names.values()) != set(get_task(task).choices) or task == "paws"
+    feature = datasets(spec)[spec.splits["train"]].features[spec.target.field]
+    if hasattr(feature, "names"):  # the spec's names are the mirror's ClassLabel names, which are the hub's
+        assert list(spec.choices) == feature.names
+
+
+def test_class_names_that_differ_from_the_hubs_stop_the_data_stage(smoke_params, backbone, datasets, tmp_path):
+    from datasets import ClassLabel
+
+    from ptbench.errors import DataError
+
+    spec = get_task("rte", "faithful", "names")
+    renamed = {split: part.cast_column("label", ClassLabel(names=["not_entailment", "entailment"]))
+               for split, part in datasets(spec).items()}
+    with pytest.raises(DataError, match=r"task 'rte': split 'train' labels its classes \['not_entailment', "
+                                        r"'entailment'\], the spec's target.names say \['entailment', 'not_entailment'\]"):
+        prepare_task(spec, renamed, backbone.tokenizer, smoke_params.data, tmp_path)

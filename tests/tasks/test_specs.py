@@ -1,4 +1,7 @@
 """The task registry: 24 declarative specs, both scoring modes, and clear errors for bad specs."""
+
+import dataclasses
+
 import numpy as np
 import pytest
 import yaml
@@ -122,7 +125,9 @@ def _raw(task="rte"):
     (lambda d: d.update(transforms={"sentence1": "lowercase"}), "transforms.sentence1: unknown value 'lowercase'"),
     (lambda d: d.update(colour="red"), "unknown key(s) colour"),
     (lambda d: d["target"].update(kind="span"), "target.kind: unknown value 'span'"),
-    (lambda d: d["target"].update(verbalizer={}), "target.verbalizer is required"),
+    (lambda d: d["target"].update(verbalizer={}), "target.verbalizer (the digits) and target.names"),
+    (lambda d: d["target"].pop("names"), "target.names (the dataset's class names) are both required"),
+    (lambda d: d["target"].update(names={0: "entailment"}), "target.names must name the same labels"),
     (lambda d: d["target"].update(round="x"), "target: unknown key(s) round"),
     (lambda d: d.pop("input"), "missing key 'input'"),
     (lambda d: d.update(metrics=[]), "metrics must list at least one metric"),
@@ -175,3 +180,34 @@ def test_references_from_labels_need_each_row_to_have_its_own_target():
     data["target"]["eval"] = "all"  # a row per query, several references: no one label to decode
     with pytest.raises(ConfigError, match="reference_from_labels .* eval first or each"):
         parse_spec(data, "record.yaml")
+
+
+def test_unknown_label_words_name_the_allowed_values():
+    with pytest.raises(ConfigError, match="data.label_words: unknown value 'words'; allowed: digits, names"):
+        all_tasks("faithful", "words")
+
+
+@pytest.mark.parametrize("task, digits, names", [
+    ("rte", ("0", "1"), ("entailment", "not_entailment")),
+    ("mnli", ("0", "1", "2"), ("entailment", "neutral", "contradiction")),
+    ("cb", ("0", "1", "2"), ("entailment", "contradiction", "neutral")),
+    ("cola", ("0", "1"), ("unacceptable", "acceptable")),
+    ("boolq", ("0", "1"), ("False", "True")),
+    ("copa", ("0", "1"), ("choice1", "choice2")),
+    ("scitail", ("0", "1"), ("entailment", "neutral")),
+    ("winogrande", ("0", "1"), ("1", "2")),
+    ("yelp", ("0", "1"), ("1", "2")),
+])
+def test_label_words_digits_are_the_reference_codes_and_names_t5s(task, digits, names):
+    assert get_task(task, "faithful", "digits").choices == digits
+    assert get_task(task, "corrected", "names").choices == names
+    assert get_task(task, "faithful", "names").label_words == "names"
+
+
+def test_label_words_change_the_targets_only_of_label_tasks():
+    row = {"sentence1": "a", "sentence2": "b", "label": 1}
+    assert get_task("rte", "faithful", "digits").targets(row) == ["1"]
+    assert get_task("rte", "faithful", "names").targets(row) == ["not_entailment"]
+    assert get_task("rte", "faithful", "names").format_input(row) == get_task("rte").format_input(row)
+    for name in ("stsb", "squad", "record"):
+        assert get_task(name, "faithful", "names") == dataclasses.replace(get_task(name), label_words="names")

@@ -105,7 +105,7 @@ def audit_cell(params, cell: Cell, scratch: Path, tolerance: float, root: Path =
 def run_audit(params, sample: int | None, seed: int, tolerance: float, only: list[str] | None = None,
               root: Path = Path("."), echo=print) -> list[Audited]:
     """Re-run the chosen cells; print a line per cell as it ends and return them all."""
-    from ptbench.tasks import get_task
+    from ptbench.tasks import task_as_read
 
     chosen = pick(cached_cells(params, root), sample, seed, only)
     echo(f"{'cell':40s} {'cached':>10s} {'re-run':>10s}  verdict (primary metric; every compared number checked)")
@@ -114,5 +114,5 @@ def run_audit(params, sample: int | None, seed: int, tolerance: float, only: lis
         for cell in chosen:
             result = audit_cell(params, cell, Path(scratch), tolerance, root)
             audited.append(result)
-            echo(result.line(get_task(cell.task, params.data.scoring).metrics[0]))
+            echo(result.line(task_as_read(cell.task, params.data).metrics[0]))
     return audited

@@ -71,7 +71,8 @@ def score_file(task: str, data_dir: Path, predictions_path: Path, seed: str | No
     if scoring is not None and scoring != prepared["scoring"]:
         raise DataError(f"{data_dir} was prepared with data.scoring {prepared['scoring']!r}: its references are "
                         f"that mode's; prepare the data with data.scoring: {scoring} to score {scoring}")
-    spec = get_task(task, prepared["scoring"])
+    # splits.json without label_words predates the choice: its targets are the digits
+    spec = get_task(task, prepared["scoring"], prepared.get("label_words", "digits"))
     split = PreparedSplit.load(split_path(data_dir, "test"))
     predictions = read_predictions(predictions_path, len(split), seed)
     return {"task": task, "scoring": prepared["scoring"], "examples": len(split), "metrics": score(spec, predictions, split)}

@@ -54,7 +54,7 @@ def resolved_settings(params, name: str, task: str, fewshot: bool = False) -> di
     data = run.data
     out.update({"data.split_protocol": data.split_protocol, "data.split_seed": data.split_seed,
                 "data.max_length": data.input_length(task), "data.max_target_length": data.max_target_length,
-                "data.scoring": data.scoring, "data.task_prefix": data.task_prefix,
+                "data.scoring": data.scoring, "data.task_prefix": data.task_prefix, "data.label_words": data.label_words,
                 "dropout": run.dropout, "seeds": len(run.seeds)})
     # as the optimizer receives them: the weight decay (a method's own, else train's) and eps
     out["optimizer.weight_decay"] = config.decay(run.train.weight_decay)

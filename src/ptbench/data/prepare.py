@@ -85,8 +85,21 @@ def check_schema(spec: TaskSpec, dataset: Any) -> dict[str, int]:
                             f"columns: {', '.join(sorted(columns))}")
         if len(dataset[split]) == 0:
             raise DataError(f"task '{spec.name}': split '{split}' is empty")
+        check_class_names(spec, dataset[split].features.get(spec.target.field), split)
         sizes[split] = len(dataset[split])
     return sizes
+
+
+def check_class_names(spec: TaskSpec, feature: Any, split: str) -> None:
+    """A ClassLabel target's names, in id order, are the spec's ``target.names`` (label_words: names
+    writes them as the targets): a hub revision that renamed or reordered its classes stops here."""
+    hub_names = getattr(feature, "names", None)
+    if spec.target.kind != "label" or hub_names is None:
+        return  # a plain-string label (SciTail, WinoGrande) names itself
+    ours = [spec.target.names.get(str(label)) for label in range(len(hub_names))]
+    if ours != list(hub_names):
+        raise DataError(f"task '{spec.name}': split '{split}' labels its classes {list(hub_names)}, the spec's "
+                        f"target.names say {ours} (src/ptbench/tasks/specs/{spec.name}.yaml)")
 
 
 def format_rows(spec: TaskSpec, rows: Any, source: str, training: bool,
@@ -123,7 +136,7 @@ def prepare_task(spec: TaskSpec, dataset: Any, tokenizer: Any, data_cfg, out_dir
     plan = plan_splits(spec, sizes, data_cfg.split_protocol, data_cfg.split_seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {"task": spec.name, "protocol": data_cfg.split_protocol, "split_seed": data_cfg.split_seed,
-               "scoring": spec.scoring, "task_prefix": data_cfg.task_prefix, "split_hash": split_hash(plan),
+               "scoring": spec.scoring, "label_words": spec.label_words, "task_prefix": data_cfg.task_prefix, "split_hash": split_hash(plan),
                "hub": vars(spec.hub), "hub_rows_expected": spec.hub_rows, "hub_rows": sizes, "sizes": {}}
     prefix = spec.name if data_cfg.task_prefix else None
     from ptbench.progress import Progress

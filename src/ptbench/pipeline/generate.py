@@ -44,9 +44,11 @@ TRAINING_CODE = ["src/ptbench/run/experiment.py", "src/ptbench/run/process.py", 
                  "src/ptbench/tasks", "src/ptbench/numerics.py", "src/ptbench/artifacts.py"]
 # runtime.cpu_threads and cpu_numerics: a CPU result depends on how its sums were split across threads and
 # on which kernels computed them (ptbench.numerics)
-TRAINING_PARAMS = ["train", "data.scoring", "hub", "dropout", "seeds", "runtime.cpu_threads", "runtime.cpu_numerics"]
-EVALUATION_PARAMS = ["train.eval_batch_size", "train.max_new_tokens", "train.decoding", "data.scoring", "hub",
-                     "dropout", "seeds", "runtime.cpu_threads", "runtime.cpu_numerics"]
+# data.label_words: the classes label initialisation embeds and decoding ranks and scores
+TRAINING_PARAMS = ["train", "data.scoring", "data.label_words", "hub", "dropout", "seeds", "runtime.cpu_threads",
+                   "runtime.cpu_numerics"]
+EVALUATION_PARAMS = ["train.eval_batch_size", "train.max_new_tokens", "train.decoding", "data.scoring", "data.label_words",
+                     "hub", "dropout", "seeds", "runtime.cpu_threads", "runtime.cpu_numerics"]
 ROWS_CODE = ["stages/rows.py", "src/ptbench/report/rows.py", "src/ptbench/report/inputs.py",
              "src/ptbench/report/settings.py", "src/ptbench/pipeline/layout.py", "src/ptbench/artifacts.py"]
 BOOTSTRAP_CODE = ["src/ptbench/report/bootstrap.py", "src/ptbench/eval/metrics.py"]

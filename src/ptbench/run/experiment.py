@@ -24,7 +24,7 @@ from ptbench.methods import build_method
 from ptbench.methods.base import BackboneContext, PeftMethod
 from ptbench.run.process import process_state
 from ptbench.run.provenance import provenance
-from ptbench.tasks import get_task
+from ptbench.tasks import task_as_read
 from ptbench.train.backbone import FAMILIES, freeze, remove_dropout
 from ptbench.train.live import LIVE_DIR, RunLog
 from ptbench.train.loop import (load_checkpoint, make_decoder, model_device, predict, save_checkpoint,
@@ -71,7 +71,7 @@ def method_context(backbone: LoadedBackbone, params: Params, seed: int,
     data.max_length and no labels (distillation)."""
     embeddings = backbone.model.get_input_embeddings()
     max_length = params.data.input_length(task) if task else params.data.max_length
-    labels = (get_task(task, params.data.scoring).choices or ()) if task else ()
+    labels = (task_as_read(task, params.data).choices or ()) if task else ()
     return BackboneContext(d_model=embeddings.embedding_dim, word_embeddings=embeddings,
                            max_length=max_length, generator=torch.Generator().manual_seed(seed),
                            tokenize=lambda text: backbone.tokenizer(text, add_special_tokens=False).input_ids,
@@ -214,7 +214,7 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
     """One training run on a freshly loaded backbone; ``init_state`` (few-shot transfer) is a
     source-trained state of the same method to start from; ``live_dir``: where the run's history goes
     as dvclive files (None: nowhere). Returns the run's record and best state."""
-    spec = get_task(task_name, params.data.scoring)
+    spec = task_as_read(task_name, params.data)
     params = params.for_method(method_name)  # a variant's dropout
     backbone = load_backbone(params, params.method_config(method_name).trains_backbone)
     method = build_for(backbone, params, method_name, seed, transfer_root, task_name)
@@ -271,7 +271,7 @@ def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Pat
                  metrics_path: Path, transfer_root: Path = TRANSFER_ROOT, predictions_path: Path | None = None) -> dict:
     """Score each seed's best state on the test split; mean over seeds plus per-seed values.
     With ``predictions_path``, also every seed's test predictions (``write_predictions``)."""
-    spec = get_task(task_name, params.data.scoring)
+    spec = task_as_read(task_name, params.data)
     test_split = PreparedSplit.load(split_path(data_dir, "test"))
     per_seed, outputs = {}, {}
     for seed in params.seeds:
@@ -358,8 +358,8 @@ def result_payload(params: Params, method_name: str, spec, per_seed: dict, recor
             backbone=params.backbone, backbone_hub_id=info.hub_id, hub_mirror=params.hub.mirror,
             original_t5_checkpoint=info.original_t5, profile=params.profile, seeds=params.seeds,
             split_protocol=splits["protocol"], split_seed=splits["split_seed"], split_hash=splits["split_hash"],
-            scoring=splits["scoring"], task_prefix=splits["task_prefix"], decoding=decoding,
-            dataset=splits["hub"], dropout=params.dropout, optimizer=params.train.optimizer,
+            scoring=splits["scoring"], label_words=splits["label_words"], task_prefix=splits["task_prefix"],
+            decoding=decoding, dataset=splits["hub"], dropout=params.dropout, optimizer=params.train.optimizer,
             # the whole configuration, code defaults included: what shaped the run, not today's defaults
             method_config=dataclasses.asdict(params.method_config(method_name)),
             cpu_threads=params.runtime.cpu_threads, torch_threads=torch.get_num_threads(),

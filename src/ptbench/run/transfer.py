@@ -16,7 +16,7 @@ from ptbench.artifacts import SOURCES_FILE, STATE_FILE, load_state, load_tree, s
 from ptbench.data.prepare import PreparedSplit, split_path
 from ptbench.data.splits import dept_few_shot_indices, few_shot_indices, stsb_class
 from ptbench.errors import DataError
-from ptbench.tasks import get_task
+from ptbench.tasks import task_as_read
 
 SOURCE_PROMPT_METHOD = "pt"  # SPoT / ATTEMPT / MPT read plain prompt-tuning prompts
 
@@ -160,7 +160,7 @@ def fewshot_run(params: Params, method_name: str, task_name: str, k: int, sampli
 
     params = few_shot_params(params, method_name)
     few = params.few_shot
-    spec = get_task(task_name, params.data.scoring)
+    spec = task_as_read(task_name, params.data)
     train_split, indices = few_shot_split(spec, PreparedSplit.load(split_path(data_dir, "train")), k, sampling_seed,
                                           few.sampler)
     val_split = PreparedSplit.load(split_path(data_dir, "validation"))  # the full validation split, as ATTEMPT

@@ -25,6 +25,10 @@ SCORING_MODES = ("faithful", "corrected")
 TRAIN_ANSWERS = ("first", "each")  # train on the first answer, or one example per answer
 ROUNDING = ("python", "t5")  # a regression target's rounding rule (Target.rounding)
 EVAL_ANSWERS = ("all", "first", "each")  # references: every answer, the first, or one row per answer
+# a label task's output words (data.label_words): digits, the reference code's str(label) (DePT/ATTEMPT:
+# "0", "1"); names, the dataset's own class names, which T5's text-to-text preprocessors emit (Raffel et
+# al. 2020: label_names[label], e.g. "entailment", "not_entailment")
+LABEL_WORDS = ("digits", "names")
 SPEC_KEYS = {"name", "family", "hub", "splits", "split_rule", "input", "target", "metrics", "transforms",
              "group", "train_rows", "hub_rows", "corrected", "explosive_split", "scoring_note"}
 # seed 003 Table 5's split where it contradicts its B.1 rule: small (whole train, validation halved) | official
@@ -51,7 +55,9 @@ class HubDataset:
 class Target:
     """How a row becomes target strings (see TARGET_KINDS).
 
-    ``label``: ``row[field]`` through ``verbalizer`` (keys are the hub values as strings).
+    ``label``: ``row[field]`` through ``verbalizer`` (keys are the hub values as strings): the words of the
+    spec's ``label_words`` reading, picked at parsing from the file's ``verbalizer`` (digits) or ``names``
+    (the dataset's class names, kept here too so that data preparation can check them against the hub's).
     ``regression``: a number rounded to a multiple of ``round_to``, printed with one decimal; ``rounding``
     says how: ``python`` (``round(x / round_to) * round_to`` in float64: DePT/ATTEMPT's ``np.round(x, 1)``
     on every STS-B label) or ``t5`` (T5's ``tf.round(x * (1 / round_to)) / (1 / round_to)`` in float32,
@@ -69,6 +75,7 @@ class Target:
     kind: str
     field: str
     verbalizer: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # label: the dataset's class names (LABEL_WORDS)
     round_to: float | None = None
     rounding: str = "python"  # python | t5 (regression targets)
     train: str = "first"
@@ -112,6 +119,7 @@ class TaskSpec:
     target: Target
     metrics: tuple[str, ...]
     scoring: str = "faithful"
+    label_words: str = "digits"  # which words ``target.verbalizer`` holds (LABEL_WORDS)
     transforms: dict[str, str] = field(default_factory=dict)  # field -> transform applied before formatting
     group: tuple[str, ...] = ()  # dotted fields whose values group rows for grouped metrics (MultiRC)
     train_rows: int | None = None  # keep the first N rows of the training part, after the split (DePT's Yelp)
@@ -129,8 +137,13 @@ class TaskSpec:
         require_choice(f"{where}: family", self.family, FAMILIES)
         require_choice(f"{where}: scoring", self.scoring, SCORING_MODES)
         require_choice(f"{where}: target.kind", self.target.kind, TARGET_KINDS)
-        if self.target.kind == "label" and not self.target.verbalizer:
-            raise ConfigError(f"{where}: target.verbalizer is required for label targets")
+        require_choice(f"{where}: label_words", self.label_words, LABEL_WORDS)
+        if self.target.kind == "label" and not (self.target.verbalizer and self.target.names):
+            raise ConfigError(f"{where}: target.verbalizer (the digits) and target.names (the dataset's class "
+                              "names) are both required for label targets")
+        if self.target.kind == "label" and set(self.target.names) != set(self.target.verbalizer):
+            raise ConfigError(f"{where}: target.names must name the same labels as target.verbalizer "
+                              f"({', '.join(self.target.verbalizer)})")
         if self.target.kind == "regression" and not (self.target.round_to or 0) > 0:
             raise ConfigError(f"{where}: target.round_to must be a positive number for regression targets")
         require_choice(f"{where}: target.rounding", self.target.rounding, ROUNDING)
@@ -190,18 +203,22 @@ class TaskSpec:
         return tuple(dict.fromkeys(self.target.verbalizer.values())) if self.target.kind == "label" else None
 
 
-def _target(data: dict[str, Any]) -> Target:
-    known = {"kind", "field", "verbalizer", "round_to", "rounding", "train", "eval", "empty", "whole", "transform",
-             "reference_from_labels"}
+def _target(data: dict[str, Any], label_words: str) -> Target:
+    known = {"kind", "field", "verbalizer", "names", "round_to", "rounding", "train", "eval", "empty", "whole",
+             "transform", "reference_from_labels"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise TypeError(f"target: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
-    return Target(**{**data, "verbalizer": {str(k): str(v) for k, v in data.get("verbalizer", {}).items()}})
+    as_strings = lambda key: {str(k): str(v) for k, v in data.get(key, {}).items()}  # noqa: E731
+    digits, names = as_strings("verbalizer"), as_strings("names")
+    return Target(**{**data, "verbalizer": names if label_words == "names" else digits, "names": names})
 
 
-def parse_spec(data: dict[str, Any], source: str, scoring: str = "faithful") -> TaskSpec:
-    """The spec in one scoring mode: ``corrected`` overlays the ``corrected:`` mapping."""
+def parse_spec(data: dict[str, Any], source: str, scoring: str = "faithful", label_words: str = "digits") -> TaskSpec:
+    """The spec in one scoring mode (``corrected`` overlays the ``corrected:`` mapping), its label targets
+    in one reading of LABEL_WORDS."""
     require_choice("data.scoring", scoring, SCORING_MODES)
+    require_choice("data.label_words", label_words, LABEL_WORDS)
     try:
         unknown = sorted(set(data) - SPEC_KEYS)
         if unknown:
@@ -217,9 +234,10 @@ def parse_spec(data: dict[str, Any], source: str, scoring: str = "faithful") -> 
             splits=dict(merged["splits"]),
             split_rule=merged["split_rule"],
             input=merged["input"],
-            target=_target(merged["target"]),
+            target=_target(merged["target"], label_words),
             metrics=tuple(merged["metrics"]),
             scoring=scoring,
+            label_words=label_words,
             transforms=dict(merged.get("transforms", {})),
             group=tuple(merged.get("group", ())),
             train_rows=merged.get("train_rows"),
@@ -233,8 +251,8 @@ def parse_spec(data: dict[str, Any], source: str, scoring: str = "faithful") -> 
         raise ConfigError(f"task spec {source}: {exc}") from None
 
 
-def load_spec_file(path: Path, scoring: str = "faithful") -> TaskSpec:
-    spec = parse_spec(yaml.safe_load(path.read_text()), str(path), scoring)
+def load_spec_file(path: Path, scoring: str = "faithful", label_words: str = "digits") -> TaskSpec:
+    spec = parse_spec(yaml.safe_load(path.read_text()), str(path), scoring, label_words)
     if spec.name != path.stem:
         raise ConfigError(f"task spec {path}: name '{spec.name}' must match the file name '{path.stem}'")
     return spec
