@@ -273,3 +273,41 @@ def test_at_short_length_zero_ept_is_dept_as_seed_001_states():
     assert torch.equal(ept_mask, dept_mask) and ept_out.shape == (3, M, D)
     # and EPT's stored count at s = 0 is DePT's: (m + d) r, the 76,800 budget of Fig. 4b at m = 256, d = 768
     assert ept.stored_parameter_count() == dept.stored_parameter_count() == (M + D) * r
+
+
+def test_at_short_length_zero_with_depts_init_ept_trains_exactly_as_dept():
+    """Seed 001's s = 0 claim run as stated: ``low_rank_init: dept`` gives EPT DePT's A, B, scale and draws,
+    so the same seed builds the same A, and training steps move both identically (fusion and projection on:
+    their networks see an empty prompt, get zero gradients and do not move)."""
+    from ptbench.methods.dept import DecomposedPrompt, DeptConfig
+    from ptbench.train.optim import build_optimizer
+
+    r, table = 3, nn.Embedding(VOCAB, D)
+    ept = EptMsp(EptMspConfig(**{**SMALL, "short_length": 0, "rank": r, "low_rank_init": "dept"}), context(7, table))
+    dept = DecomposedPrompt(DeptConfig(length=0, rank=r), context(7, table))
+    assert torch.equal(ept.lora_a, dept.lora_a) and torch.equal(ept.lora_b, dept.lora_b)
+    assert ept.update_scale == dept.scaling == 8 / math.sqrt(r)
+    optimizers = [build_optimizer("adamw_torch", method.param_groups(0.0), None) for method in (ept, dept)]
+    for step in range(3):
+        embeds = torch.randn(2, 5, D, generator=torch.Generator().manual_seed(step))
+        mask = torch.tensor([[1] * 5, [1] * 3 + [0] * 2])
+        outputs = []
+        for method, optimizer in zip((ept, dept), optimizers):
+            out, out_mask = method(embeds, mask)
+            (out * torch.arange(out.numel()).reshape(out.shape).sin()).sum().backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            outputs.append((out.detach(), out_mask))
+        assert torch.equal(outputs[0][0], outputs[1][0]) and torch.equal(outputs[0][1], outputs[1][1])
+        assert torch.equal(ept.lora_a, dept.lora_a) and torch.equal(ept.lora_b, dept.lora_b)
+    assert not torch.equal(ept.lora_b, torch.zeros(r, D))  # B moved off DePT's zeros: the steps did something
+
+
+def test_depts_init_draws_only_the_short_prompt_and_keeps_the_svd_reading_apart():
+    table = nn.Embedding(VOCAB, D)
+    dept_init = build(table, seed=3, low_rank_init="dept")
+    assert torch.equal(dept_init.short_prompt, context(3, table).vocab_embeddings(4))  # s rows, not l
+    assert torch.equal(dept_init.lora_b, torch.zeros(3, D))
+    assert build(table, seed=3).update_scale == 1.0  # svd: c alone, as printed
+    with pytest.raises(ConfigError, match="low_rank_init: unknown value 'lora'; allowed: svd, dept"):
+        EptMspConfig(**{**SMALL, "low_rank_init": "lora"})

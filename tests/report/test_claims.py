@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from ptbench.report.cells import Cell, Ours
-from ptbench.report.claims import (CLAIMS, NOT_RUN, POINTS, RELATIVE, TIME_CLAIMS, Claim, check, check_all, check_time,
+from ptbench.report.claims import (CLAIMS, NOT_RUN, POINTS, RELATIVE, SAME_SCORE_CLAIMS, TIME_CLAIMS, Claim, check,
+                                   check_all, check_same, check_time,
                                    sign_test_p, summary_line)
 from ptbench.report.verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, STAND_IN
 
@@ -61,8 +62,9 @@ def test_every_claim_names_a_cell_of_its_table_and_the_printed_tables_agree_with
         for row in (claim.better, claim.worse):
             assert (claim.block, row, claim.column) in labels[claim.table], (claim.id, row)
     checked = check_all(tables)
-    assert all(c.verdict == NOT_RUN and c.paper_value is not None and c.paper_value > 0 for c in checked)
-    total = len(CLAIMS) + len(TIME_CLAIMS)
+    assert all(c.verdict == NOT_RUN and c.paper_value is not None and (c.paper_value > 0 or c.claim in SAME_SCORE_CLAIMS)
+               for c in checked)  # a same-score claim's paper gap is 0
+    total = len(CLAIMS) + len(TIME_CLAIMS) + len(SAME_SCORE_CLAIMS)
     assert summary_line(checked).endswith(f"{total} not run, of {total} claims")
 
 
@@ -117,3 +119,42 @@ def test_a_claim_not_run_says_why():
     assert checked.verdict == NOT_RUN
     assert checked.basis == ("A's Avg needs all 3 member tasks: 2 ran, missing cola; "
                              "B: none of the 3 member tasks of Avg ran in this setting")
+
+
+def scored(method, task, per_seed, config, kind="knob", stand_in=None):
+    return {"kind": kind, "backbone": "t5-base", "method": method, "task": task, "config": config, "stand_in": stand_in,
+            "primary_metric": "accuracy", "metrics": {"accuracy": {"per_seed": per_seed, "mean": sum(per_seed) / 3}}}
+
+
+EPT_0 = {"short_length": 0, "rank": 75, "low_rank_init": "dept"}
+DEPT_0 = {"length": 0, "rank": 75}
+
+
+def test_the_same_score_claim_holds_only_seed_for_seed_and_a_one_sided_difference_refutes_it():
+    claim = SAME_SCORE_CLAIMS[0]
+    rows = [scored("ept_msp", t, [70.0, 71.0, 72.0], EPT_0) for t in GLUE] + \
+           [scored("dept", t, [70.0, 71.0, 72.0], DEPT_0) for t in GLUE]
+    same = check_same(claim, rows)
+    assert same.verdict == REPRODUCED and same.ours == 0.0 and same.seeds == 3
+    assert same.basis == "the same, seed for seed, on 8 of 8 tasks"
+    # equal means but other seeds: not the same computation; lower on every task: not reproduced
+    shuffled = [{**r, "metrics": {"accuracy": {"per_seed": [72.0, 71.0, 70.0]}}} if r["method"] == "dept" else r
+                for r in rows]
+    assert check_same(claim, shuffled).verdict == INCONCLUSIVE
+    lower = [scored("ept_msp", t, [60.0, 61.0, 62.0], EPT_0) for t in GLUE] + rows[8:]
+    checked = check_same(claim, lower)
+    assert checked.verdict == NOT_REPRODUCED and checked.ours == pytest.approx(-10.0)
+    assert checked.basis == "the same, seed for seed, on 0 of 8 tasks; ept_msp higher on 0 of the 8 whose means differ"
+    assert check_same(claim, [{**r, "stand_in": "tiny-t5"} for r in rows]).verdict == STAND_IN
+
+
+def test_the_same_score_claim_pairs_runs_of_the_claims_setting_and_equal_rank():
+    claim = SAME_SCORE_CLAIMS[0]
+    svd = [scored("ept_msp", t, [70.0] * 3, {**EPT_0, "low_rank_init": "svd"}) for t in GLUE]
+    dept = [scored("dept", t, [70.0] * 3, DEPT_0) for t in GLUE]
+    assert check_same(claim, svd + dept).verdict == NOT_RUN  # EPT's own init: not the claim's reading
+    other_rank = [scored("ept_msp", t, [70.0] * 3, {**EPT_0, "rank": 5}) for t in GLUE]
+    assert check_same(claim, other_rank + dept).verdict == NOT_RUN
+    assert "equal rank" in check_same(claim, other_rank + dept).basis
+    paired = other_rank[:1] + [scored("dept", "cola", [70.0] * 3, {**DEPT_0, "rank": 5})]
+    assert check_same(claim, paired).basis == "the same, seed for seed, on 1 of 1 tasks"

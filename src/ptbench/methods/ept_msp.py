@@ -3,7 +3,10 @@
 A source prompt P (l x d, sampled vocabulary, or a pre-trained ``source_prompt``) is decomposed
 into a trainable short prompt P_s = P[:s] and low-rank A (m x r), B (r x d) from the truncated SVD
 of P aligned to m rows: A B is the best rank-r approximation of that matrix, not DePT's random
-init. With M = c A B (c = ``update_scale``, 1 as printed):
+init. With M = c A B (c = ``update_scale``, 1 as printed). ``low_rank_init: dept`` builds A, B and
+their scale as DePT does instead (A Kaiming-uniform, B zeros, M = c (lora_alpha / sqrt r) A B) and
+draws only P_s: the reading under which seed 001's "EPT and DEPT exhibit identical performance" at
+s = 0 holds run for run (docs/methods.md).
 
     I_up   = E + M                                       inputs padded to exactly m (eq. 2)
     P_f    = P_s + softmax(P_s M^T / sqrt d) M           A B as keys and values (eq. 3-4)
@@ -29,10 +32,12 @@ from ptbench.errors import ConfigError, require, require_choice
 from ptbench.methods.base import (
     BackboneContext, INIT_CHOICES, MethodConfig, PeftMethod, initial_prompt, prepend_prompt, seeded_linear_init,
 )
+from ptbench.methods.dept import DeptConfig
 
 SVD_SOURCES = ("full", "rest")
 ALIGNMENTS = ("pad", "tile", "interpolate")
 SVD_SPLITS = ("sqrt", "left", "right")
+LOW_RANK_INITS = ("svd", "dept")  # A B from P's truncated SVD (seed 001) | DePT's random init and scale
 FUSION_READINGS = ("attention", "einsum")
 MAX_EXPERTS = 8  # seed 001 Fig. 5 sweeps N_e = 2..8
 
@@ -57,6 +62,9 @@ class EptMspConfig(MethodConfig):
     align: str = "pad"  # P's rows to m: pad (zero rows; first m if longer) | tile (repeat cyclically) | interpolate
     svd_split: str = "sqrt"  # Sigma_r: sqrt (A = U sqrt S, B = sqrt S V^T) | left (A = U S, B = V^T) | right (A = U)
     update_scale: float = 1.0  # c in M = c A B, in eq. 2 and eq. 3-4 (printed: 1; DePT: lora_alpha / sqrt r = 8 / sqrt r)
+    # svd: A B from P (seed 001 sec. "Prompt Decomposition") | dept: DePT's A (Kaiming-uniform), B (zeros) and
+    # lora_alpha / sqrt r scale (times update_scale), P_s drawn alone (seed 001 Fig. 4b's s = 0 claim)
+    low_rank_init: str = "svd"
     fusion_reading: str = "attention"  # attention: P_s + softmax(P_s M^T / sqrt d) M | einsum: the printed one (= 2 P_s)
     num_experts: int = 4  # N_e spaces of the multi-space projection, 1..8 (seed 001: 4)
     expert_hidden: int | None = None  # hidden width of each expert d -> h -> d; None: m (printed linear2 in R^{d x m})
@@ -85,6 +93,7 @@ class EptMspConfig(MethodConfig):
         require_choice("svd_source", self.svd_source, SVD_SOURCES)
         require_choice("align", self.align, ALIGNMENTS)
         require_choice("svd_split", self.svd_split, SVD_SPLITS)
+        require_choice("low_rank_init", self.low_rank_init, LOW_RANK_INITS)
         require_choice("fusion_reading", self.fusion_reading, FUSION_READINGS)
         require(_is_number(self.update_scale), "update_scale", f"must be a finite number, got {self.update_scale!r}")
         require(1 <= self.num_experts <= MAX_EXPERTS, "num_experts",
@@ -156,16 +165,26 @@ class EptMsp(PeftMethod):
         require(not config.decomposition or r <= min(m, d, rows), "methods.ept_msp.rank",
                 f"must be <= min(max_length, d_model, rows decomposed) = min({m}, {d}, {rows}), got {r} "
                 "(max_length is data.max_length, d_model the backbone's width)")
+        self.dept_init = config.decomposition and config.low_rank_init == "dept"
+        meta = ctx.word_embeddings.weight.is_meta
+        # DePT's init decomposes nothing: only P_s is drawn (at s = 0 A is then the first draw, as DePT's)
+        drawn = config.short_length if self.dept_init else config.length
         if source_prompt is None:  # a transfer run passes a prompt pre-trained on a source task instead
-            source = initial_prompt(ctx, config.length, config.init, config.init_range, config.init_text)
+            source = (initial_prompt(ctx, drawn, config.init, config.init_range, config.init_text) if drawn > 0
+                      else torch.empty(0, d, device="meta" if meta else None))
         else:
             require(tuple(source_prompt.shape) == (config.length, d), "source_prompt",
                     f"must have shape (length, d_model) = ({config.length}, {d}), got {tuple(source_prompt.shape)}")
             source = source_prompt.detach().clone().float()
         self.short_prompt = nn.Parameter(source[:config.prompt_length].clone())
+        # the scale of A B in M: DePT's lora_alpha / sqrt r under its init, folded into one float
+        self.update_scale = config.update_scale * (DeptConfig.lora_alpha / math.sqrt(r) if self.dept_init else 1.0)
         if config.decomposition:
-            if source.is_meta:
+            if meta:
                 a, b = torch.empty(m, r, device="meta"), torch.empty(r, d, device="meta")
+            elif self.dept_init:  # as methods/dept.py: U[-1/sqrt r, 1/sqrt r] from the run's generator, B = 0
+                a, b = torch.empty(m, r), torch.zeros(r, d)
+                nn.init.kaiming_uniform_(a, a=math.sqrt(5), generator=ctx.generator)
             else:
                 rest = source if config.svd_source == "full" else source[s:]
                 a, b = low_rank_factors(align_rows(rest, m, config.align), r, config.svd_split)
@@ -174,7 +193,7 @@ class EptMsp(PeftMethod):
             hidden = config.expert_hidden or m
             self.experts = nn.ModuleList(Expert(d, hidden, config.bias) for _ in range(config.num_experts))
             self.gate = nn.Linear(d, config.num_experts, bias=config.bias)  # N_e stacked "linear in R^{d x 1}"
-            if not ctx.word_embeddings.weight.is_meta:
+            if not meta:
                 for expert in self.experts:
                     seeded_linear_init(expert.linear2, ctx.generator)
                     seeded_linear_init(expert.linear1, ctx.generator)
@@ -183,7 +202,7 @@ class EptMsp(PeftMethod):
     # -- the equations ------------------------------------------------------------------------
     def low_rank_update(self) -> torch.Tensor:
         """M = c A B in R^{m x d} (eq. 2)."""
-        return self.config.update_scale * (self.lora_a @ self.lora_b)
+        return self.update_scale * (self.lora_a @ self.lora_b)
 
     def fused(self, update: torch.Tensor) -> torch.Tensor:
         """P_f (eq. 3-4); the attention weights W_attn are (s, m)."""

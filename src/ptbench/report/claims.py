@@ -20,11 +20,19 @@ has no test-set resample, so the rule is a sign test over the tasks both methods
 when A is faster on enough tasks for a two-sided exact binomial p < 0.05 (GLUE's 8 tasks: all 8), **not
 reproduced** when as clearly slower, **inconclusive** otherwise or when the runs were timed on different
 devices; stand-in and not-run as above.
+
+A same-score claim (``SameScoreClaim``: seed 001's "EPT and DEPT exhibit identical performance" at s = 0)
+pairs two methods' runs per task (grid or knob rows in the claim's setting, agreeing on the knobs of
+``same``). Ours is the mean score gap over the paired tasks. **Reproduced** when every pair scores the
+same, seed for seed (the claim is an identity: the same computation gives the same numbers); **not
+reproduced** when the pairs that differ lean one way by the sign test above (p < 0.05); **inconclusive**
+otherwise; stand-in and not-run as above.
 """
 from __future__ import annotations
 
 import json
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,8 +115,40 @@ TIME_CLAIMS = (
 
 
 @dataclass(frozen=True)
+class SameScoreClaim:
+    """A scores as B, task by task: ``where`` the knobs each run must have, ``same`` the knobs a pair agrees on."""
+    id: str
+    paper: str
+    text: str
+    backbone: str
+    tasks: tuple[str, ...]
+    better: str  # the two methods (named as a Claim's rows; neither is claimed better)
+    worse: str
+    where: dict[str, dict[str, Any]]
+    same: tuple[tuple[str, str], ...] = ()  # (A's knob, B's knob) pairs that must hold equal values
+    table: str = "seed 001 Fig. 4b, s = 0"
+    column: str = "GLUE tasks"
+    unit: str = POINTS
+    paper_value: float = 0.0
+
+    @property
+    def block(self) -> str:
+        return self.backbone
+
+
+SAME_SCORE_CLAIMS = (
+    # EPT at s = 0 as the claim states it: DePT's A, B initialisation and scale (ept_msp's low_rank_init: dept);
+    # ept_msp's own reading (SVD of P, c = 1) is Fig. 4b's point and differs from DePT by construction
+    SameScoreClaim("001-s0-same", "001", "When the length is 0, ... EPT and DEPT exhibit identical performance "
+                   "[Fig. 4b, GLUE, T5-Base]", "t5-base", GLUE_TASKS_001, "ept_msp", "dept",
+                   {"ept_msp": {"short_length": 0, "low_rank_init": "dept"}, "dept": {"length": 0}},
+                   same=(("rank", "rank"),)),
+)
+
+
+@dataclass(frozen=True)
 class Checked:
-    claim: Claim | TimeClaim
+    claim: Claim | TimeClaim | SameScoreClaim
     paper_value: float | None
     ours: float | None
     interval: tuple[float, float] | None
@@ -209,10 +249,51 @@ def check_time(claim: TimeClaim, rows: list[dict[str, Any]]) -> Checked:
     return Checked(claim, claim.paper_value, ours, None, seeds, verdict, basis)
 
 
+def check_same(claim: SameScoreClaim, rows: list[dict[str, Any]]) -> Checked:
+    """``rows``: the report's rows (with stand-in copies, after the real runs)."""
+    def runs(method: str) -> dict[str, list[dict]]:
+        wanted, found = claim.where.get(method, {}), defaultdict(list)
+        for r in rows:
+            if (r.get("kind") in ("grid", "knob") and r["backbone"] == claim.backbone and r["method"] == method
+                    and r["task"] in claim.tasks and all(r.get("config", {}).get(k) == v for k, v in wanted.items())):
+                found[r["task"]].append(r)
+        return found
+    a_runs, b_runs = runs(claim.better), runs(claim.worse)
+    pairs = {}
+    for task in claim.tasks:  # the first pair per task: real runs come before stand-in copies
+        pairs.update({task: (a, b) for a in a_runs[task] for b in b_runs[task]
+                      if task not in pairs and all(a["config"].get(x) == b["config"].get(y) for x, y in claim.same)})
+    if not pairs:
+        return Checked(claim, claim.paper_value, None, None, 0, NOT_RUN,
+                       f"no pair of {claim.better} and {claim.worse} runs on {claim.backbone}'s {claim.column} with the "
+                       f"claim's setting ({claim.where}; equal {', '.join(x for x, _ in claim.same)})")
+
+    def seeds_of(row: dict) -> list[float]:
+        return row["metrics"][row["primary_metric"]]["per_seed"]
+    gaps = [np.mean(seeds_of(a)) - np.mean(seeds_of(b)) for a, b in pairs.values()]
+    identical = sum(seeds_of(a) == seeds_of(b) for a, b in pairs.values())
+    apart = [gap for gap in gaps if gap != 0]  # the sign test's pairs: a tie in the mean leans neither way
+    higher = sum(gap > 0 for gap in apart)
+    seeds = min(len(seeds_of(r)) for pair in pairs.values() for r in pair)
+    basis = f"the same, seed for seed, on {identical} of {len(pairs)} tasks"
+    if identical < len(pairs):
+        basis += f"; {claim.better} higher on {higher} of the {len(apart)} whose means differ"
+    if any(r.get("stand_in") for pair in pairs.values() for r in pair):
+        verdict = STAND_IN
+    elif identical == len(pairs):
+        verdict = REPRODUCED
+    elif sign_test_p(higher, len(apart)) < 0.05:
+        verdict = NOT_REPRODUCED
+    else:
+        verdict = INCONCLUSIVE
+    return Checked(claim, claim.paper_value, float(np.mean(gaps)), None, seeds, verdict, basis)
+
+
 def check_all(tables, rows: list[dict[str, Any]] = ()) -> list[Checked]:
-    """Every score claim against the built tables, every time claim against the rows."""
+    """Every score claim against the built tables, every time and same-score claim against the rows."""
     by_id = {t.spec["id"]: {(block, row, column): cell for block, row, column, cell in t.cells} for t in tables}
-    return [check(c, by_id.get(c.table, {})) for c in CLAIMS] + [check_time(c, list(rows)) for c in TIME_CLAIMS]
+    return ([check(c, by_id.get(c.table, {})) for c in CLAIMS] + [check_time(c, list(rows)) for c in TIME_CLAIMS]
+            + [check_same(c, list(rows)) for c in SAME_SCORE_CLAIMS])
 
 
 def _number(value: float | None) -> str:
