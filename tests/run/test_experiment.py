@@ -22,3 +22,35 @@ def test_label_initialisation_embeds_the_words_data_label_words_names(smoke_para
     first_word = embed[torch.tensor(backbone.tokenizer("entailment", add_special_tokens=False).input_ids)].mean(0)
     assert torch.equal(prompts["names"][0], first_word)  # the first class's words, averaged over its tokens
     assert not torch.equal(prompts["names"], prompts["digits"])
+
+
+def test_ept_at_s0_with_depts_init_trains_as_dept_through_build_for(repo_params_raw, smoke_mirror):
+    """Seed 001's s = 0 claim through the stage's own path: the same seed builds (build_for) and trains
+    (dropout on) EPT at s = 0 with DePT's A, B init and DePT at length 0 into the same state, step for step.
+    Building EPT's fusion and projection networks must not shift the global stream the dropout masks use."""
+    import dataclasses
+
+    from ptbench.fingerprint import toy_split
+    from ptbench.run.experiment import build_for
+    from ptbench.tasks import get_task
+    from ptbench.train.loop import train
+
+    raw = copy.deepcopy(repo_params_raw)
+    raw["hub"]["mirror"] = str(smoke_mirror)
+    raw["methods"]["ept_msp"].update(short_length=0, low_rank_init="dept")
+    raw["methods"]["dept"].update(length=0)
+    raw["knob_runs"]["methods"] = {}  # the smoke's points at s = 0 would now equal the methods' own configurations
+    params = parse_params(raw)
+    assert params.dropout and params.method_config("ept_msp").rank == params.method_config("dept").rank
+    cfg = dataclasses.replace(params.train, steps=6, eval_interval=3, log_interval=1, checkpoint_interval=100)
+    runs = {}
+    for name in ("ept_msp", "dept"):
+        backbone = load_backbone(params)
+        method = build_for(backbone, params, name, seed=0, task="rte")
+        runs[name] = train(backbone.runner, method, get_task("rte"), toy_split(), toy_split(12, seed=1), cfg, seed=0,
+                           pad_id=backbone.pad_id)
+    ept, dept = runs["ept_msp"], runs["dept"]
+    assert [h.get("train_loss") for h in ept.history] == [h.get("train_loss") for h in dept.history]
+    assert torch.equal(ept.best_state["lora_a"], dept.best_state["lora_a"])
+    assert torch.equal(ept.best_state["lora_b"], dept.best_state["lora_b"])
+    assert not torch.equal(dept.best_state["lora_b"], torch.zeros_like(dept.best_state["lora_b"])) or dept.best_step == 0

@@ -141,13 +141,21 @@ def low_rank_factors(aligned: torch.Tensor, rank: int, split: str) -> tuple[torc
     return (u * left).float(), (right[:, None] * vh).float()
 
 
+def unseeded_linear(n_in: int, n_out: int, bias: bool, device: str) -> nn.Linear:
+    """An nn.Linear whose default init is skipped: it would draw from torch's global stream, which then
+    feeds the training's dropout, and seeded_linear_init overwrites it from the run's generator anyway.
+    So the dropout masks do not depend on how many networks the configuration builds (at s = 0 EPT,
+    whose networks see no prompt, then trains exactly as DePT: the seed 001 claim)."""
+    return nn.utils.skip_init(nn.Linear, n_in, n_out, bias=bias, device=device)
+
+
 class Expert(nn.Module):
     """One space E_i(P_s) = linear1(ReLU(linear2(P_s))): d -> h -> d (eq. 5)."""
 
-    def __init__(self, d: int, hidden: int, bias: bool) -> None:
+    def __init__(self, d: int, hidden: int, bias: bool, device: str) -> None:
         super().__init__()
-        self.linear2 = nn.Linear(d, hidden, bias=bias)
-        self.linear1 = nn.Linear(hidden, d, bias=bias)
+        self.linear2 = unseeded_linear(d, hidden, bias, device)
+        self.linear1 = unseeded_linear(hidden, d, bias, device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear1(torch.relu(self.linear2(x)))
@@ -191,8 +199,9 @@ class EptMsp(PeftMethod):
             self.lora_a, self.lora_b = nn.Parameter(a), nn.Parameter(b)
         if config.projection:
             hidden = config.expert_hidden or m
-            self.experts = nn.ModuleList(Expert(d, hidden, config.bias) for _ in range(config.num_experts))
-            self.gate = nn.Linear(d, config.num_experts, bias=config.bias)  # N_e stacked "linear in R^{d x 1}"
+            device = "meta" if meta else "cpu"
+            self.experts = nn.ModuleList(Expert(d, hidden, config.bias, device) for _ in range(config.num_experts))
+            self.gate = unseeded_linear(d, config.num_experts, config.bias, device)  # N_e stacked "linear in R^{d x 1}"
             if not meta:
                 for expert in self.experts:
                     seeded_linear_init(expert.linear2, ctx.generator)
