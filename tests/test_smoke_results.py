@@ -77,3 +77,13 @@ def test_dvc_metrics_hold_numbers_only():
     for record in RECORDS.rglob("*.json"):  # and the records keep what the numbers alone do not say
         payload = json.loads(record.read_text())
         assert {"method", "task", "primary_metric", "provenance"} <= set(payload), record
+
+
+def test_the_smokes_s0_pair_trained_the_same_seed_for_seed():
+    """Seed 001's s = 0 claim on the smoke: EPT at s = 0 with DePT's A, B init and DePT at length 0 (knob_runs)
+    end with the same per-seed record, training loss included (a leak of EPT's network init into the dropout
+    stream moved the loss from 1.751169 to 1.713123)."""
+    knobs = REPO / "results" / "knobs" / "metrics" / "tiny-t5"
+    ept = json.loads((knobs / "ept_msp" / "short_length=0,low_rank_init=dept" / "rte.json").read_text())
+    dept = json.loads((knobs / "dept" / "length=0" / "rte.json").read_text())
+    assert ept["per_seed"] == dept["per_seed"] and "train_loss" in ept["per_seed"]["0"]
