@@ -9,12 +9,13 @@ from ptbench.run.stagekit import each, run_jobs, run_stage
 def main(args, params):
     from ptbench.pipeline import layout
     from ptbench.run.experiment import train_and_evaluate
-    from ptbench.pipeline.knobs import require_point, with_point
+    from ptbench.pipeline.knobs import knob_points, require_point, with_point
 
     params = params.for_backbone(args.backbone)
     b, m = args.backbone, args.method
-    runs = params.knob_runs["methods"].get(m, {"points": [], "tasks": []})
-    cells = [(point, task) for point in each(args.point, runs["points"]) for task in each(args.task, runs["tasks"])]
+    tasks = params.knob_runs["methods"].get(m, {"tasks": []})["tasks"]
+    cells = [(point, task) for point in each(args.point, knob_points(params.knob_runs, m, b))
+             for task in each(args.task, tasks)]
     for point, task in cells:
         require_point(params, m, point, task)
     jobs = [(with_point(params, m, point), m, task, layout.data_dir(b, task), layout.knob_run_dir(b, m, point, task),

@@ -1,4 +1,6 @@
 """params.yaml `knob_runs`: validated one-knob points, and the params a knob stage trains with."""
+import dataclasses
+
 import pytest
 
 from ptbench.config import parse_params
@@ -95,3 +97,36 @@ def test_a_knob_entry_may_run_on_its_own_backbones(raw_params):
     raw_params["knob_runs"]["methods"]["superpos"]["backbones"] = ["t5-large"]
     with pytest.raises(ConfigError, match="knob_runs.methods.superpos.backbones: 't5-large' is not in backbones"):
         parse_params(raw_params)
+
+
+def test_points_on_runs_a_subset_of_an_entrys_points_on_one_backbone(raw_params):
+    """seed 003 Fig. 8's learning rates run on T5-Large too, ept's other figures' points on T5-base alone:
+    ``points_on`` restricts a backbone to some of the entry's points, in the stages, the plan and the checks."""
+    from ptbench.check.settings import scheduled_runs
+    from ptbench.pipeline.generate import method_pipeline
+    from ptbench.pipeline.knobs import knob_points, point_backbones
+    from ptbench.planning.workload import stage_runs
+
+    raw_params["backbones"] = ["tiny-t5", "t5-small"]
+    raw_params["knob_runs"]["methods"]["pt"].update(backbones=["tiny-t5", "t5-small"], points_on={"t5-small": ["lr=0.3"]})
+    params = parse_params(raw_params)
+    assert knob_points(params.knob_runs, "pt", "tiny-t5") == ["lr=0.3", "length=5"]
+    assert knob_points(params.knob_runs, "pt", "t5-small") == ["lr=0.3"]
+    assert knob_points(params.knob_runs, "superpos", "t5-small") == []  # off its backbones
+    assert point_backbones(params.knob_runs, "pt", "length=5") == ["tiny-t5"]
+    runs = {run.name: run.backbones for run in scheduled_runs(params)}
+    assert runs["pt@lr=0.3"] == ("tiny-t5", "t5-small") and runs["pt@length=5"] == ("tiny-t5",)
+    per_task = dataclasses.replace(params, runtime=dataclasses.replace(params.runtime, stage_per="task"))
+    assert method_pipeline(per_task, "t5-small", "pt")["stages"]["knob"]["matrix"]["point"] == \
+        "${knob_runs.methods.pt.points_on.t5-small}"
+    assert method_pipeline(per_task, "tiny-t5", "pt")["stages"]["knob"]["matrix"]["point"] == \
+        "${knob_runs.methods.pt.points}"
+    assert len(stage_runs(params.for_backbone("t5-small"), "knob", "t5-small", "pt")) == len(params.seeds)
+    require_point(params.for_backbone("t5-small"), "pt", "lr=0.3", "rte")
+    with pytest.raises(ConfigError, match="'length=5' is not listed for t5-small; allowed: lr=0.3"):
+        require_point(params.for_backbone("t5-small"), "pt", "length=5", "rte")
+    for points_on, message in [({"t5-large": ["lr=0.3"]}, "points_on: 't5-large' is not one of its backbones"),
+                               ({"t5-small": ["lr=0.1"]}, "points_on.t5-small: must be a non-empty list of its points")]:
+        raw_params["knob_runs"]["methods"]["pt"]["points_on"] = points_on
+        with pytest.raises(ConfigError, match=message):
+            parse_params(raw_params)

@@ -68,7 +68,7 @@ def resolved_settings(params, name: str, task: str, fewshot: bool = False) -> di
 def scheduled_runs(params) -> list[ScheduledRun]:
     """Every training run the profile schedules: each grid method or variant on the grid's backbones and
     tasks, each of its knob points on the point's, each few-shot method on the few-shot tasks."""
-    from ptbench.pipeline.knobs import knob_backbones, with_point
+    from ptbench.pipeline.knobs import point_backbones, with_point
 
     runs = []
     for name in params.grid.methods + params.grid.transfer:
@@ -77,7 +77,7 @@ def scheduled_runs(params) -> list[ScheduledRun]:
         entry = params.knob_runs["methods"].get(name)
         for point in entry["points"] if entry else []:
             runs.append(ScheduledRun(f"{name}@{point}", "knob", params.registered_method(name),
-                                     tuple(knob_backbones(params.knob_runs, name)), tuple(entry["tasks"]),
+                                     tuple(point_backbones(params.knob_runs, name, point)), tuple(entry["tasks"]),
                                      with_point(params, name, point), name))
     few = params.few_shot
     for name in few.methods + few.transfer:

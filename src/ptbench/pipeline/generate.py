@@ -74,6 +74,12 @@ def _record(path: str) -> dict[str, Any]:
     return {path: {"cache": False}}
 
 
+def _knob_points_ref(params, m: str, b: str) -> str:
+    """The matrix's point list: ``points_on.<b>`` where the entry restricts this backbone's points, else ``points``."""
+    restricted = b in (params.knob_runs["methods"][m].get("points_on") or {})
+    return f"${{knob_runs.methods.{m}.points_on.{b}}}" if restricted else f"${{knob_runs.methods.{m}.points}}"
+
+
 def method_code(params, m: str) -> list[str]:
     """The files of src/ptbench/methods a method's (or a variant's) stages run: the registry, the base
     classes, its module and the sibling modules that imports (``ptbench.methods.module_files``). Adding
@@ -175,7 +181,7 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
             [_per(grouped, f"results/knobs/runs/{where}", f"results/knobs/runs/{b}/{m}"),
              _per(grouped, f"results/knobs/predictions/{where}.json", f"results/knobs/predictions/{b}/{m}"),
              _record(_per(grouped, f"results/knobs/records/{where}.json", f"results/knobs/records/{b}/{m}"))],
-            None if grouped else {"point": f"${{knob_runs.methods.{m}.points}}", "task": f"${{knob_runs.methods.{m}.tasks}}"},
+            None if grouped else {"point": _knob_points_ref(params, m, b), "task": f"${{knob_runs.methods.{m}.tasks}}"},
             [_per(grouped, f"results/knobs/metrics/{where}.json", f"results/knobs/metrics/{b}/{m}")])
     if b in few.backbones and (m in few.methods or m in few.transfer):
         start = sources if transfer else f"results/source_prompts/{b}/{m}"  # every source: source may be best

@@ -8,6 +8,8 @@ params.yaml ``knob_runs`` names the backbones and, per grid method, the tasks an
       methods:
         ept_msp: {tasks: [cola, boolq], points: [num_experts=2, num_experts=8]}
         superpos: {tasks: [rte], points: [num_tokens=32], backbones: [t5-base-lm-adapt]}  # its own backbones
+        pt: {tasks: [boolq], points: [lr=0.01, length=20], backbones: [t5-base, t5-large],
+             points_on: {t5-large: [lr=0.01]}}  # on t5-large, only these of its points
 
 A point is ``<knob>=<value>`` (or several, comma-separated: ``short_length=20,rank=60``): the
 method's configuration with those knobs changed, everything else as in ``methods.<method>`` (for a
@@ -74,12 +76,20 @@ def check_knob_runs(knob_runs: Any, params) -> dict[str, Any]:
                 f"'{method}' is not in grid.methods (its grid run is the base point); grid.methods: "
                 f"{', '.join(params.grid.methods)}")
         key = f"knob_runs.methods.{method}"
-        require(isinstance(entry, dict) and {"tasks", "points"} <= set(entry) <= {"tasks", "points", "backbones"}, key,
+        require(isinstance(entry, dict) and {"tasks", "points"} <= set(entry) <= {"tasks", "points", "backbones",
+                                                                                    "points_on"}, key,
                 "must hold tasks: [...] and points: [<knob>=<value>, ...] (and optionally backbones: [...], "
-                "else knob_runs.backbones)")
+                "else knob_runs.backbones, and points_on: {<backbone>: [a subset of points]})")
         for name in entry.get("backbones", []):
             require(name in params.backbones, f"{key}.backbones",
                     f"'{name}' is not in backbones (its data stages): {', '.join(params.backbones)}")
+        points_on = entry.get("points_on", {})
+        require(isinstance(points_on, dict), f"{key}.points_on", "must map backbones to lists of its points")
+        for name, points in points_on.items():
+            runs_on = knob_backbones(knob_runs, method)
+            require(name in runs_on, f"{key}.points_on", f"'{name}' is not one of its backbones: {', '.join(runs_on)}")
+            require(isinstance(points, list) and points and set(points) <= set(entry["points"]),
+                    f"{key}.points_on.{name}", f"must be a non-empty list of its points ({', '.join(entry['points'])})")
         for name in ("tasks", "points"):
             require(isinstance(entry[name], list) and entry[name], f"{key}.{name}", "must be a non-empty list")
         for task in entry["tasks"]:
@@ -108,6 +118,21 @@ def knob_backbones(knob_runs: dict[str, Any], method: str) -> list[str]:
     return list(entry.get("backbones", knob_runs["backbones"]))
 
 
+def knob_points(knob_runs: dict[str, Any], method: str, backbone: str) -> list[str]:
+    """The points ``method`` runs on ``backbone``: its entry's ``points_on`` list for that backbone, else every
+    point (none off its backbones). The union runs seed 003 Fig. 8's learning rates on T5-Large too, not ept's
+    other figures' points."""
+    if backbone not in knob_backbones(knob_runs, method):
+        return []
+    entry = knob_runs["methods"].get(method) or {}
+    return list((entry.get("points_on") or {}).get(backbone, entry.get("points", [])))
+
+
+def point_backbones(knob_runs: dict[str, Any], method: str, point: str) -> list[str]:
+    """The backbones ``method``'s ``point`` runs on."""
+    return [b for b in knob_backbones(knob_runs, method) if point in knob_points(knob_runs, method, b)]
+
+
 def with_point(params, method: str, point: str):
     """These params with ``method``'s knobs changed at the point alone (a variant's knobs when
     ``method`` names one: a sweep starts from it)."""
@@ -130,10 +155,11 @@ def require_point(params, method: str, point: str, task: str) -> None:
     entry = params.knob_runs["methods"].get(method)
     require(entry is not None, "knob_runs.methods", f"'{method}' has no knob runs; listed: "
                                                     f"{', '.join(params.knob_runs['methods']) or 'none'}")
-    require(point in entry["points"], f"knob_runs.methods.{method}.points",
-            f"{point!r} is not listed; allowed: {', '.join(entry['points'])}")
     require(task in entry["tasks"], f"knob_runs.methods.{method}.tasks",
             f"'{task}' is not listed; allowed: {', '.join(entry['tasks'])}")
     backbones = knob_backbones(params.knob_runs, method)
     require(params.backbone in backbones, f"knob_runs.methods.{method}.backbones",
             f"'{params.backbone}' is not listed; allowed: {', '.join(backbones) or 'none'}")
+    points = knob_points(params.knob_runs, method, params.backbone)
+    require(point in points, f"knob_runs.methods.{method}.points",
+            f"{point!r} is not listed for {params.backbone}; allowed: {', '.join(points)}")

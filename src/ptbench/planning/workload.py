@@ -89,9 +89,11 @@ def stage_runs(params: Params, kind: str, backbone: str, method: str) -> list[Ru
     if kind in ("cells", "train"):
         return [_run(params, backbone, method, t, _grid_steps(params, t)) for t in params.tasks for _ in range(seeds)]
     if kind == "knob":
-        entry = params.knob_runs["methods"][method]
+        from ptbench.pipeline.knobs import knob_points
+
+        tasks = params.knob_runs["methods"][method]["tasks"]
         return [_run(params, backbone, method, t, _grid_steps(params, t))
-                for _ in entry["points"] for t in entry["tasks"] for _ in range(seeds)]
+                for _ in knob_points(params.knob_runs, method, backbone) for t in tasks for _ in range(seeds)]
     if kind == "fewshot":
         few = params.few_shot
         return [_run(params, backbone, method, t, few.steps, min(params.train.batch_size, k))
@@ -102,9 +104,8 @@ def stage_runs(params: Params, kind: str, backbone: str, method: str) -> list[Ru
 def _processes(params: Params, kind: str, method: str, runs: list[Run]) -> int:
     if params.runtime.stage_per == "method" or kind not in TRAINING_KINDS or kind == "transfer_source":
         return 1
-    if kind == "knob":
-        entry = params.knob_runs["methods"][method]
-        return len(entry["points"]) * len(entry["tasks"])
+    if kind == "knob":  # a process per (point, task) of this backbone's points
+        return len(runs) // len(params.seeds)
     if kind == "fewshot":
         return len(params.few_shot.tasks) * len(params.few_shot.ks)
     if kind == "source_prompt":

@@ -70,7 +70,7 @@ def _fits(config: dict, dropout: bool, k: int | None, where: dict[str, Any], ks:
 def _knob_candidates(params: dict, method: str, backbone: str, tasks: list[str]) -> list[tuple[dict, bool]]:
     """(configuration, dropout) of every knob point of ``method`` (or of a variant of it) that runs on ``backbone``
     and every one of ``tasks`` (``pipeline.knobs``: a point's knobs over its grid name's configuration)."""
-    from ptbench.pipeline.knobs import knob_backbones, parse_point
+    from ptbench.pipeline.knobs import knob_backbones, knob_points, parse_point
 
     knob_runs = params.get("knob_runs") or {"backbones": [], "methods": {}}
     found = []
@@ -79,7 +79,7 @@ def _knob_candidates(params: dict, method: str, backbone: str, tasks: list[str])
             continue
         for config, dropout in _candidates(params, method, [name]):
             found += [(full_method_config(method, {**config, **parse_point(point)}), dropout)
-                      for point in entry.get("points", [])]
+                      for point in knob_points(knob_runs, name, backbone)]
     return found
 
 
