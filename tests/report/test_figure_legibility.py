@@ -29,7 +29,7 @@ def row(method: str, task: str, score: float, *, backbone: str = "t5-base", kind
             "metrics": {"accuracy": {"mean": score, "std": 1.0}}, "config": config or GRID_CONFIG, "history": history or {},
             "prompt_similarity": extra.pop("prompt_similarity", {"reason": "feeds no soft prompt"}),
             "gate_weights": extra.pop("gate_weights", None), "weight_similarity": extra.pop("weight_similarity", None),
-            **extra}
+            "prompt_mean": extra.pop("prompt_mean", None), **extra}
 
 
 def history(rng: random.Random, steps: int, gates: int = 0) -> dict:
@@ -62,6 +62,8 @@ def profile_rows() -> list[dict]:
             extra = {"gate_weights": [[rng.random() for _ in range(4)] for _ in range(12)]} if gated else {}
             if method == "superpos":
                 extra["weight_similarity"] = similarity(rng, 10)
+            if method == "ept_star":
+                extra["prompt_mean"] = [rng.uniform(-1, 1) for _ in range(16)]
             prompt = similarity(rng, 30 if method == "ept_msp_none" else 12)
             rows.append(row(method, task, rng.uniform(40, 95), params=params, prompt_similarity=prompt,
                             history=history(rng, 300, 4 if gated else 0) if task in ("boolq", "cb") else None, **extra))

@@ -3,6 +3,7 @@ the PNG resolution, the legend outside the data, captions naming exactly the tas
 values overlaid where a seed prints the numbers behind its figure, and the time axis of the short-prompt sweep."""
 import re
 
+import numpy as np
 import pytest
 from PIL import Image
 from report_fixtures import labels, report_settings, write_fewshot, write_run
@@ -201,3 +202,24 @@ def test_the_gate_per_token_figure_prefers_the_seeds_short_prompt_of_20_on_its_f
     assert seeds.tasks == ["cola"] and "short prompt 20, the seed's" in seeds.caption
     fallback = figures.gate_weights_per_token(grid, tmp_path, styles)
     assert sorted(fallback.tasks) == ["cola", "mnli"] and "the seed's 20 has no run here" in fallback.caption
+
+
+def test_cross_task_similarity_compares_ept_star_prompts_between_tasks(tmp_path):
+    """Seed 003 Fig. 10 (left): EPT*'s prompts, one per task, compared by cosine similarity, on one backbone."""
+    from ptbench.report import figures
+
+    def row(task, mean, backbone="t5-base", method="ept_star"):
+        return {"kind": "grid", "method": method, "task": task, "backbone": backbone, "prompt_mean": mean}
+
+    rows = [row("rte", [1.0, 0.0]), row("cb", [1.0, 1.0]), row("boolq", [0.0, -2.0]), row("rte", [1.0, 0.0], "t5-large"),
+            row("cb", [0.0, 1.0], "t5-large"), row("rte", [0.0, 1.0], method="pt")]
+    backbone, tasks, matrix, others = figures.cross_task_matrix(rows)
+    half = 2 ** -0.5  # cb (1, 1) against rte (1, 0); boolq (0, -2) is orthogonal to rte and at 135 degrees to cb
+    assert (backbone, tasks, others) == ("t5-base", ["boolq", "cb", "rte"], ["t5-large"])
+    assert np.allclose(matrix, [[1.0, -half, 0.0], [-half, 1.0, half], [0.0, half, 1.0]])
+    assert figures.cross_task_matrix(rows[3:])[:2] == ("t5-large", ["cb", "rte"])  # no t5-base pair: the widest
+    result = figures.cross_task_similarity(rows, tmp_path, figures.Styles(["ept_star", "pt"]))
+    assert result.drawn and result.tasks == tasks and "on t5-base, 3 tasks" in result.caption
+    assert result.note == "not shown: t5-large"
+    alone = figures.cross_task_similarity(rows[:1], tmp_path, figures.Styles(["ept_star"]))
+    assert not alone.drawn and "two tasks or more" in alone.reason

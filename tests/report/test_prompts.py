@@ -32,6 +32,7 @@ def test_every_ept_msp_variant_rebuilds_and_only_a_projection_has_a_gate(variant
     views = learned_views(path, "ept_msp", config, PROVENANCE, 64)
     length = config["short_length"] if config["decomposition"] else config["length"]
     assert len(views["similarity"]["matrix"]) == length
+    assert len(views["prompt_mean"]) == WIDTH  # the prompt's mean token (seed 003 Fig. 10's cross-task view)
     if config["projection"]:
         assert len(views["gate_weights"]) == length and len(views["gate_weights"][0]) == config["num_experts"]
     else:  # no experts, no gate: nothing to read, and no failure

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ptbench.report.figure_style import (
     MAX_LINES, SEQUENCE_COLOURS, SEQUENCE_MARKERS, FigureResult, Styles, group_legends, integer_ticks, legend_outside, line_panels, listing,
     panels, readable_log_axis, save, value_ticks,
@@ -402,6 +404,47 @@ def prompt_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
     return result
 
 
+def cross_task_matrix(rows) -> tuple[str, list[str], list[list[float]], list[str]] | None:
+    """(backbone, tasks, their cosine similarity matrix, backbones not shown) of EPT*'s grid prompts, each as its
+    mean token, on t5-base when it has two tasks or more, else the backbone with the most; None: no such backbone."""
+    per_backbone = defaultdict(dict)
+    for r in rows:
+        if r["kind"] == "grid" and r["method"] == "ept_star" and r.get("prompt_mean"):
+            per_backbone[r["backbone"]].setdefault(r["task"], r["prompt_mean"])
+    wide_enough = {b: tasks for b, tasks in per_backbone.items() if len(tasks) > 1}
+    if not wide_enough:
+        return None
+    backbone = "t5-base" if "t5-base" in wide_enough else max(sorted(wide_enough), key=lambda b: len(wide_enough[b]))
+    tasks = sorted(wide_enough[backbone])
+    vectors = np.asarray([wide_enough[backbone][t] for t in tasks], dtype=float)
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return backbone, tasks, (unit @ unit.T).tolist(), sorted(set(wide_enough) - {backbone})
+
+
+def cross_task_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
+    """Seed 003 Fig. 10 (left): the cosine similarity between tasks of the prompts EPT* learned on them, each
+    prompt as its mean token (EPT*'s tokens are one prompt broadcast: the mean is that prompt), one backbone."""
+    result = FigureResult("cross_task_similarity", "Cosine similarity between the prompts learned on each task",
+                          "seed 003 Fig. 10 (left)", reason="needs grid runs of ept_star on two tasks or more "
+                          "(their trained states)")
+    found = cross_task_matrix(rows)
+    if found is None:
+        return result
+    backbone, tasks, matrix, others = found
+    plt, fig, axes = panels(1, 0.45 * len(tasks) + 2.2, 0.45 * len(tasks) + 1.6, columns=1, extra_width=0.8)
+    image = axes[0].imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
+    axes[0].set_xticks(range(len(tasks)), tasks, rotation=90)
+    axes[0].set_yticks(range(len(tasks)), tasks)
+    fig.colorbar(image, ax=axes, shrink=0.8, label="cosine similarity")
+    fig.suptitle(f"ept_star ({backbone}): similarity between tasks' prompts")
+    caption = (f"Cosine similarity between the prompts EPT* learned on each pair of tasks (first seed; each prompt "
+               f"as its mean token) on {backbone}, {len(tasks)} tasks. The seed's right panel, zero-shot transfer of "
+               f"each prompt to the other tasks, needs evaluation runs the pipeline does not schedule.")
+    result.done(save(plt, fig, out_dir, result.name), caption, tasks)
+    result.note = ("not shown: " + ", ".join(others)) if others else ""
+    return result
+
+
 def superposition_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
     """Seed 004 Fig. 2d: per task, the cosine similarity between the mixing weights p'_i of the learned prompt's
     tokens (SuperPos's superposition weights), one panel per task, on one backbone."""
@@ -513,5 +556,5 @@ def draw_all(rows: list[dict[str, Any]], out_dir: Path) -> list[FigureResult]:
             prompt_norm(rows, out_dir, styles), learning_curves(rows, out_dir, styles),
             validation_curves(rows, out_dir, styles), gate_weights(rows, out_dir, styles),
             gate_weights_per_token(rows, out_dir, styles), prompt_similarity(rows, out_dir, styles),
-            superposition_similarity(rows, out_dir, styles),
+            superposition_similarity(rows, out_dir, styles), cross_task_similarity(rows, out_dir, styles),
             *sweep_figures(rows, out_dir, styles)]

@@ -106,13 +106,14 @@ def cosine_matrix(prompt: torch.Tensor) -> list[list[float]]:
 
 def no_views(reason: str) -> dict[str, Any]:
     """``learned_views`` of a run whose state gives nothing to read, and why (shown in the report)."""
-    return {"similarity": {"reason": reason}, "gate_weights": None, "weight_similarity": None}
+    return {"similarity": {"reason": reason}, "gate_weights": None, "weight_similarity": None, "prompt_mean": None}
 
 
 def learned_views(state_path: Path, method: str, config: dict[str, Any], provenance: dict[str, Any],
                   max_length: int) -> dict[str, Any]:
     """What the figures read from a trained state: ``{"similarity": {"matrix": [[...]]} or {"reason": ...},
-    "gate_weights": [[...]] (tokens x spaces) or None, "weight_similarity": {"matrix": [[...]]} or None}``.
+    "gate_weights": [[...]] (tokens x spaces) or None, "weight_similarity": {"matrix": [[...]]} or None,
+    "prompt_mean": [...] (the prompt's mean token, d values: tasks compared by it, seed 003 Fig. 10) or None}``.
     ``max_length`` is data.max_length (DePT-style methods size a matrix by it; provenance does not record it). A module exposing ``gate_weights()``
     (the multi-space projection's per-token gate, seed 001 Fig. 8) has its matrix read too."""
     if not Path(state_path).is_file():
@@ -136,4 +137,5 @@ def learned_views(state_path: Path, method: str, config: dict[str, Any], provena
                   else {"matrix": cosine_matrix(prompt.detach().float())})
     gate_rows = None if gates is None else [[round(float(v), 4) for v in row] for row in gates.float()]
     weights = None if mixing is None else {"matrix": cosine_matrix(mixing.detach().float())}
-    return {"similarity": similarity, "gate_weights": gate_rows, "weight_similarity": weights}
+    mean = None if prompt is None or prompt.shape[0] == 0 else [round(float(v), 5) for v in prompt.float().mean(0)]
+    return {"similarity": similarity, "gate_weights": gate_rows, "weight_similarity": weights, "prompt_mean": mean}

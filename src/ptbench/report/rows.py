@@ -140,7 +140,7 @@ def run_row(run: RunFiles, settings: ReportSettings, max_length: int) -> dict[st
     views = (learned_views(first_state, row["registered_method"], row["config"], run.record["provenance"], max_length)
              if first_state else no_views("no training records next to the metrics file"))
     row["prompt_similarity"], row["gate_weights"] = views["similarity"], views["gate_weights"]
-    row["weight_similarity"] = views["weight_similarity"]
+    row["weight_similarity"], row["prompt_mean"] = views["weight_similarity"], views["prompt_mean"]
     return row
 
 
