@@ -145,7 +145,9 @@ def test_the_same_score_claim_holds_only_seed_for_seed_and_a_one_sided_differenc
     checked = check_same(claim, lower)
     assert checked.verdict == NOT_REPRODUCED and checked.ours == pytest.approx(-10.0)
     assert checked.basis == "the same, seed for seed, on 0 of 8 tasks; ept_msp higher on 0 of the 8 whose means differ"
-    assert check_same(claim, [{**r, "stand_in": "tiny-t5"} for r in rows]).verdict == STAND_IN
+    stand_ins = [{**r, "stand_in": "tiny-t5"} for r in lower]
+    assert check_same(claim, stand_ins).verdict == STAND_IN
+    assert check_same(claim, rows + stand_ins).verdict == REPRODUCED  # real runs first (with_stand_ins): they win
 
 
 def test_the_same_score_claim_pairs_runs_of_the_claims_setting_and_equal_rank():

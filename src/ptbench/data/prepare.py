@@ -136,7 +136,8 @@ def prepare_task(spec: TaskSpec, dataset: Any, tokenizer: Any, data_cfg, out_dir
     plan = plan_splits(spec, sizes, data_cfg.split_protocol, data_cfg.split_seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {"task": spec.name, "protocol": data_cfg.split_protocol, "split_seed": data_cfg.split_seed,
-               "scoring": spec.scoring, "label_words": spec.label_words, "task_prefix": data_cfg.task_prefix, "split_hash": split_hash(plan),
+               "scoring": spec.scoring, "label_words": spec.label_words, "task_prefix": data_cfg.task_prefix,
+               "split_hash": split_hash(plan),
                "hub": vars(spec.hub), "hub_rows_expected": spec.hub_rows, "hub_rows": sizes, "sizes": {}}
     prefix = spec.name if data_cfg.task_prefix else None
     from ptbench.progress import Progress

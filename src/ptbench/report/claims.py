@@ -261,8 +261,10 @@ def check_same(claim: SameScoreClaim, rows: list[dict[str, Any]]) -> Checked:
     a_runs, b_runs = runs(claim.better), runs(claim.worse)
     pairs = {}
     for task in claim.tasks:  # the first pair per task: real runs come before stand-in copies
-        pairs.update({task: (a, b) for a in a_runs[task] for b in b_runs[task]
-                      if task not in pairs and all(a["config"].get(x) == b["config"].get(y) for x, y in claim.same)})
+        pair = next(((a, b) for a in a_runs[task] for b in b_runs[task]
+                     if all(a["config"].get(x) == b["config"].get(y) for x, y in claim.same)), None)
+        if pair is not None:
+            pairs[task] = pair
     if not pairs:
         return Checked(claim, claim.paper_value, None, None, 0, NOT_RUN,
                        f"no pair of {claim.better} and {claim.worse} runs on {claim.backbone}'s {claim.column} with the "
