@@ -67,6 +67,24 @@ def test_a_cell_holds_ours_the_paper_delta_interval_and_the_paired_test(tmp_path
     assert line(table, "T5-Base", "EPT", "ours").cells[table.header.index("GLUE avg")] == MISSING
 
 
+def test_a_paired_test_between_runs_at_different_learning_rates_says_which(tmp_path):
+    """Seed 001's profiles train ept_msp at 0.3 and DePT at 0.4, neither chosen on validation: the table says so."""
+    results = tmp_path / "results"
+    write_run(results, "dept", "rte", {"0": labels(25, 50)}, GOLD, backbone="t5-base",
+              config={"lr": 0.4, "lr_low_rank": 0.0001})
+    write_run(results, "ept_msp", "rte", {"0": labels(45, 50)}, GOLD, backbone="t5-base",
+              config={"lr": 0.3, "lr_low_rank": 0.0001, "lr_networks": 0.001, "short_length": 60})
+    table = build_table(SPECS["seed001_table1"], index_of(results, ["dept", "ept_msp"]))
+    ept = cell(table, "T5-Base", "EPT (MSP)", "RTE Acc")
+    note = ("vs DePT: trained at lr 0.3, lr_low_rank 0.0001, lr_networks 0.001 against lr 0.4, lr_low_rank 0.0001, "
+            "each method's fixed rates in this profile (neither selected on validation)")
+    assert ept.baseline == "DePT" and note in ept.notes and f"T5-Base / EPT (MSP): {note}" in table.notes
+    for method, right in (("pt", 25), ("ept", 45)):  # seed 003: EPT and PT at its one prompt rate, 0.3
+        write_run(results, method, "rte", {"0": labels(right, 50)}, GOLD, backbone="t5-base", config={"lr": 0.3})
+    same = cell(build_table(SPECS["seed003_table1"], index_of(results, ["pt", "ept"])), "T5-Base", "EPT", "RTE Acc")
+    assert same.baseline == "PT" and not [n for n in same.notes if "trained at" in n]  # the same rates: nothing to say
+
+
 @pytest.mark.parametrize("invalid, diverged, threshold, dagger", [(20.0, None, 10.0, True), (20.0, None, 30.0, False),
                                                                    (0.0, {"step": 5}, 10.0, True), (0.0, None, 0.0, False)])
 def test_dagger_marks_invalid_outputs_above_the_threshold_or_divergence(tmp_path, invalid, diverged, threshold, dagger):

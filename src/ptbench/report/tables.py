@@ -112,7 +112,27 @@ def resolve(spec: dict, parts: list[dict], index: RunIndex) -> Cell:
         cell.paper = float(printed.value)
     if cell.ours is not None and not cell.ours.stand_in:  # a stand-in run is not the paper's setting: no test
         cell.comparisons = [(label, _paired(cell, other, index)) for label, other in comparisons(spec, parts)]
+        cell.notes += [note for label, other in comparisons(spec, parts) if (note := rates_note(key, other, label, index))]
     return cell
+
+
+def learning_rates(key: dict, index: RunIndex) -> dict[str, float]:
+    """The learning rates (``lr*`` knobs) of the run behind a cell (an average's: its first member's)."""
+    probe = {**key, "task": key["members"][0][0]} if "members" in key else key
+    row = index.find(probe)
+    return {} if row is None else {k: v for k, v in sorted(row.get("config", {}).items())
+                                   if k.startswith("lr") and v is not None}
+
+
+def rates_note(key: dict, other: dict, label: str, index: RunIndex) -> str | None:
+    """When a paired test compares runs trained at different learning rates, the table says which: the
+    profiles fix each method's rates (ept_msp 0.3 against DePT's 0.4 in seed 001's), none is chosen on validation."""
+    mine, theirs = learning_rates(key, index), learning_rates(other, index)
+    if not mine or not theirs or mine == theirs:
+        return None
+    spell = lambda rates: ", ".join(f"{k} {v:g}" for k, v in rates.items())  # noqa: E731
+    return (f"vs {label}: trained at {spell(mine)} against {spell(theirs)}, each method's fixed rates in this profile "
+            "(neither selected on validation)")
 
 
 def comparisons(spec: dict, parts: list[dict]) -> list[tuple[str, dict]]:
