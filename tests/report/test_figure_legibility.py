@@ -29,7 +29,8 @@ def row(method: str, task: str, score: float, *, backbone: str = "t5-base", kind
             "metrics": {"accuracy": {"mean": score, "std": 1.0}}, "config": config or GRID_CONFIG, "history": history or {},
             "prompt_similarity": extra.pop("prompt_similarity", {"reason": "feeds no soft prompt"}),
             "gate_weights": extra.pop("gate_weights", None), "weight_similarity": extra.pop("weight_similarity", None),
-            "prompt_mean": extra.pop("prompt_mean", None), **extra}
+            "prompt_mean": extra.pop("prompt_mean", None), "initial_gate_weights": extra.pop("initial_gate_weights", None),
+            **extra}
 
 
 def history(rng: random.Random, steps: int, gates: int = 0) -> dict:
@@ -59,7 +60,8 @@ def profile_rows() -> list[dict]:
         params = 0 if method == "control" else rng.randint(100, 2_000_000)
         for task in SUPERGLUE:
             gated = method in ("ept_msp", "ept_msp_no_fusion")
-            extra = {"gate_weights": [[rng.random() for _ in range(4)] for _ in range(12)]} if gated else {}
+            extra = {"gate_weights": [[rng.random() for _ in range(4)] for _ in range(12)],
+                     "initial_gate_weights": [[rng.random() for _ in range(4)] for _ in range(12)]} if gated else {}
             if method == "superpos":
                 extra["weight_similarity"] = similarity(rng, 10)
             if method == "ept_star":

@@ -202,6 +202,29 @@ def test_the_gate_per_token_figure_prefers_the_seeds_short_prompt_of_20_on_its_f
     assert seeds.tasks == ["cola"] and "short prompt 20, the seed's" in seeds.caption
     fallback = figures.gate_weights_per_token(grid, tmp_path, styles)
     assert sorted(fallback.tasks) == ["cola", "mnli"] and "the seed's 20 has no run here" in fallback.caption
+    assert "trained; one panel per run" in fallback.caption
+
+
+def test_the_gate_per_token_figure_sets_the_gate_at_initialisation_beside_the_trained_one(tmp_path, monkeypatch):
+    """Seed 001 Fig. 8 compares each trained gate "with initialization": a run that recorded its initial gate
+    gets that panel first."""
+    from ptbench.report import figures
+
+    def row(task, initial):
+        return {"kind": "knob", "method": "ept_msp", "registered_method": "ept_msp", "task": task, "backbone": "t5-base",
+                "dropout": True, "config": {"short_length": 20}, "gate_weights": [[0.7, 0.1, 0.1, 0.1]] * 20,
+                "initial_gate_weights": initial}
+    drawn = []
+    monkeypatch.setattr(figures, "save", lambda plt, fig, folder, name: drawn.extend(
+        [ax.get_title() for ax in fig.axes if ax.get_title()]) or folder / f"{name}.png")
+    both = figures.gate_weights_per_token([row("cola", [[0.25] * 4] * 20), row("rte", [[0.25] * 4] * 20)], tmp_path,
+                                          figures.Styles(["ept_msp"]))
+    assert "at initialisation and trained; two panels per run" in both.caption
+    assert [t.split(", ")[-1] for t in drawn] == ["initial", "trained", "initial", "trained"]
+    drawn.clear()
+    partly = figures.gate_weights_per_token([row("cola", [[0.25] * 4] * 20), row("rte", None)], tmp_path,
+                                            figures.Styles(["ept_msp"]))
+    assert len(drawn) == 3 and "recorded none" in partly.caption
 
 
 def test_cross_task_similarity_compares_ept_star_prompts_between_tasks(tmp_path):

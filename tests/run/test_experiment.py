@@ -54,3 +54,20 @@ def test_ept_at_s0_with_depts_init_trains_as_dept_through_build_for(repo_params_
     assert torch.equal(ept.best_state["lora_a"], dept.best_state["lora_a"])
     assert torch.equal(ept.best_state["lora_b"], dept.best_state["lora_b"])
     assert not torch.equal(dept.best_state["lora_b"], torch.zeros_like(dept.best_state["lora_b"])) or dept.best_step == 0
+
+
+def test_a_projection_records_its_gate_at_initialisation(smoke_params):
+    """Seed 001 Fig. 8 sets the trained gate beside the gate at initialisation: train_seed records the latter."""
+    import dataclasses
+
+    from ptbench.fingerprint import toy_split
+    from ptbench.run.experiment import train_seed
+
+    cfg = dataclasses.replace(smoke_params.train, steps=2, eval_interval=2, log_interval=1, checkpoint_interval=100)
+    done = train_seed(smoke_params, "ept_msp", "rte", toy_split(), toy_split(12, seed=1), cfg, 0, "", None)
+    gates = torch.tensor(done["record"]["initial_gate_weights"])
+    config = smoke_params.method_config("ept_msp")
+    assert gates.shape == (config.short_length, config.num_experts)
+    assert torch.allclose(gates.sum(-1), torch.ones(config.short_length), atol=1e-3)  # a softmax over the spaces
+    plain = train_seed(smoke_params, "pt", "rte", toy_split(), toy_split(12, seed=1), cfg, 0, "", None)
+    assert "initial_gate_weights" not in plain["record"]  # no gate, no entry

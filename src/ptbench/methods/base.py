@@ -195,6 +195,20 @@ def is_int(value: object, low: int) -> bool:
 
 
 @torch.no_grad()
+def gate_matrix(module: nn.Module) -> torch.Tensor | None:
+    """The per-token gate of a multi-space projection (``gate_weights()``, seed 001 Fig. 8), or None
+    when the module has none: ept_msp with ``projection`` off keeps the method but builds no gate. Read
+    at initialisation by the training record and from the trained state by the report."""
+    if not callable(getattr(module, "gate_weights", None)) or getattr(module, "gate", None) is None:
+        return None
+    return module.gate_weights()
+
+
+def rounded_rows(matrix: torch.Tensor) -> list[list[float]]:
+    return [[round(float(v), 4) for v in row] for row in matrix.detach().float()]
+
+
+@torch.no_grad()
 def seeded_linear_init(linear: nn.Linear, generator: torch.Generator) -> None:
     """nn.Linear's default init (Kaiming-uniform: U(+-1/sqrt(fan_in)) for weight, then bias), drawn
     from the method's seeded generator so that two builds with the same seed are identical."""

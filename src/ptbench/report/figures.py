@@ -282,19 +282,29 @@ def gate_weights_per_token(rows, out_dir: Path, styles: Styles) -> FigureResult:
     if not gated:
         return result
     gated = _run_panels(gated, styles)
-    columns = len({r["task"] for r in gated})
-    plt, fig, axes = panels(len(gated), 2.1, 1.9, columns=min(5, columns), extra_width=0.8)
-    for ax, r in zip(axes, gated):
-        image = ax.imshow([list(column) for column in zip(*r["gate_weights"])], vmin=0, vmax=1, aspect="auto",
+    # the seed compares each trained gate with the gate at initialisation: that panel first, where recorded
+    shown = [(r, stage) for r in gated for stage in (("initial", "trained") if r.get("initial_gate_weights")
+                                                     else ("trained",))]
+    per_run = 2 if any(stage == "initial" for _, stage in shown) else 1
+    columns = per_run * len({r["task"] for r in gated})
+    plt, fig, axes = panels(len(shown), 2.1, 1.9, columns=min(4 if per_run == 2 else 5, columns), extra_width=0.8)
+    for ax, (r, stage) in zip(axes, shown):
+        gates = r["initial_gate_weights"] if stage == "initial" else r["gate_weights"]
+        image = ax.imshow([list(column) for column in zip(*gates)], vmin=0, vmax=1, aspect="auto",
                           cmap="viridis")  # spaces x tokens
-        ax.set(title=_run_title(r), xlabel="prompt token", ylabel="space")
+        ax.set(title=f"{_run_title(r)}, {stage}" if per_run == 2 else _run_title(r), xlabel="prompt token",
+               ylabel="space")
         integer_ticks(ax.xaxis)
         integer_ticks(ax.yaxis)
     fig.colorbar(image, ax=axes, shrink=0.8, label="gate weight")
-    caption = (f"The trained gate's weight of each space (rows) for each token of the short prompt (columns), first "
-               f"seed; one panel per run: {_runs(gated)}"
+    initial = [r for r in gated if r.get("initial_gate_weights")]
+    caption = (f"The gate's weight of each space (rows) for each token of the short prompt (columns), first seed, "
+               f"{'at initialisation and trained' if initial else 'trained'}; "
+               f"{'two panels' if per_run == 2 else 'one panel'} per run: {_runs(gated)}"
                + (" (short prompt 20, the seed's)." if short_20 else " (the grid's short prompt; the seed's 20 has no "
-                  "run here).") + " The seed's initialisation panel is not drawn: the rows keep trained states only.")
+                  "run here).")
+               + ("" if len(initial) == len(gated) else " Runs without an initial panel recorded none (runs trained "
+                  "before the training record kept it)."))
     return result.done(save(plt, fig, out_dir, result.name), caption, [r["task"] for r in gated])
 
 

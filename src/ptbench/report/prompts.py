@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ptbench.artifacts import load_state
+from ptbench.methods.base import gate_matrix, rounded_rows
 
 
 def backbone_width(provenance: dict[str, Any]) -> int | None:
@@ -58,14 +59,6 @@ def stand_in_source_states(cfg, d_model: int) -> dict[str, dict[str, Any]]:
     tasks = cfg.source_tasks()
     return {DISTILLED: {"shared": torch.zeros(cfg.length, d_model), "cols": torch.zeros(len(tasks), cfg.length, cfg.rank),
                         "rows": torch.zeros(len(tasks), cfg.rank, d_model), "tasks": tasks}}
-
-
-def gate_matrix(module: nn.Module) -> torch.Tensor | None:
-    """The per-token gate of a multi-space projection (``gate_weights()``, seed 001 Fig. 8), or None
-    when the module has none: ept_msp with ``projection`` off keeps the method but builds no gate."""
-    if not callable(getattr(module, "gate_weights", None)) or getattr(module, "gate", None) is None:
-        return None
-    return module.gate_weights()
 
 
 def mixing_matrix(module: nn.Module) -> torch.Tensor | None:
@@ -135,7 +128,7 @@ def learned_views(state_path: Path, method: str, config: dict[str, Any], provena
                         "(the rows stage's log says why)")
     similarity = ({"reason": "feeds no soft prompt"} if prompt is None
                   else {"matrix": cosine_matrix(prompt.detach().float())})
-    gate_rows = None if gates is None else [[round(float(v), 4) for v in row] for row in gates.float()]
+    gate_rows = None if gates is None else rounded_rows(gates)
     weights = None if mixing is None else {"matrix": cosine_matrix(mixing.detach().float())}
     mean = None if prompt is None or prompt.shape[0] == 0 else [round(float(v), 5) for v in prompt.float().mean(0)]
     return {"similarity": similarity, "gate_weights": gate_rows, "weight_similarity": weights, "prompt_mean": mean}

@@ -141,6 +141,8 @@ def run_row(run: RunFiles, settings: ReportSettings, max_length: int) -> dict[st
              if first_state else no_views("no training records next to the metrics file"))
     row["prompt_similarity"], row["gate_weights"] = views["similarity"], views["gate_weights"]
     row["weight_similarity"], row["prompt_mean"] = views["weight_similarity"], views["prompt_mean"]
+    first_record = read_json(first_state.parent / "train.json") if first_state else None
+    row["initial_gate_weights"] = (first_record or {}).get("initial_gate_weights")  # seed 001 Fig. 8's init panel
     return row
 
 

@@ -21,7 +21,7 @@ from ptbench.config import Params
 from ptbench.artifacts import STATE_FILE, load_state, save_state
 from ptbench.data.prepare import PreparedSplit, split_path
 from ptbench.methods import build_method
-from ptbench.methods.base import BackboneContext, PeftMethod
+from ptbench.methods.base import BackboneContext, PeftMethod, gate_matrix, rounded_rows
 from ptbench.run.process import process_state
 from ptbench.run.provenance import provenance
 from ptbench.tasks import task_as_read
@@ -220,6 +220,7 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
     method = build_for(backbone, params, method_name, seed, transfer_root, task_name)
     if init_state is not None:
         method.load_state_dict(init_state)
+    initial_gates = gate_matrix(method)  # seed 001 Fig. 8 sets the trained gate beside the one at initialisation
     if torch.cuda.is_available():  # the seed's own peak (run_cost)
         torch.cuda.reset_peak_memory_stats()
     result = train(backbone.runner, method, spec, train_split, val_split, cfg, seed, backbone.pad_id,
@@ -228,6 +229,8 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
               "best_validation": result.best_validation, "diverged": result.diverged,
               "trainable_parameters": method.trainable_parameter_count(),
               "stored_parameters": method.stored_parameter_count(), "history": result.history}
+    if initial_gates is not None:
+        record["initial_gate_weights"] = rounded_rows(initial_gates)
     return {"fingerprint": fingerprint, "record": record, "best_state": result.best_state,
             "train_seconds": result.train_seconds, "device": device_of(backbone.model)}
 
