@@ -54,6 +54,8 @@ def test_committed_params_equal_the_smoke_profile(repo_params_raw):
     (lambda r: r["hub"].update(mirror=None), "backbones: 'tiny-t5' exists only in the local mirror"),
     (lambda r: r["data"].update(scoring="lenient"), "data.scoring: unknown value 'lenient'; allowed: faithful, corrected"),
     (lambda r: r["data"].update(label_words="words"), "data.label_words: unknown value 'words'; allowed: digits, names"),
+    (lambda r: r["zero_shot"].update(methods=["spot"]), "zero_shot.methods: 'spot' is not in grid.methods"),
+    (lambda r: r["zero_shot"].update(backbones=["t5-base"]), "zero_shot.backbones: 't5-base' is not in backbones"),
     (lambda r: r["train"].update(decoding="beam"), "train.decoding: unknown value 'beam'; allowed: generate, rank"),
     (lambda r: r["grid"].update(methods=["pt", "lora_x"]), "grid.methods: unknown value 'lora_x'"),
     (lambda r: r["few_shot"].update(source="qqp"), "few_shot.source: 'qqp' is not pre-trained"),

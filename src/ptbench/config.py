@@ -325,6 +325,19 @@ def check_variants(raw: Any, methods: dict[str, dict]) -> dict[str, Variant]:
 
 
 @dataclass
+class ZeroShotConfig:
+    """Zero-shot transfer (seed 003 Fig. 10, right): each grid run's trained state, as it is, scored on every
+    other task of ``tasks`` (no training: the state must fit the other tasks, as a prompt does)."""
+
+    methods: list[str]  # grid methods (their runs are the sources)
+    backbones: list[str]  # among params' backbones
+
+    def __post_init__(self) -> None:
+        for key in ("methods", "backbones"):
+            require(isinstance(getattr(self, key), list), key, "must be a list")
+
+
+@dataclass
 class Params:
     profile: str
     hub: HubConfig
@@ -342,6 +355,7 @@ class Params:
     few_shot: FewShotConfig
     sweep: dict[str, dict[str, list]]  # knob grids queued as DVC experiments (ptbench sweep)
     knob_runs: dict[str, Any]  # {backbones, methods: {m: {tasks, points}}}: the knob figures' runs (ptbench.pipeline.knobs)
+    zero_shot: ZeroShotConfig  # each grid run's state scored on the other tasks (seed 003 Fig. 10)
     report: ReportSettings  # bootstrap and table settings (docs/report.md)
     launcher: str  # the training stages' command prefix: python | accelerate launch ... (docs/pipeline.md)
     runtime: RuntimeConfig  # threads and process grouping (docs/pipeline.md)
@@ -449,6 +463,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
         few_shot=_section(FewShotConfig, "few_shot", raw["few_shot"]),
         sweep=check_sweep(raw["sweep"] if raw["sweep"] is not None else {}, raw["methods"]),
         knob_runs={},  # checked below, against the grid
+        zero_shot=_section(ZeroShotConfig, "zero_shot", raw["zero_shot"]),
         report=_section(ReportSettings, "report", raw["report"]),
         launcher=raw["launcher"],
         runtime=_section(RuntimeConfig, "runtime", raw["runtime"]),
@@ -457,11 +472,24 @@ def parse_params(raw: dict[str, Any]) -> Params:
     )
     _check_transfer(params)
     params.knob_runs = check_knob_runs(raw["knob_runs"], params)
+    _check_zero_shot(params)
     for name in params.backbones:
         if get_backbone(name).mirror_only:
             require(params.hub.mirror is not None, "backbones",
                     f"'{name}' exists only in the local mirror; set hub.mirror or choose a hub backbone")
     return params
+
+
+def _check_zero_shot(params: Params) -> None:
+    zero = params.zero_shot
+    for method in zero.methods:
+        require(method in params.grid.methods, "zero_shot.methods",
+                f"'{method}' is not in grid.methods (its grid runs are the sources); grid.methods: "
+                f"{', '.join(params.grid.methods)}")
+    for name in zero.backbones:
+        require(name in params.backbones, "zero_shot.backbones",
+                f"'{name}' is not in backbones: {', '.join(params.backbones)}")
+    require(not zero.methods or len(params.tasks) > 1, "zero_shot.methods", "needs two tasks or more in tasks")
 
 
 def _check_transfer(params: Params) -> None:

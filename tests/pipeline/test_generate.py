@@ -119,3 +119,16 @@ def test_the_paper_profile_splits_into_small_files(tmp_path):
     assert len(files) == len(params.backbones) * (1 + len(methods)) + 2
     assert "knob" in stage_kinds(files[ROOT / "t5-base" / "ept" / "dvc.yaml"])
     assert "knob" not in stage_kinds(files[ROOT / "t5-small" / "ept" / "dvc.yaml"])  # knob_runs.backbones
+
+
+def test_a_zero_shot_stage_reads_the_grids_states_of_its_listed_methods_only(raw_params):
+    """seed 003 Fig. 10 (right): zero_shot.methods on zero_shot.backbones get one scoring stage each, after the grid."""
+    from ptbench.pipeline.generate import method_pipeline
+
+    params = parse_params(raw_params)
+    stages = method_pipeline(params, "tiny-t5", "ept_star")["stages"]
+    assert "results/runs/tiny-t5/ept_star" in stages["zeroshot"]["deps"] and "zero_shot" in stages["zeroshot"]["params"]
+    assert "results/zeroshot/records/tiny-t5/ept_star" in stages["rows"]["deps"]  # its rows read the transfers too
+    assert "zeroshot" not in method_pipeline(params, "tiny-t5", "pt")["stages"]
+    raw_params["zero_shot"]["methods"] = []
+    assert "zeroshot" not in method_pipeline(parse_params(raw_params), "tiny-t5", "ept_star")["stages"]

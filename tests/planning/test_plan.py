@@ -49,7 +49,7 @@ def test_the_smoke_plan_prints_each_method_and_the_total(tmp_path):
     path = filled_calibration(tmp_path, "smoke", {"tiny-t5": 258_816})
     plan = make_plan("smoke", REPO / "params.yaml", path, check_cache=False, log=lambda line: None)
     text = render(plan)
-    assert "plan: profile smoke, 57 stages" in text and "tiny-t5: measured" in text
+    assert "plan: profile smoke, 58 stages, 111 training runs, 20 scoring-only runs" in text and "tiny-t5: measured" in text
     for method in ("pt", "dept", "ept_msp_no_fusion", "mpt"):
         assert f" {method} " in text
     assert plan.total() > 0 and "total:" in text and "cached: not checked (--no-cache-check)" in text

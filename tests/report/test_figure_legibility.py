@@ -76,6 +76,8 @@ def profile_rows() -> list[dict]:
             for k in (4, 16, 32):
                 rows.append(row(method, task, rng.uniform(40, 80), kind="fewshot", k=k))
     rows += sweep_rows(rng)
+    rows += [row("ept_star", target, rng.uniform(20, 95), kind="zeroshot", source_task=source)  # seed 003 Fig. 10
+             for source in SUPERGLUE for target in SUPERGLUE if source != target]
     return rows
 
 

@@ -246,3 +246,22 @@ def test_cross_task_similarity_compares_ept_star_prompts_between_tasks(tmp_path)
     assert result.note == "not shown: t5-large"
     alone = figures.cross_task_similarity(rows[:1], tmp_path, figures.Styles(["ept_star"]))
     assert not alone.drawn and "two tasks or more" in alone.reason
+
+
+def test_zero_shot_transfer_divides_each_transfer_by_the_targets_own_score(tmp_path):
+    """Seed 003 Fig. 10 (right): the state trained on a source task scored on a target task, as a share of the
+    target's own run; EPT* on T5-base first."""
+    from ptbench.report import figures
+
+    def row(task, score, kind="grid", source=None, method="ept_star", backbone="t5-base"):
+        return {"kind": kind, "method": method, "task": task, "backbone": backbone, "source_task": source,
+                "primary_metric": "accuracy", "metrics": {"accuracy": {"mean": score}}}
+
+    rows = [row("rte", 80.0), row("cb", 50.0), row("cb", 40.0, "zeroshot", "rte"), row("rte", 60.0, "zeroshot", "cb"),
+            row("cb", 10.0, "zeroshot", "rte", method="pt")]
+    method, backbone, tasks, matrix, others = figures.zero_shot_matrix(rows)
+    assert (method, backbone, tasks, others) == ("ept_star", "t5-base", ["cb", "rte"], ["pt (t5-base)"])
+    assert matrix == [[1.0, 0.75], [0.8, 1.0]]  # rows: source; cb's prompt on rte 60 / 80, rte's on cb 40 / 50
+    result = figures.zero_shot_transfer(rows, tmp_path, figures.Styles(["ept_star", "pt"]))
+    assert result.drawn and "as a share of the target's own ept_star score" in result.caption
+    assert figures.zero_shot_matrix(rows[:2]) is None

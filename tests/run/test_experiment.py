@@ -71,3 +71,27 @@ def test_a_projection_records_its_gate_at_initialisation(smoke_params):
     assert torch.allclose(gates.sum(-1), torch.ones(config.short_length), atol=1e-3)  # a softmax over the spaces
     plain = train_seed(smoke_params, "pt", "rte", toy_split(), toy_split(12, seed=1), cfg, 0, "", None)
     assert "initial_gate_weights" not in plain["record"]  # no gate, no entry
+
+
+def test_zero_shot_transfer_scores_every_source_state_on_every_other_task(smoke_params, monkeypatch, tmp_path):
+    """Seed 003 Fig. 10 (right): each grid run's state (the source task's run folder) on each other task's data,
+    written under results/zeroshot/<source>/<target>.json with the source in the provenance."""
+    import pytest
+
+    from ptbench.errors import ConfigError
+    from ptbench.run import experiment
+
+    calls = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(experiment, "evaluate_run", lambda params, method, task, data_dir, run_dir, metrics_path, **kw:
+                        calls.append((task, str(data_dir), str(run_dir), str(metrics_path), kw)) or {"metrics": {}})
+    pairs = list(experiment.zero_shot_transfer(smoke_params, "ept_star"))
+    tasks = smoke_params.tasks
+    assert [(s, t) for s, t, _ in pairs] == [(s, t) for s in tasks for t in tasks if s != t]
+    target, data_dir, run_dir, metrics_path, extra = calls[0]
+    source = tasks[0]
+    assert (data_dir, run_dir) == (f"data/prepared/tiny-t5/{target}", f"results/runs/tiny-t5/ept_star/{source}")
+    assert metrics_path == f"results/zeroshot/metrics/tiny-t5/ept_star/{source}/{target}.json"
+    assert extra["zero_shot_source"] == source and extra["predictions_path"].name == f"{target}.json"
+    with pytest.raises(ConfigError, match="zero_shot: 'pt' on 'tiny-t5' is not listed"):
+        list(experiment.zero_shot_transfer(smoke_params, "pt"))

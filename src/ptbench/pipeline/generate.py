@@ -183,6 +183,15 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
              _record(_per(grouped, f"results/knobs/records/{where}.json", f"results/knobs/records/{b}/{m}"))],
             None if grouped else {"point": _knob_points_ref(params, m, b), "task": f"${{knob_runs.methods.{m}.tasks}}"},
             [_per(grouped, f"results/knobs/metrics/{where}.json", f"results/knobs/metrics/{b}/{m}")])
+    zero_shot = (m in params.zero_shot.methods and b in params.zero_shot.backbones
+                 and ("train" in stages or "cells" in stages))
+    if zero_shot:  # seed 003 Fig. 10 (right): the grid's states scored on the other tasks, one process
+        stages["zeroshot"] = _stage(
+            f"python stages/zeroshot.py --backbone {b} --method {m}",
+            ["stages/zeroshot.py", *code, f"results/runs/{b}/{m}", *own, f"data/prepared/{b}", "mirror"],
+            ["zero_shot", "tasks", *params.method_param_keys(m), *EVALUATION_PARAMS],
+            [f"results/zeroshot/predictions/{b}/{m}", _record(f"results/zeroshot/records/{b}/{m}")], None,
+            [f"results/zeroshot/metrics/{b}/{m}"])
     if b in few.backbones and (m in few.methods or m in few.transfer):
         start = sources if transfer else f"results/source_prompts/{b}/{m}"  # every source: source may be best
         k_args = "" if grouped else " --task ${item.task} --k ${item.k}"
@@ -200,6 +209,8 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
         results = [f"results/{kind}/{b}/{m}" for kind in ("records", "predictions", "runs")]
         if knobs:
             results += [f"results/knobs/{kind}/{b}/{m}" for kind in ("records", "predictions", "runs")]
+        if zero_shot:
+            results += [f"results/zeroshot/{kind}/{b}/{m}" for kind in ("records", "predictions")]
         stages["rows"] = _stage(
             f"python stages/rows.py --backbone {b} --method {m}",
             [*ROWS_CODE, *BOOTSTRAP_CODE, "src/ptbench/report/prompts.py", *own_code, *results],

@@ -72,6 +72,17 @@ def knob_predictions_path(backbone: str, method: str, point: str, task: str) -> 
     return KNOBS / "predictions" / backbone / method / point / f"{task}.json"
 
 
+ZERO_SHOT = Path("results/zeroshot")  # a grid run's state scored on another task: metrics/, predictions/
+
+
+def zero_shot_metrics_path(backbone: str, method: str, source: str, target: str) -> Path:
+    return ZERO_SHOT / "metrics" / backbone / method / source / f"{target}.json"
+
+
+def zero_shot_predictions_path(backbone: str, method: str, source: str, target: str) -> Path:
+    return ZERO_SHOT / "predictions" / backbone / method / source / f"{target}.json"
+
+
 def fewshot_predictions_path(result_path: Path) -> Path:
     """``.../k<k>/sample<s>.json`` -> ``predictions_sample<s>.json`` beside it: the test predictions the
     report bootstraps."""

@@ -253,8 +253,12 @@ def render(plan: Plan) -> str:
     for s in plan.stages:
         groups.setdefault((s.backbone or "-", s.method or s.kind), []).append(s)
     cost_header = "GPU-hours" if plan.device else "estimated"
-    lines = [f"plan: profile {plan.profile}, {len(plan.dvc_stages())} stages, "
-             f"{sum(len(s.runs) for s in plan.stages)} training runs",
+    from ptbench.planning.workload import SCORING_KINDS
+
+    trained = sum(len(s.runs) for s in plan.stages if s.kind not in SCORING_KINDS)
+    scored = sum(len(s.runs) for s in plan.stages if s.kind in SCORING_KINDS)
+    lines = [f"plan: profile {plan.profile}, {len(plan.dvc_stages())} stages, {trained} training runs"
+             + (f", {scored} scoring-only runs" if scored else ""),
              f"{'device' if plan.device else 'machine'}: {plan.machine}",
              *(f"  {b}: {how}" for b, how in sorted(plan.estimated_from.items())),
              "", f"{'backbone':18s} {'method / stage':28s} {'stages':>6s} {'runs':>6s} {'steps':>10s} "

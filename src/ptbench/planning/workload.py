@@ -12,6 +12,7 @@ from ptbench.config import Params
 
 # The per-(backbone, method) stage kinds that train (their runs below); the others only read files.
 TRAINING_KINDS = ("source_prompt", "transfer_source", "cells", "train", "knob", "fewshot")
+SCORING_KINDS = ("evaluate", "zeroshot")  # stages whose runs score trained states and train nothing
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ def stage_runs(params: Params, kind: str, backbone: str, method: str) -> list[Ru
         tasks = params.knob_runs["methods"][method]["tasks"]
         return [_run(params, backbone, method, t, _grid_steps(params, t))
                 for _ in knob_points(params.knob_runs, method, backbone) for t in tasks for _ in range(seeds)]
+    if kind == "zeroshot":  # the grid's states scored on each other task: test examples only, no step
+        return [_run(params, backbone, method, target, 0) for source in params.tasks for target in params.tasks
+                if source != target for _ in range(seeds)]
     if kind == "fewshot":
         few = params.few_shot
         return [_run(params, backbone, method, t, few.steps, min(params.train.batch_size, k))

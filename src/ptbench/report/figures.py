@@ -448,8 +448,55 @@ def cross_task_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
     fig.colorbar(image, ax=axes, shrink=0.8, label="cosine similarity")
     fig.suptitle(f"ept_star ({backbone}): similarity between tasks' prompts")
     caption = (f"Cosine similarity between the prompts EPT* learned on each pair of tasks (first seed; each prompt "
-               f"as its mean token) on {backbone}, {len(tasks)} tasks. The seed's right panel, zero-shot transfer of "
-               f"each prompt to the other tasks, needs evaluation runs the pipeline does not schedule.")
+               f"as its mean token) on {backbone}, {len(tasks)} tasks. The seed's right panel is the zero-shot "
+               f"transfer figure.")
+    result.done(save(plt, fig, out_dir, result.name), caption, tasks)
+    result.note = ("not shown: " + ", ".join(others)) if others else ""
+    return result
+
+
+def zero_shot_matrix(rows) -> tuple[str, str, list[str], list[list[float | None]], list[str]] | None:
+    """(method, backbone, tasks, ratio[source][target], not shown) of the zero-shot rows: the score of the state
+    trained on ``source`` on ``target``'s test split over the target's own grid run's score (1 on the diagonal);
+    EPT* on t5-base first, else the (method, backbone) with the most tasks; None without zero-shot rows."""
+    zero = [r for r in rows if r["kind"] == "zeroshot" and r.get("source_task") and primary_score(r) is not None]
+    if not zero:
+        return None
+    groups = sorted({(r["method"], r["backbone"]) for r in zero},
+                    key=lambda g: (g != ("ept_star", "t5-base"), -sum((r["method"], r["backbone"]) == g for r in zero), g))
+    method, backbone = groups[0]
+    own = {r["task"]: primary_score(r) for r in rows if r["kind"] == "grid" and (r["method"], r["backbone"]) == groups[0]
+           and primary_score(r) is not None}
+    shown = [r for r in zero if (r["method"], r["backbone"]) == groups[0]]
+    tasks = sorted(set(own) | {r["task"] for r in shown} | {r["source_task"] for r in shown})
+    ratio = {(r["source_task"], r["task"]): primary_score(r) / own[r["task"]] if own.get(r["task"]) else None
+             for r in shown}
+    matrix = [[1.0 if s == t and own.get(t) else ratio.get((s, t)) for t in tasks] for s in tasks]
+    return method, backbone, tasks, matrix, [f"{m} ({b})" for m, b in groups[1:]]
+
+
+def zero_shot_transfer(rows, out_dir: Path, styles: Styles) -> FigureResult:
+    """Seed 003 Fig. 10 (right): each task's prompt scored on the other tasks, as a share of their own score."""
+    result = FigureResult("zero_shot_transfer", "Zero-shot transfer of each task's prompt to the other tasks",
+                          "seed 003 Fig. 10 (right)", reason="needs zero_shot runs (params.yaml zero_shot: the "
+                          "grid's states scored on the other tasks)")
+    found = zero_shot_matrix(rows)
+    if found is None:
+        return result
+    method, backbone, tasks, matrix, others = found
+    shown = np.array([[np.nan if v is None else v for v in row] for row in matrix], dtype=float)
+    plt, fig, axes = panels(1, 0.45 * len(tasks) + 2.2, 0.45 * len(tasks) + 1.8, columns=1, extra_width=0.8)
+    image = axes[0].imshow(shown, vmin=0, vmax=1, cmap="viridis")
+    axes[0].set_xticks(range(len(tasks)), tasks, rotation=90)
+    axes[0].set_yticks(range(len(tasks)), tasks)
+    axes[0].set(xlabel="target task (scored on)", ylabel="source task (prompt trained on)")
+    fig.colorbar(image, ax=axes, shrink=0.8, label="share of the target's own score")
+    fig.suptitle(f"{method} ({backbone}): zero-shot transfer")
+    above = int(np.nansum(shown > 1))
+    caption = (f"The {method} state trained on each source task (rows) scored, unchanged, on each target task's test "
+               f"split (columns), as a share of the target's own {method} score (mean over seeds; 1 on the diagonal; "
+               f"the colour scale stops at 1{f', which {above} transfers exceed' if above else ''}) on {backbone}, "
+               f"{len(tasks)} tasks.")
     result.done(save(plt, fig, out_dir, result.name), caption, tasks)
     result.note = ("not shown: " + ", ".join(others)) if others else ""
     return result
@@ -567,4 +614,5 @@ def draw_all(rows: list[dict[str, Any]], out_dir: Path) -> list[FigureResult]:
             validation_curves(rows, out_dir, styles), gate_weights(rows, out_dir, styles),
             gate_weights_per_token(rows, out_dir, styles), prompt_similarity(rows, out_dir, styles),
             superposition_similarity(rows, out_dir, styles), cross_task_similarity(rows, out_dir, styles),
+            zero_shot_transfer(rows, out_dir, styles),
             *sweep_figures(rows, out_dir, styles)]

@@ -107,14 +107,15 @@ def registered_method(record: dict[str, Any]) -> str:
 
 def run_identity(record: dict[str, Any]) -> dict[str, Any]:
     """What tells two results of one method apart: backbone, dropout, checkpoint kind, scoring,
-    decoding, the whole method configuration and, for k-shot runs, k and the source task."""
+    decoding, the whole method configuration and, for k-shot runs, k and the source task (zero-shot runs:
+    the task whose state was scored)."""
     prov = record["provenance"]
     few_shot = prov.get("few_shot") or {}
     return {"backbone": prov.get("backbone"), "dropout": prov.get("dropout"),
             "original_t5_checkpoint": bool(prov.get("original_t5_checkpoint")),
             "scoring": prov.get("scoring"), "decoding": prov.get("decoding"), "profile": prov.get("profile"),
             "config": full_method_config(registered_method(record), prov.get("method_config")),
-            "k": few_shot.get("k"), "source_task": few_shot.get("source_task")}
+            "k": few_shot.get("k"), "source_task": few_shot.get("source_task") or prov.get("zero_shot_source")}
 
 
 def provenance_summary(record: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from ptbench.backbones import BackboneInfo, get_backbone
 from ptbench.config import Params
 from ptbench.artifacts import STATE_FILE, load_state, save_state
 from ptbench.data.prepare import PreparedSplit, split_path
+from ptbench.errors import require
 from ptbench.methods import build_method
 from ptbench.methods.base import BackboneContext, PeftMethod, gate_matrix, rounded_rows
 from ptbench.run.process import process_state
@@ -271,9 +272,11 @@ def with_steps(cfg, steps: int):
 
 
 def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Path, run_dir: Path,
-                 metrics_path: Path, transfer_root: Path = TRANSFER_ROOT, predictions_path: Path | None = None) -> dict:
+                 metrics_path: Path, transfer_root: Path = TRANSFER_ROOT, predictions_path: Path | None = None,
+                 **extra_provenance: object) -> dict:
     """Score each seed's best state on the test split; mean over seeds plus per-seed values.
-    With ``predictions_path``, also every seed's test predictions (``write_predictions``)."""
+    With ``predictions_path``, also every seed's test predictions (``write_predictions``). ``run_dir`` may hold
+    another task's run (zero-shot transfer: ``source_task`` in ``extra_provenance`` says which)."""
     spec = task_as_read(task_name, params.data)
     test_split = PreparedSplit.load(split_path(data_dir, "test"))
     per_seed, outputs = {}, {}
@@ -283,11 +286,35 @@ def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Pat
         scores, decoding, outputs[str(seed)] = score_state(params, method_name, spec, load_state(seed_dir / STATE_FILE),
                                                            test_split, seed, transfer_root)
         per_seed[str(seed)] = seed_result(scores, record)
-    payload = result_payload(params, method_name, spec, per_seed, record, len(test_split), data_dir, decoding)
+    payload = result_payload(params, method_name, spec, per_seed, record, len(test_split), data_dir, decoding,
+                             **extra_provenance)
     if predictions_path is not None:
         write_predictions(predictions_path, method_name, spec, test_split, outputs)
     write_result(metrics_path, payload)
     return payload
+
+
+def zero_shot_transfer(params: Params, method_name: str):
+    """Seed 003 Fig. 10 (right): every grid run of ``method_name`` on ``params.backbone`` scored, as trained, on
+    each other task's test split (``layout.zero_shot_metrics_path``); yields (source, target, payload)."""
+    from ptbench.pipeline import layout
+    from ptbench.run.stagekit import check_writable
+
+    require(method_name in params.zero_shot.methods and params.backbone in params.zero_shot.backbones,
+            "zero_shot", f"'{method_name}' on '{params.backbone}' is not listed (methods: "
+            f"{', '.join(params.zero_shot.methods) or 'none'}; backbones: {', '.join(params.zero_shot.backbones) or 'none'})")
+    b, pairs = params.backbone, [(s, t) for s in params.tasks for t in params.tasks if s != t]
+    for source, target in pairs:  # before any compute: every result is written at the end of its pair
+        metrics = layout.zero_shot_metrics_path(b, method_name, source, target)
+        for folder in (metrics.parent, layout.record_path(metrics).parent,
+                       layout.zero_shot_predictions_path(b, method_name, source, target).parent):
+            check_writable(folder)
+    for source, target in pairs:
+        yield source, target, evaluate_run(
+            params, method_name, target, layout.data_dir(b, target), layout.run_dir(b, method_name, source),
+            layout.zero_shot_metrics_path(b, method_name, source, target), transfer_root=layout.transfer_root(b),
+            predictions_path=layout.zero_shot_predictions_path(b, method_name, source, target),
+            zero_shot_source=source)
 
 
 def train_and_evaluate(params: Params, method_name: str, task_name: str, data_dir: Path, run_dir: Path,
