@@ -265,3 +265,8 @@ def test_zero_shot_transfer_divides_each_transfer_by_the_targets_own_score(tmp_p
     result = figures.zero_shot_transfer(rows, tmp_path, figures.Styles(["ept_star", "pt"]))
     assert result.drawn and "as a share of the target's own ept_star score" in result.caption
     assert figures.zero_shot_matrix(rows[:2]) is None
+    unscored = [{**r, "metrics": {"accuracy": {"mean": 0.0}}} if (r["kind"], r["task"]) == ("grid", "cb") else r
+                for r in rows]
+    assert figures.zero_shot_matrix(unscored)[3] == [[None, 0.75], [None, 1.0]]  # cb's own 0: no share on cb
+    assert "Blank columns: cb, whose own score is 0" in figures.zero_shot_transfer(unscored, tmp_path,
+                                                                                   figures.Styles(["ept_star"])).caption

@@ -493,10 +493,12 @@ def zero_shot_transfer(rows, out_dir: Path, styles: Styles) -> FigureResult:
     fig.colorbar(image, ax=axes, shrink=0.8, label="share of the target's own score")
     fig.suptitle(f"{method} ({backbone}): zero-shot transfer")
     above = int(np.nansum(shown > 1))
+    blank = [t for i, t in enumerate(tasks) if matrix[i][i] is None]  # no own score to divide by
     caption = (f"The {method} state trained on each source task (rows) scored, unchanged, on each target task's test "
                f"split (columns), as a share of the target's own {method} score (mean over seeds; 1 on the diagonal; "
                f"the colour scale stops at 1{f', which {above} transfers exceed' if above else ''}) on {backbone}, "
-               f"{len(tasks)} tasks.")
+               f"{len(tasks)} tasks."
+               + (f" Blank columns: {listing(blank)}, whose own score is 0 or missing (no share)." if blank else ""))
     result.done(save(plt, fig, out_dir, result.name), caption, tasks)
     result.note = ("not shown: " + ", ".join(others)) if others else ""
     return result
