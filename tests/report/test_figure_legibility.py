@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 import ptbench.report.figures as figures
+import ptbench.report.task_figures as task_figures
 from ptbench.report.figure_style import MAX_LINES, MIN_TEXT_PX, clipped_texts, smallest_text_px
 
 SUPERGLUE = ("boolq", "cb", "multirc", "wic", "wsc")
@@ -122,6 +123,7 @@ def drawn(tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(figures, "save", look)
+        patch.setattr(task_figures, "save", look)
         results = figures.draw_all(profile_rows(), out_dir)
     return {f.name: f for f in results}, seen
 

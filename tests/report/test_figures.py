@@ -229,29 +229,29 @@ def test_the_gate_per_token_figure_sets_the_gate_at_initialisation_beside_the_tr
 
 def test_cross_task_similarity_compares_ept_star_prompts_between_tasks(tmp_path):
     """Seed 003 Fig. 10 (left): EPT*'s prompts, one per task, compared by cosine similarity, on one backbone."""
-    from ptbench.report import figures
+    from ptbench.report import figures, task_figures
 
     def row(task, mean, backbone="t5-base", method="ept_star"):
         return {"kind": "grid", "method": method, "task": task, "backbone": backbone, "prompt_mean": mean}
 
     rows = [row("rte", [1.0, 0.0]), row("cb", [1.0, 1.0]), row("boolq", [0.0, -2.0]), row("rte", [1.0, 0.0], "t5-large"),
             row("cb", [0.0, 1.0], "t5-large"), row("rte", [0.0, 1.0], method="pt")]
-    backbone, tasks, matrix, others = figures.cross_task_matrix(rows)
+    backbone, tasks, matrix, others = task_figures.cross_task_matrix(rows)
     half = 2 ** -0.5  # cb (1, 1) against rte (1, 0); boolq (0, -2) is orthogonal to rte and at 135 degrees to cb
     assert (backbone, tasks, others) == ("t5-base", ["boolq", "cb", "rte"], ["t5-large"])
     assert np.allclose(matrix, [[1.0, -half, 0.0], [-half, 1.0, half], [0.0, half, 1.0]])
-    assert figures.cross_task_matrix(rows[3:])[:2] == ("t5-large", ["cb", "rte"])  # no t5-base pair: the widest
-    result = figures.cross_task_similarity(rows, tmp_path, figures.Styles(["ept_star", "pt"]))
+    assert task_figures.cross_task_matrix(rows[3:])[:2] == ("t5-large", ["cb", "rte"])  # no t5-base pair: the widest
+    result = task_figures.cross_task_similarity(rows, tmp_path, figures.Styles(["ept_star", "pt"]))
     assert result.drawn and result.tasks == tasks and "on t5-base, 3 tasks" in result.caption
     assert result.note == "not shown: t5-large"
-    alone = figures.cross_task_similarity(rows[:1], tmp_path, figures.Styles(["ept_star"]))
+    alone = task_figures.cross_task_similarity(rows[:1], tmp_path, figures.Styles(["ept_star"]))
     assert not alone.drawn and "two tasks or more" in alone.reason
 
 
 def test_zero_shot_transfer_divides_each_transfer_by_the_targets_own_score(tmp_path):
     """Seed 003 Fig. 10 (right): the state trained on a source task scored on a target task, as a share of the
     target's own run; EPT* on T5-base first."""
-    from ptbench.report import figures
+    from ptbench.report import figures, task_figures
 
     def row(task, score, kind="grid", source=None, method="ept_star", backbone="t5-base"):
         return {"kind": kind, "method": method, "task": task, "backbone": backbone, "source_task": source,
@@ -259,14 +259,14 @@ def test_zero_shot_transfer_divides_each_transfer_by_the_targets_own_score(tmp_p
 
     rows = [row("rte", 80.0), row("cb", 50.0), row("cb", 40.0, "zeroshot", "rte"), row("rte", 60.0, "zeroshot", "cb"),
             row("cb", 10.0, "zeroshot", "rte", method="pt")]
-    method, backbone, tasks, matrix, others = figures.zero_shot_matrix(rows)
+    method, backbone, tasks, matrix, others = task_figures.zero_shot_matrix(rows)
     assert (method, backbone, tasks, others) == ("ept_star", "t5-base", ["cb", "rte"], ["pt (t5-base)"])
     assert matrix == [[1.0, 0.75], [0.8, 1.0]]  # rows: source; cb's prompt on rte 60 / 80, rte's on cb 40 / 50
-    result = figures.zero_shot_transfer(rows, tmp_path, figures.Styles(["ept_star", "pt"]))
+    result = task_figures.zero_shot_transfer(rows, tmp_path, figures.Styles(["ept_star", "pt"]))
     assert result.drawn and "as a share of the target's own ept_star score" in result.caption
-    assert figures.zero_shot_matrix(rows[:2]) is None
+    assert task_figures.zero_shot_matrix(rows[:2]) is None
     unscored = [{**r, "metrics": {"accuracy": {"mean": 0.0}}} if (r["kind"], r["task"]) == ("grid", "cb") else r
                 for r in rows]
-    assert figures.zero_shot_matrix(unscored)[3] == [[None, 0.75], [None, 1.0]]  # cb's own 0: no share on cb
-    assert "Blank columns: cb, whose own score is 0" in figures.zero_shot_transfer(unscored, tmp_path,
+    assert task_figures.zero_shot_matrix(unscored)[3] == [[None, 0.75], [None, 1.0]]  # cb's own 0: no share on cb
+    assert "Blank columns: cb, whose own score is 0" in task_figures.zero_shot_transfer(unscored, tmp_path,
                                                                                    figures.Styles(["ept_star"])).caption
