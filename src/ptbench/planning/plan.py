@@ -300,9 +300,11 @@ TIMED_KINDS = ("cells", "train", "knob")  # ... and of them those that keep a ti
 def planned_run_counts(params: Params) -> dict[str, int]:
     """How many training runs (every seed) the plan counts: those that write results rows (grid, knob and
     few-shot: what the cost table times) and all of them (source prompts and distillations too)."""
+    from ptbench.planning.workload import SCORING_KINDS
+
     stages = plan_stages(params)
     return {"with_results": sum(len(s.runs) for s in stages if s.kind in RESULT_KINDS),
-            "all": sum(len(s.runs) for s in stages)}
+            "all": sum(len(s.runs) for s in stages if s.kind not in SCORING_KINDS)}  # scoring trains nothing
 
 
 def estimated_training_seconds(params: Params, calibration_path: Path = CALIBRATION_FILE) -> dict[tuple[str, str], float]:
