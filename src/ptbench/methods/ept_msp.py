@@ -173,10 +173,10 @@ class EptMsp(PeftMethod):
         require(not config.decomposition or r <= min(m, d, rows), "methods.ept_msp.rank",
                 f"must be <= min(max_length, d_model, rows decomposed) = min({m}, {d}, {rows}), got {r} "
                 "(max_length is data.max_length, d_model the backbone's width)")
-        self.dept_init = config.decomposition and config.low_rank_init == "dept"
+        dept_init = config.decomposition and config.low_rank_init == "dept"
         meta = ctx.word_embeddings.weight.is_meta
         # DePT's init decomposes nothing: only P_s is drawn (at s = 0 A is then the first draw, as DePT's)
-        drawn = config.short_length if self.dept_init else config.length
+        drawn = config.short_length if dept_init else config.length
         if source_prompt is None:  # a transfer run passes a prompt pre-trained on a source task instead
             source = (initial_prompt(ctx, drawn, config.init, config.init_range, config.init_text) if drawn > 0
                       else torch.empty(0, d, device="meta" if meta else None))
@@ -186,11 +186,11 @@ class EptMsp(PeftMethod):
             source = source_prompt.detach().clone().float()
         self.short_prompt = nn.Parameter(source[:config.prompt_length].clone())
         # the scale of A B in M: DePT's lora_alpha / sqrt r under its init, folded into one float
-        self.update_scale = config.update_scale * (DeptConfig.lora_alpha / math.sqrt(r) if self.dept_init else 1.0)
+        self.update_scale = config.update_scale * (DeptConfig.lora_alpha / math.sqrt(r) if dept_init else 1.0)
         if config.decomposition:
             if meta:
                 a, b = torch.empty(m, r, device="meta"), torch.empty(r, d, device="meta")
-            elif self.dept_init:  # as methods/dept.py: U[-1/sqrt r, 1/sqrt r] from the run's generator, B = 0
+            elif dept_init:  # as methods/dept.py: U[-1/sqrt r, 1/sqrt r] from the run's generator, B = 0
                 a, b = torch.empty(m, r), torch.zeros(r, d)
                 nn.init.kaiming_uniform_(a, a=math.sqrt(5), generator=ctx.generator)
             else:

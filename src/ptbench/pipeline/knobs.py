@@ -83,10 +83,9 @@ def check_knob_runs(knob_runs: Any, params) -> dict[str, Any]:
         for name in entry.get("backbones", []):
             require(name in params.backbones, f"{key}.backbones",
                     f"'{name}' is not in backbones (its data stages): {', '.join(params.backbones)}")
-        points_on = entry.get("points_on", {})
+        points_on, runs_on = entry.get("points_on", {}), knob_backbones(knob_runs, method)
         require(isinstance(points_on, dict), f"{key}.points_on", "must map backbones to lists of its points")
         for name, points in points_on.items():
-            runs_on = knob_backbones(knob_runs, method)
             require(name in runs_on, f"{key}.points_on", f"'{name}' is not one of its backbones: {', '.join(runs_on)}")
             require(isinstance(points, list) and points and set(points) <= set(entry["points"]),
                     f"{key}.points_on.{name}", f"must be a non-empty list of its points ({', '.join(entry['points'])})")

@@ -13,7 +13,7 @@ from ptbench.errors import PtbenchError
 from ptbench.planning.calibration import (CALIBRATION_FILE, CALIBRATION_ROWS, CALIBRATION_TOKENS, calibrate, machine_key,
                                           shape_key)
 from ptbench.planning.estimate import Backbone, Estimator, shape_of
-from ptbench.planning.workload import Stage, plan_stages
+from ptbench.planning.workload import SCORING_KINDS, Stage, plan_stages
 
 SHORT_LENGTH = 16  # the calibration's shorter encoder length (the longer: the plan's longest)
 DECODE_BATCH = 32
@@ -253,8 +253,6 @@ def render(plan: Plan) -> str:
     for s in plan.stages:
         groups.setdefault((s.backbone or "-", s.method or s.kind), []).append(s)
     cost_header = "GPU-hours" if plan.device else "estimated"
-    from ptbench.planning.workload import SCORING_KINDS
-
     trained = sum(len(s.runs) for s in plan.stages if s.kind not in SCORING_KINDS)
     scored = sum(len(s.runs) for s in plan.stages if s.kind in SCORING_KINDS)
     lines = [f"plan: profile {plan.profile}, {len(plan.dvc_stages())} stages, {trained} training runs"
@@ -300,8 +298,6 @@ TIMED_KINDS = ("cells", "train", "knob")  # ... and of them those that keep a ti
 def planned_run_counts(params: Params) -> dict[str, int]:
     """How many training runs (every seed) the plan counts: those that write results rows (grid, knob and
     few-shot: what the cost table times) and all of them (source prompts and distillations too)."""
-    from ptbench.planning.workload import SCORING_KINDS
-
     stages = plan_stages(params)
     return {"with_results": sum(len(s.runs) for s in stages if s.kind in RESULT_KINDS),
             "all": sum(len(s.runs) for s in stages if s.kind not in SCORING_KINDS)}  # scoring trains nothing

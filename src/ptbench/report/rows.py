@@ -89,17 +89,22 @@ def thin(points: list[list[float]], limit: int = HISTORY_POINTS) -> list[list[fl
     return points[::step] + ([points[-1]] if (len(points) - 1) % step else [])
 
 
-def histories(run_dir: Path | None) -> dict[str, dict[str, list[list[float]]]]:
+def seed_records(run_dir: Path | None) -> dict[str, dict[str, Any]]:
+    """Each seed's training record (``seed<k>/train.json``), by seed."""
+    return {path.parent.name.removeprefix("seed"): read_json(path) or {}
+            for path in (sorted(run_dir.glob("seed*/train.json")) if run_dir else [])}
+
+
+def histories(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[list[float]]]]:
     """Per seed, per logged quantity (loss, prompt_norm, validation_*, gate_mean_*, ...): [step, value]."""
     out: dict[str, dict[str, list[list[float]]]] = {}
-    for path in sorted(run_dir.glob("seed*/train.json")) if run_dir else []:
-        record = read_json(path) or {}
+    for seed, record in records.items():
         series: dict[str, list[list[float]]] = {}
         for entry in record.get("history", []):
             for key, value in entry.items():
                 if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
                     series.setdefault(key, []).append([entry["step"], float(value)])
-        out[path.parent.name.removeprefix("seed")] = {key: thin(points) for key, points in series.items()}
+        out[seed] = {key: thin(points) for key, points in series.items()}
     return out
 
 
@@ -134,15 +139,16 @@ def run_row(run: RunFiles, settings: ReportSettings, max_length: int) -> dict[st
     row = base_row(run.record, str(run.metrics_path))
     if run.predictions_path is not None:
         add_bootstrap(row, load_predictions(run.predictions_path), str(run.predictions_path), settings)
-    row["history"] = histories(run.run_dir)
+    records = seed_records(run.run_dir)
+    row["history"] = histories(records)
     row.update(run_costs(run.run_dir))
     first_state = run.run_dir / f"seed{row['seeds'][0]}" / STATE_FILE if run.run_dir and row["seeds"] else None
     views = (learned_views(first_state, row["registered_method"], row["config"], run.record["provenance"], max_length)
              if first_state else no_views("no training records next to the metrics file"))
     row["prompt_similarity"], row["gate_weights"] = views["similarity"], views["gate_weights"]
     row["weight_similarity"], row["prompt_mean"] = views["weight_similarity"], views["prompt_mean"]
-    first_record = read_json(first_state.parent / "train.json") if first_state else None
-    row["initial_gate_weights"] = (first_record or {}).get("initial_gate_weights")  # seed 001 Fig. 8's init panel
+    first_record = records.get(row["seeds"][0], {}) if first_state else {}
+    row["initial_gate_weights"] = first_record.get("initial_gate_weights")  # seed 001 Fig. 8's init panel
     return row
 
 

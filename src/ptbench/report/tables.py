@@ -111,8 +111,9 @@ def resolve(spec: dict, parts: list[dict], index: RunIndex) -> Cell:
         cell.paper_text, cell.paper_flag, cell.paper_emphasis = printed
         cell.paper = float(printed.value)
     if cell.ours is not None and not cell.ours.stand_in:  # a stand-in run is not the paper's setting: no test
-        cell.comparisons = [(label, _paired(cell, other, index)) for label, other in comparisons(spec, parts)]
-        cell.notes += [note for label, other in comparisons(spec, parts) if (note := rates_note(key, other, label, index))]
+        tested = comparisons(spec, parts)
+        cell.comparisons = [(label, _paired(cell, other, index)) for label, other in tested]
+        cell.notes += [note for label, other in tested if (note := rates_note(key, other, label, index))]
     return cell
 
 

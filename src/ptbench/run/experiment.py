@@ -276,7 +276,7 @@ def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Pat
                  **extra_provenance: object) -> dict:
     """Score each seed's best state on the test split; mean over seeds plus per-seed values.
     With ``predictions_path``, also every seed's test predictions (``write_predictions``). ``run_dir`` may hold
-    another task's run (zero-shot transfer: ``source_task`` in ``extra_provenance`` says which)."""
+    another task's run (zero-shot transfer: ``zero_shot_source`` in ``extra_provenance`` says which)."""
     spec = task_as_read(task_name, params.data)
     test_split = PreparedSplit.load(split_path(data_dir, "test"))
     per_seed, outputs = {}, {}
@@ -300,21 +300,18 @@ def zero_shot_transfer(params: Params, method_name: str):
     from ptbench.pipeline import layout
     from ptbench.run.stagekit import check_writable
 
-    require(method_name in params.zero_shot.methods and params.backbone in params.zero_shot.backbones,
-            "zero_shot", f"'{method_name}' on '{params.backbone}' is not listed (methods: "
-            f"{', '.join(params.zero_shot.methods) or 'none'}; backbones: {', '.join(params.zero_shot.backbones) or 'none'})")
-    b, pairs = params.backbone, [(s, t) for s in params.tasks for t in params.tasks if s != t]
-    for source, target in pairs:  # before any compute: every result is written at the end of its pair
-        metrics = layout.zero_shot_metrics_path(b, method_name, source, target)
-        for folder in (metrics.parent, layout.record_path(metrics).parent,
-                       layout.zero_shot_predictions_path(b, method_name, source, target).parent):
+    b, m, zero = params.backbone, method_name, params.zero_shot
+    require(m in zero.methods and b in zero.backbones, "zero_shot", f"'{m}' on '{b}' is not listed (methods: "
+            f"{', '.join(zero.methods) or 'none'}; backbones: {', '.join(zero.backbones) or 'none'})")
+    pairs = [(s, t, layout.zero_shot_metrics_path(b, m, s, t), layout.zero_shot_predictions_path(b, m, s, t))
+             for s in params.tasks for t in params.tasks if s != t]
+    for _, _, metrics, predictions in pairs:  # before any compute: each result is written at the end of its pair
+        for folder in (metrics.parent, layout.record_path(metrics).parent, predictions.parent):
             check_writable(folder)
-    for source, target in pairs:
+    for source, target, metrics, predictions in pairs:
         yield source, target, evaluate_run(
-            params, method_name, target, layout.data_dir(b, target), layout.run_dir(b, method_name, source),
-            layout.zero_shot_metrics_path(b, method_name, source, target), transfer_root=layout.transfer_root(b),
-            predictions_path=layout.zero_shot_predictions_path(b, method_name, source, target),
-            zero_shot_source=source)
+            params, m, target, layout.data_dir(b, target), layout.run_dir(b, m, source), metrics,
+            transfer_root=layout.transfer_root(b), predictions_path=predictions, zero_shot_source=source)
 
 
 def train_and_evaluate(params: Params, method_name: str, task_name: str, data_dir: Path, run_dir: Path,
