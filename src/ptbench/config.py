@@ -179,6 +179,9 @@ class TrainConfig:
     # adamw_legacy: transformers' legacy AdamW, which every reference trainer ran (ptbench.train.optim:
     # eps before the bias correction, weight decay after the update); adamw_torch: torch.optim.AdamW
     optimizer: str = "adamw_torch"
+    # true: every validation also scores the test split into the history (the learning curve on the reported
+    # set), which the selections that read a peak need (docs/protocols.md); it changes no learned bit
+    test_curve: bool = False
 
     def steps_for(self, train_rows: int) -> int:
         """The optimizer steps of a task with ``train_rows`` training examples."""
@@ -192,6 +195,7 @@ class TrainConfig:
         require_choice("decoding", self.decoding, DECODING)
         require_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         require_choice("optimizer", self.optimizer, OPTIMIZERS)
+        require(isinstance(self.test_curve, bool), "test_curve", f"must be true or false, got {self.test_curve!r}")
         for key in ("large_task_steps", "epochs"):
             if getattr(self, key) is not None:
                 _positive_int(key, getattr(self, key))

@@ -141,17 +141,21 @@ def run_fingerprint(params: Params, method_name: str, cfg, seed: int, data_dir: 
 
 
 def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, out_dir: Path,
-              steps: int | None = None, checkpoint_dir: Path | None = None, transfer_root: Path = TRANSFER_ROOT) -> dict:
+              steps: int | None = None, checkpoint_dir: Path | None = None, transfer_root: Path = TRANSFER_ROOT,
+              test_curve: bool = True) -> dict:
     """Train every seed; ``out_dir/seed<k>/state.safetensors`` + ``train.json`` (+ ``timing.json``, wall-clock
     seconds, apart so that train.json is byte-identical across machines) per seed, and the training
     history as dvclive files in ``out_dir/seed<k>/dvclive`` (written as the seed trains: ``live.RunLog``).
 
     With ``checkpoint_dir``, each seed checkpoints as it trains and keeps its finished result
     there, so a killed stage re-run resumes mid-seed and skips finished seeds. The caller removes
-    the folder once the stage's outputs are in place (``clear_checkpoints``).
+    the folder once the stage's outputs are in place (``clear_checkpoints``). ``test_curve``: false for runs
+    no selection reads (source prompts), whatever ``train.test_curve`` says.
     """
     train_split = PreparedSplit.load(split_path(data_dir, "train"))
     val_split = PreparedSplit.load(split_path(data_dir, "validation"))
+    # the learning curve on the reported set, for the selections that read its peak (docs/protocols.md)
+    curve_split = PreparedSplit.load(split_path(data_dir, "test")) if test_curve and params.train.test_curve else None
     # the task's budget: the seeds' rules (train.steps_for) unless the caller fixes it (source training)
     cfg = with_steps(params.train, params.train.steps_for(len(train_split)) if steps is None else steps)
     summary = {}
@@ -163,7 +167,7 @@ def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, 
         if done is None:
             done = train_seed(params, method_name, task_name, train_split, val_split, cfg, seed, fingerprint,
                               checkpoint_dir / f"seed{seed}.pt" if checkpoint_dir else None, transfer_root,
-                              live_dir=live_dir)
+                              live_dir=live_dir, curve_split=curve_split)
             if finished is not None and process_state().is_main_process:
                 save_checkpoint(finished, done)
         else:  # finished before the stage was re-run into a fresh out_dir: its logs from its history
@@ -174,18 +178,22 @@ def train_run(params: Params, method_name: str, task_name: str, data_dir: Path, 
             save_state(seed_dir / STATE_FILE, done["best_state"])
             write_json(seed_dir / "train.json", done["record"])
             if "train_seconds" in done:  # absent from a finished seed checkpointed by an older version
-                write_json(seed_dir / "timing.json", run_cost(done["train_seconds"], cfg, done.get("device")))
+                write_json(seed_dir / "timing.json", run_cost(done["train_seconds"], cfg, done.get("device"),
+                                                              done.get("curve_seconds")))
         summary[seed] = done["record"]
     return summary
 
 
-def run_cost(seconds: float, cfg, device: dict | None) -> dict:
+def run_cost(seconds: float, cfg, device: dict | None, curve_seconds: float | None = None) -> dict:
     """What a seed's training cost (``timing.json``, apart from the byte-identical train.json): wall time,
-    steps, examples seen and their rate, the device, the process's peak memory and, on GPUs, GPU-hours."""
+    steps, examples seen and their rate, the device, the process's peak memory and, on GPUs, GPU-hours;
+    ``curve_seconds``: scoring the test curve (``train.test_curve``), apart from the training seconds."""
     examples = cfg.steps * cfg.batch_size  # the whole batch (accumulation and processes split it)
     device = device or {"type": "unknown"}
     cost = {"train_seconds": round(seconds, 2), "steps": cfg.steps, "examples": examples,
             "examples_per_second": round(examples / seconds, 2) if seconds > 0 else None, "device": device}
+    if curve_seconds:
+        cost["test_curve_seconds"] = round(curve_seconds, 2)
     if device["type"] == "cuda":
         cost["peak_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
         cost["gpu_hours"] = round(seconds / 3600 * process_state().num_processes, 4)
@@ -211,10 +219,11 @@ def device_of(model) -> dict:
 def train_seed(params: Params, method_name: str, task_name: str, train_split: PreparedSplit,
                val_split: PreparedSplit, cfg, seed: int, fingerprint: str, checkpoint: Path | None,
                transfer_root: Path = TRANSFER_ROOT, init_state: dict | None = None,
-               live_dir: Path | None = None) -> dict:
+               live_dir: Path | None = None, curve_split: PreparedSplit | None = None) -> dict:
     """One training run on a freshly loaded backbone; ``init_state`` (few-shot transfer) is a
     source-trained state of the same method to start from; ``live_dir``: where the run's history goes
-    as dvclive files (None: nowhere). Returns the run's record and best state."""
+    as dvclive files (None: nowhere); ``curve_split``: the test split the history also scores
+    (``train.test_curve``). Returns the run's record and best state."""
     spec = task_as_read(task_name, params.data)
     params = params.for_method(method_name)  # a variant's dropout
     backbone = load_backbone(params, params.method_config(method_name).trains_backbone)
@@ -225,7 +234,8 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
     if torch.cuda.is_available():  # the seed's own peak (run_cost)
         torch.cuda.reset_peak_memory_stats()
     result = train(backbone.runner, method, spec, train_split, val_split, cfg, seed, backbone.pad_id,
-                   checkpoint, fingerprint, make_decoder(spec, cfg, backbone.tokenizer), live_dir=live_dir)
+                   checkpoint, fingerprint, make_decoder(spec, cfg, backbone.tokenizer), live_dir=live_dir,
+                   curve_split=curve_split)
     record = {"method": method_name, "task": task_name, "seed": seed, "best_step": result.best_step,
               "best_validation": result.best_validation, "diverged": result.diverged,
               "trainable_parameters": method.trainable_parameter_count(),
@@ -233,7 +243,8 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
     if initial_gates is not None:
         record["initial_gate_weights"] = rounded_rows(initial_gates)
     return {"fingerprint": fingerprint, "record": record, "best_state": result.best_state,
-            "train_seconds": result.train_seconds, "device": device_of(backbone.model)}
+            "train_seconds": result.train_seconds, "curve_seconds": result.curve_seconds,
+            "device": device_of(backbone.model)}
 
 
 def score_state(params: Params, method_name: str, spec, state: dict, test_split: PreparedSplit, seed: int,
@@ -260,7 +271,7 @@ def source_run(params: Params, method_name: str, task_name: str, data_dir: Path,
 
     with atomic_dir(out_dir) as partial:
         record = train_run(params, method_name, task_name, data_dir, partial, steps=params.source_prompts.steps,
-                           checkpoint_dir=checkpoint_dir)
+                           checkpoint_dir=checkpoint_dir, test_curve=False)
     clear_checkpoints(checkpoint_dir)
     return record
 

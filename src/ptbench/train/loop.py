@@ -168,6 +168,7 @@ class RunResult:
     # wall-clock seconds of the loop (steps and validation; a resumed run adds its earlier part): a
     # fact about the machine, kept out of the history so that a seed's records stay byte-identical
     train_seconds: float = 0.0
+    curve_seconds: float = 0.0  # scoring the test curve (``train.test_curve``), not counted in train_seconds
 
 
 def _lr_lambda(warmup: int, total: int, schedule: str = "linear"):
@@ -264,7 +265,8 @@ def sum_gradients(accelerator, parameters: list[torch.nn.Parameter]) -> None:
 
 def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSplit, val_split: PreparedSplit,
           cfg, seed: int, pad_id: int, checkpoint: Path | None = None, fingerprint: str = "",
-          decoder=None, accelerator=None, live_dir: Path | None = None) -> RunResult:
+          decoder=None, accelerator=None, live_dir: Path | None = None,
+          curve_split: PreparedSplit | None = None) -> RunResult:
     """Train ``method`` on the frozen backbone; return the best state on validation.
 
     With ``checkpoint``, the full training state (method, optimiser, schedule, RNG, best so far,
@@ -279,6 +281,11 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
     loss (a mean over its target tokens) is weighted by its share of the step's target tokens, so the
     summed gradient is that of the whole batch's mean loss, the logged loss is the batch's, and the
     learning-rate schedule counts optimizer steps. Validation is split across processes and gathered.
+
+    With ``curve_split`` (the test split, ``train.test_curve``), each validation also scores that split into the
+    history as ``test_<metric>``: the learning curve on the reported set, which a selection that reads a peak
+    (``selection.paper.checkpoint: test``) needs. It only reads the state (no gradient, no random draw: the run
+    learns the same bits), and its seconds are left out of ``train_seconds`` (kept as ``curve_seconds``).
     """
     accelerator = accelerator or make_accelerator(cfg)
     device, n_processes = accelerator.device, accelerator.num_processes
@@ -288,7 +295,7 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
     method.to(device)
     decoder = decoder or Generate(cfg.max_new_tokens)
     if not any(p.requires_grad for p in method.parameters()):  # a control: the built state, validated once
-        return _validated_as_built(accelerator, backbone, method, spec, val_split, cfg, decoder, pad_id)
+        return _validated_as_built(accelerator, backbone, method, spec, val_split, cfg, decoder, pad_id, curve_split)
     optimizer = build_optimizer(cfg.optimizer, method.param_groups(cfg.weight_decay), method.config.adam_eps)
     # Stepped here once per optimizer update (not accelerate's AcceleratedScheduler, which steps once
     # per process): the schedule is a function of the update count whatever the processes.
@@ -298,6 +305,7 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
     best = RunResult(state_copy(method), 0, {primary: -math.inf})
     trainable = [p for group in optimizer.param_groups for p in group["params"]]
     last_finite, first_step, earlier_seconds = None, 1, 0.0
+    earlier_curve, curve_here = 0.0, 0.0  # the test curve's seconds, before a resume and in this process
     started = time.perf_counter()
     saved = load_checkpoint(checkpoint, fingerprint)
     if saved is not None:
@@ -312,6 +320,7 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
         best = RunResult(saved["best_state"], saved["best_step"], saved["best_validation"], saved["history"])
         last_finite, first_step = saved["last_finite_loss"], saved["step"] + 1
         earlier_seconds = saved.get("train_seconds", 0.0)
+        earlier_curve = saved.get("curve_seconds", 0.0)
     accelerator.wait_for_everyone()  # every process has read the checkpoint before the main one rewrites it
     history = best.history  # the same list: appended to as the run goes
     live = RunLog(live_dir, history)  # a resumed run's earlier entries too
@@ -360,6 +369,12 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
                                           pad_id)
             scores = score(spec, predictions, val_split)
             history.append({"step": step, **{f"validation_{k}": v for k, v in scores.items()}})
+            if curve_split is not None:
+                curve_started = time.perf_counter()
+                on_test = score(spec, predict_sharded(accelerator, backbone, method, curve_split, cfg.eval_batch_size,
+                                                      decoder, pad_id), curve_split)
+                history[-1].update({f"test_{k}": v for k, v in on_test.items()})
+                curve_here += time.perf_counter() - curve_started
             live.log(history[-1])
             if scores[primary] > best.best_validation[primary]:
                 best.best_state = state_copy(method)
@@ -378,17 +393,26 @@ def train(backbone, method: PeftMethod, spec: TaskSpec, train_split: PreparedSpl
                 "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
                 "torch_rng": torch.get_rng_state(), "best_state": best.best_state, "best_step": best.best_step,
                 "best_validation": best.best_validation, "history": history, "last_finite_loss": last_finite,
-                "train_seconds": earlier_seconds + time.perf_counter() - started, **extra})
+                "train_seconds": earlier_seconds + time.perf_counter() - started - curve_here,
+                "curve_seconds": earlier_curve + curve_here, **extra})
     accelerator.wait_for_everyone()
-    best.train_seconds = earlier_seconds + time.perf_counter() - started
+    best.train_seconds = earlier_seconds + time.perf_counter() - started - curve_here
+    best.curve_seconds = earlier_curve + curve_here
     return best
 
 
 def _validated_as_built(accelerator, backbone, method: PeftMethod, spec: TaskSpec, val_split: PreparedSplit, cfg,
-                        decoder, pad_id: int) -> RunResult:
-    """A method with nothing to train (a control): no steps, its built state scored on validation."""
+                        decoder, pad_id: int, curve_split: PreparedSplit | None = None) -> RunResult:
+    """A method with nothing to train (a control): no steps, its built state scored on validation (and on the
+    curve's split, as ``train`` does)."""
     started = time.perf_counter()
     predictions = predict_sharded(accelerator, backbone, method, val_split, cfg.eval_batch_size, decoder, pad_id)
     scores = score(spec, predictions, val_split)
     history = [{"step": 0, **{f"validation_{k}": v for k, v in scores.items()}}]
-    return RunResult(state_copy(method), 0, scores, history, train_seconds=time.perf_counter() - started)
+    seconds, curve_started = time.perf_counter() - started, time.perf_counter()
+    if curve_split is not None:
+        on_test = score(spec, predict_sharded(accelerator, backbone, method, curve_split, cfg.eval_batch_size, decoder,
+                                              pad_id), curve_split)
+        history[0].update({f"test_{k}": v for k, v in on_test.items()})
+    return RunResult(state_copy(method), 0, scores, history, train_seconds=seconds,
+                     curve_seconds=time.perf_counter() - curve_started if curve_split is not None else 0.0)

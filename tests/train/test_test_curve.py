@@ -1,0 +1,48 @@
+"""``train.test_curve``: each validation also scores the test split into the history, and the run learns the
+same bits as without it (selection.paper reads the curve's peak; docs/protocols.md)."""
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from ptbench import hub
+from ptbench.artifacts import STATE_FILE, load_state
+from ptbench.data.prepare import prepare_task
+from ptbench.run.experiment import evaluate_run, train_run
+from ptbench.tasks import get_task
+
+
+@pytest.fixture(scope="module")
+def rte_data(smoke_params, tmp_path_factory):
+    out = tmp_path_factory.mktemp("curve") / "rte"
+    spec = get_task("rte")
+    dataset = hub.load_hub_dataset(spec.hub.path, spec.hub.name, spec.hub.revision, smoke_params.hub.mirror, True)
+    tokenizer = hub.load_tokenizer("ptbench-mirror/tiny-t5", smoke_params.hub.mirror, True)
+    prepare_task(spec, dataset, tokenizer, smoke_params.data, out)
+    return out
+
+
+def with_curve(params, on: bool):
+    return dataclasses.replace(params, train=dataclasses.replace(params.train, test_curve=on, steps=20,
+                                                                 eval_interval=10))
+
+
+def test_the_curve_changes_no_learned_bit_and_its_best_step_is_the_reported_score(smoke_params, rte_data, tmp_path):
+    plain = train_run(with_curve(smoke_params, False), "pt", "rte", rte_data, tmp_path / "plain")[0]
+    params = with_curve(smoke_params, True)
+    curved = train_run(params, "pt", "rte", rte_data, tmp_path / "curved")[0]
+    evaluations = [e for e in curved["history"] if "validation_accuracy" in e]
+    assert [e["step"] for e in evaluations] == [10, 20]
+    assert all("test_accuracy" in e and "test_invalid_rate" in e for e in evaluations)
+    without_test = [{k: v for k, v in e.items() if not k.startswith("test_")} for e in curved["history"]]
+    assert without_test == plain["history"] and curved["best_step"] == plain["best_step"]
+    a, b = load_state(tmp_path / "plain/seed0" / STATE_FILE), load_state(tmp_path / "curved/seed0" / STATE_FILE)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    timing = json.loads((tmp_path / "curved/seed0/timing.json").read_text())
+    assert timing["test_curve_seconds"] > 0 and "test_curve_seconds" not in json.loads(
+        (tmp_path / "plain/seed0/timing.json").read_text())
+    # the evaluate stage's score of the kept (best-validation) state is the curve's point at that step
+    payload = evaluate_run(params, "pt", "rte", rte_data, tmp_path / "curved", tmp_path / "metrics/rte.json")
+    at_best = next(e for e in evaluations if e["step"] == curved["best_step"])
+    assert payload["per_seed"]["0"]["accuracy"] == at_best["test_accuracy"]
