@@ -11,6 +11,7 @@ def main(args, params):
     from ptbench.pipeline.generate import require_current
     from ptbench.planning.plan import estimated_training_seconds, planned_run_counts
     from ptbench.report.build import write_report
+    from ptbench.report.protocols import ProtocolInputs
 
     require_current(params)  # a grid list changed without `ptbench pipelines`: rows would be missing
 
@@ -21,7 +22,7 @@ def main(args, params):
                           params.grid.methods + params.grid.transfer, params.tasks, plots_dir=Path(args.plots),
                           labels={name: v.label or name for name, v in params.variants.items()},
                           profile=params.profile, estimates=estimated_training_seconds(params),
-                          planned_runs=planned_run_counts(params))
+                          planned_runs=planned_run_counts(params), protocols=ProtocolInputs.from_params(params))
     drawn = sum(f.drawn for f in result["figures"])
     print(f"{result['rows']} results -> {len(result['tables'])} tables in {outputs[0]}, "
           f"{drawn}/{len(result['figures'])} figures in {outputs[1]}\nreport: {result['page'].resolve()}")

@@ -66,8 +66,10 @@ def test_every_cell_trains_and_is_evaluated(paper_stages):
 def test_the_grid_covers_every_stage_kind_and_backbone(paper_stages):
     kinds = {name.split(":")[-1].split("@")[0] for name in paper_stages}
     assert kinds == {"platform", "code", "mirror", "data", "source_prompt", "transfer_source", "train", "evaluate", "knob", "fewshot",
-                     "zeroshot", "variant", "rows", "rows_fewshot", "tables"}
+                     "zeroshot", "trial", "variant", "rows", "rows_fewshot", "tables"}
     assert stage_address("t5-base", "ept_star", "zeroshot") in paper_stages  # seed 003 Fig. 10 (right)
+    trials = [s for s in paper_stages if ":trial@" in s]  # the equal-budget trials, on their own backbone
+    assert trials and all(s.startswith("pipelines/t5-base/") for s in trials), trials[:3]
     for backbone in ("t5-small", "t5-base", "t5-large", "t5-small-lm-adapt", "t5-base-lm-adapt", "t5-3b", "t5-11b",
                      "llama-2-7b"):
         assert stage_address(backbone, "pt", "evaluate@rte") in paper_stages

@@ -360,6 +360,8 @@ class Params:
     sweep: dict[str, dict[str, list]]  # knob grids queued as DVC experiments (ptbench sweep)
     knob_runs: dict[str, Any]  # {backbones, methods: {m: {tasks, points}}}: the knob figures' runs (ptbench.pipeline.knobs)
     zero_shot: ZeroShotConfig  # each grid run's state scored on the other tasks (seed 003 Fig. 10)
+    tuning: dict[str, Any]  # equal-budget trials per method (ptbench.pipeline.tuning)
+    selection: Any  # the paper protocol's selection rule (report.selection.SelectionRule; docs/protocols.md)
     report: ReportSettings  # bootstrap and table settings (docs/report.md)
     launcher: str  # the training stages' command prefix: python | accelerate launch ... (docs/pipeline.md)
     runtime: RuntimeConfig  # threads and process grouping (docs/pipeline.md)
@@ -418,6 +420,8 @@ def parse_params(raw: dict[str, Any]) -> Params:
     from ptbench.pipeline.knobs import check_knob_runs
     from ptbench.methods import METHODS, method_config
     from ptbench.pipeline.sweep import check_sweep
+    from ptbench.pipeline.tuning import check_tuning
+    from ptbench.report.selection import parse_selection
     from ptbench.tasks import get_task
 
     require(isinstance(raw, dict), "params.yaml", "must be a mapping")
@@ -468,6 +472,8 @@ def parse_params(raw: dict[str, Any]) -> Params:
         sweep=check_sweep(raw["sweep"] if raw["sweep"] is not None else {}, raw["methods"]),
         knob_runs={},  # checked below, against the grid
         zero_shot=_section(ZeroShotConfig, "zero_shot", raw["zero_shot"]),
+        tuning={},  # checked below, against the grid
+        selection=parse_selection(raw["selection"]),
         report=_section(ReportSettings, "report", raw["report"]),
         launcher=raw["launcher"],
         runtime=_section(RuntimeConfig, "runtime", raw["runtime"]),
@@ -477,6 +483,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
     _check_transfer(params)
     params.knob_runs = check_knob_runs(raw["knob_runs"], params)
     _check_zero_shot(params)
+    params.tuning = check_tuning(raw["tuning"], params)
     for name in params.backbones:
         if get_backbone(name).mirror_only:
             require(params.hub.mirror is not None, "backbones",

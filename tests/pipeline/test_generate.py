@@ -25,7 +25,7 @@ def test_each_method_file_holds_the_stage_kinds_params_give_it(raw_params):
              if path.name == "dvc.yaml" and path.parent.name not in ("tiny-t5", "code")}
     assert stage_kinds(files[ROOT / "tiny-t5" / "dvc.yaml"]) == {"data"}
     assert kinds["dpt"] == {"train", "evaluate", "rows"}
-    assert kinds["pt"] == {"source_prompt", "train", "evaluate", "knob", "fewshot", "rows_fewshot", "rows"}
+    assert kinds["pt"] == {"source_prompt", "train", "evaluate", "knob", "trial", "fewshot", "rows_fewshot", "rows"}
     assert kinds["attempt"] == {"transfer_source", "train", "evaluate", "rows"}
     assert kinds["mpt"] == {"transfer_source", "train", "evaluate", "fewshot", "rows_fewshot", "rows"}
     assert set(kinds) == set(raw_params["grid"]["methods"]) | set(raw_params["grid"]["transfer"])

@@ -49,7 +49,9 @@ def test_the_paper_plan_on_an_h100_gives_gpu_hours_per_backbone_and_method_and_a
     plan = make_plan("paper", REPO / "params.yaml", tmp_path / "calibration.json", check_cache=False, device="H100")
     text = render(plan)
     assert "device: H100" in text and "utilisation 35%" in text and "GPU-hours" in text
-    rows = [line.split() for line in text.splitlines() if line.startswith(("t5-", "llama-2-7b"))]
+    lines = [line for line in text.splitlines() if line.startswith(("t5-", "llama-2-7b"))]
+    assert any(" ept (trials) " in line for line in lines)  # the equal-budget trials, a line of their own
+    rows = [line.split() for line in lines if "(trials)" not in line]
     backbones = {row[0] for row in rows}
     assert {"t5-small", "t5-base", "t5-large", "t5-3b", "t5-11b", "llama-2-7b"} <= backbones
     hours = {(row[0], row[1]): float(row[5].replace(",", "")) for row in rows}

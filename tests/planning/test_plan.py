@@ -49,9 +49,11 @@ def test_the_smoke_plan_prints_each_method_and_the_total(tmp_path):
     path = filled_calibration(tmp_path, "smoke", {"tiny-t5": 258_816})
     plan = make_plan("smoke", REPO / "params.yaml", path, check_cache=False, log=lambda line: None)
     text = render(plan)
-    assert "plan: profile smoke, 58 stages, 111 training runs, 20 scoring-only runs" in text and "tiny-t5: measured" in text
-    for method in ("pt", "dept", "ept_msp_no_fusion", "mpt"):
+    assert "plan: profile smoke, 63 stages, 129 training runs, 20 scoring-only runs" in text and "tiny-t5: measured" in text
+    for method in ("pt", "dept", "ept_msp_no_fusion", "mpt", "dept (trials)"):
         assert f" {method} " in text
+    # the equal-budget trials apart: 5 methods x 4 drawn, but pt's and ept's own configurations (the grid runs)
+    assert "equal-budget trials (tuning; docs/protocols.md): 5 stages, 18 runs, " in text
     assert plan.total() > 0 and "total:" in text and "cached: not checked (--no-cache-check)" in text
     plain = make_plan("smoke", REPO / "params.yaml", path, check_cache=False, zygote=False, log=lambda line: None)
     assert plain.total() > plan.total()  # without the warm process every stage imports on its own
@@ -83,7 +85,7 @@ def test_the_cost_tables_estimates_and_counts_cover_the_runs_that_write_results(
     assert all(seconds > 0 for seconds in estimates.values())
     assert estimated_training_seconds(params, tmp_path / "none.json") == {}  # no calibration: nothing estimated
     counts = planned_run_counts(params)
-    assert 0 < counts["with_results"] < counts["all"] == 111  # the zero-shot stage's 20 scoring runs train nothing
+    assert 0 < counts["with_results"] < counts["all"] == 129  # the zero-shot stage's 20 scoring runs train nothing
 
 
 def test_the_disk_estimate_counts_each_runs_state_the_data_and_the_downloads():

@@ -67,7 +67,8 @@ def test_split_sizes_follow_the_split_rules_on_the_mirror_and_on_the_hub(raw_par
                                          "test": rows["validation"] - rows["validation"] // 2}
     raw_params["hub"].update(mirror=None, offline=False)
     raw_params.update(tasks=[*raw_params["tasks"], "nq"], backbones=["t5-base"], few_shot={**raw_params["few_shot"], "backbones": []},
-                      knob_runs={"backbones": [], "methods": {}}, zero_shot={"methods": [], "backbones": []})
+                      knob_runs={"backbones": [], "methods": {}}, zero_shot={"methods": [], "backbones": []},
+                      tuning={**raw_params["tuning"], "backbones": [], "spaces": {}})
     hub = parse_params(raw_params)
     assert split_sizes(hub, "rte") == {"train": 2490, "validation": 138, "test": 139}
     # MNLI by the official rule: the mismatched validation for validation, the matched one for test

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from ptbench.errors import ConfigError
+from ptbench.pipeline import tuning
 from ptbench.pipeline.knobs import knob_backbones
 
 ROOT = Path("pipelines")
@@ -49,6 +50,9 @@ TRAINING_PARAMS = ["train", "data.scoring", "data.label_words", "hub", "dropout"
                    "runtime.cpu_numerics"]
 EVALUATION_PARAMS = ["train.eval_batch_size", "train.max_new_tokens", "train.decoding", "data.scoring", "data.label_words",
                      "hub", "dropout", "seeds", "runtime.cpu_threads", "runtime.cpu_numerics"]
+# a method's trials are drawn from these and its own space (tuning.spaces.<m>); tuning.backbones decides
+# which backbones have the stage at all (the generated files: `ptbench pipelines` checks them)
+TUNING_PARAMS = ["tuning.budget", "tuning.sample_seed", "tuning.tasks"]
 ROWS_CODE = ["stages/rows.py", "src/ptbench/report/rows.py", "src/ptbench/report/inputs.py",
              "src/ptbench/report/settings.py", "src/ptbench/pipeline/layout.py", "src/ptbench/artifacts.py"]
 BOOTSTRAP_CODE = ["src/ptbench/report/bootstrap.py", "src/ptbench/eval/metrics.py"]
@@ -183,6 +187,19 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
              _record(_per(grouped, f"results/knobs/records/{where}.json", f"results/knobs/records/{b}/{m}"))],
             None if grouped else {"point": _knob_points_ref(params, m, b), "task": f"${{knob_runs.methods.{m}.tasks}}"},
             [_per(grouped, f"results/knobs/metrics/{where}.json", f"results/knobs/metrics/{b}/{m}")])
+    trial_points = tuning.trial_points(params, m, b) if m in params.grid.methods else []
+    if trial_points:  # equal-budget trials (docs/protocols.md): the drawn points, literal (params hold the space)
+        where = f"{b}/{m}/${{item.point}}/${{item.task}}"
+        point_args = "" if grouped else " --point ${item.point} --task ${item.task}"
+        stages["trial"] = _stage(
+            f"{launcher} stages/trial.py --backbone {b} --method {m}{point_args}",
+            ["stages/trial.py", "src/ptbench/pipeline/tuning.py", "src/ptbench/pipeline/knobs.py", *code, data, "mirror"],
+            [*TUNING_PARAMS, f"tuning.spaces.{m}", *params.method_param_keys(m), *TRAINING_PARAMS],
+            [_per(grouped, f"results/trials/runs/{where}", f"results/trials/runs/{b}/{m}"),
+             _per(grouped, f"results/trials/predictions/{where}.json", f"results/trials/predictions/{b}/{m}"),
+             _record(_per(grouped, f"results/trials/records/{where}.json", f"results/trials/records/{b}/{m}"))],
+            None if grouped else {"point": trial_points, "task": "${tuning.tasks}"},
+            [_per(grouped, f"results/trials/metrics/{where}.json", f"results/trials/metrics/{b}/{m}")])
     zero_shot = (m in params.zero_shot.methods and b in params.zero_shot.backbones
                  and ("train" in stages or "cells" in stages))
     if zero_shot:  # seed 003 Fig. 10 (right): the grid's states scored on the other tasks, one process
@@ -211,6 +228,8 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
             results += [f"results/knobs/{kind}/{b}/{m}" for kind in ("records", "predictions", "runs")]
         if zero_shot:
             results += [f"results/zeroshot/{kind}/{b}/{m}" for kind in ("records", "predictions")]
+        if trial_points:
+            results += [f"results/trials/{kind}/{b}/{m}" for kind in ("records", "predictions", "runs")]
         stages["rows"] = _stage(
             f"python stages/rows.py --backbone {b} --method {m}",
             [*ROWS_CODE, *BOOTSTRAP_CODE, "src/ptbench/report/prompts.py", *own_code, *results],

@@ -58,18 +58,19 @@ def fewshot_dir(backbone: str, method: str, task: str, k: int) -> Path:
 
 
 KNOBS = Path("results/knobs")  # one-knob runs: runs/, metrics/, predictions/ as under results/
+TRIALS = Path("results/trials")  # equal-budget trials (pipeline/tuning.py): the same layout
 
 
-def knob_run_dir(backbone: str, method: str, point: str, task: str) -> Path:
-    return KNOBS / "runs" / backbone / method / point / task
+def knob_run_dir(backbone: str, method: str, point: str, task: str, root: Path = KNOBS) -> Path:
+    return root / "runs" / backbone / method / point / task
 
 
-def knob_metrics_path(backbone: str, method: str, point: str, task: str) -> Path:
-    return KNOBS / "metrics" / backbone / method / point / f"{task}.json"
+def knob_metrics_path(backbone: str, method: str, point: str, task: str, root: Path = KNOBS) -> Path:
+    return root / "metrics" / backbone / method / point / f"{task}.json"
 
 
-def knob_predictions_path(backbone: str, method: str, point: str, task: str) -> Path:
-    return KNOBS / "predictions" / backbone / method / point / f"{task}.json"
+def knob_predictions_path(backbone: str, method: str, point: str, task: str, root: Path = KNOBS) -> Path:
+    return root / "predictions" / backbone / method / point / f"{task}.json"
 
 
 ZERO_SHOT = Path("results/zeroshot")  # a grid run's state scored on another task: metrics/, predictions/

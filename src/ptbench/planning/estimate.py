@@ -161,7 +161,9 @@ class Estimator:
         return seconds + self.decode_seconds(run, run.validation_passes * run.validation_examples)
 
     def run_seconds(self, run: Run) -> float:
-        return self.train_seconds(run) + self.decode_seconds(run, run.test_examples)
+        """Training, the test curve (kept apart from the timing record's seconds) and the test scoring."""
+        curve = run.validation_passes * run.curve_examples
+        return self.train_seconds(run) + self.decode_seconds(run, run.test_examples + curve)
 
     def process_seconds(self, kind: str) -> float:
         if self.zygote:

@@ -13,7 +13,7 @@ from ptbench.errors import PtbenchError
 from ptbench.planning.calibration import (CALIBRATION_FILE, CALIBRATION_ROWS, CALIBRATION_TOKENS, calibrate, machine_key,
                                           shape_key)
 from ptbench.planning.estimate import Backbone, Estimator, shape_of
-from ptbench.planning.workload import SCORING_KINDS, Stage, plan_stages
+from ptbench.planning.workload import SCORING_KINDS, TUNING_KINDS, Stage, plan_stages
 
 SHORT_LENGTH = 16  # the calibration's shorter encoder length (the longer: the plan's longest)
 DECODE_BATCH = 32
@@ -250,8 +250,9 @@ def duration(seconds: float) -> str:
 def render(plan: Plan) -> str:
     """Per backbone and method: stages, runs, steps, estimated time (GPU-hours with ``--device``); then the totals."""
     groups: dict[tuple[str, str], list[Stage]] = {}
-    for s in plan.stages:
-        groups.setdefault((s.backbone or "-", s.method or s.kind), []).append(s)
+    for s in plan.stages:  # a method's equal-budget trials on a line of their own (their cost apart)
+        name = f"{s.method} (trials)" if s.kind in TUNING_KINDS else s.method or s.kind
+        groups.setdefault((s.backbone or "-", name), []).append(s)
     cost_header = "GPU-hours" if plan.device else "estimated"
     trained = sum(len(s.runs) for s in plan.stages if s.kind not in SCORING_KINDS)
     scored = sum(len(s.runs) for s in plan.stages if s.kind in SCORING_KINDS)
@@ -270,6 +271,11 @@ def render(plan: Plan) -> str:
                      f"{sum(r.steps for s in members for r in s.runs):10,d} {cost(plan.total(members)):>10s} "
                      f"{cached:>7s}")
     total = plan.total()
+    trials = [s for s in plan.stages if s.kind in TUNING_KINDS]
+    if trials:
+        lines += ["", f"equal-budget trials (tuning; docs/protocols.md): {len(trials)} stages, "
+                      f"{sum(len(s.runs) for s in trials)} runs, {cost(plan.total(trials))}"
+                      f"{' GPU-hours' if plan.device else ''}; the rest: {cost(total - plan.total(trials))}"]
     if plan.device:
         lines += ["", f"total: {total / 3600:,.1f} GPU-hours on one {plan.device} (stages one after another; "
                       f"{total / 3600 / 24:,.1f} days)", f"compared: {plan.compared}"]
@@ -291,8 +297,8 @@ def render(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-RESULT_KINDS = ("cells", "train", "knob", "fewshot")  # the stage kinds whose runs write results rows
-TIMED_KINDS = ("cells", "train", "knob")  # ... and of them those that keep a timing record (k-shot runs do not)
+RESULT_KINDS = ("cells", "train", "knob", "trial", "fewshot")  # the stage kinds whose runs write results rows
+TIMED_KINDS = ("cells", "train", "knob", "trial")  # ... and of them those that keep a timing record (k-shot runs do not)
 
 
 def planned_run_counts(params: Params) -> dict[str, int]:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from ptbench.config import Params
 
 # The per-(backbone, method) stage kinds that train (their runs below); the others only read files.
-TRAINING_KINDS = ("source_prompt", "transfer_source", "cells", "train", "knob", "fewshot")
+TRAINING_KINDS = ("source_prompt", "transfer_source", "cells", "train", "knob", "trial", "fewshot")
+TUNING_KINDS = ("trial",)  # the equal-budget trials: `ptbench plan` shows their cost apart
 SCORING_KINDS = ("evaluate", "zeroshot")  # stages whose runs score trained states and train nothing
 
 
@@ -27,6 +28,7 @@ class Run:
     validation_examples: int  # per validation pass
     validation_passes: int
     test_examples: int
+    curve_examples: int = 0  # per validation pass: the test split scored too (train.test_curve)
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,14 @@ def split_sizes(params: Params, task: str) -> dict[str, int]:
 
 
 def _run(params: Params, backbone: str, method: str, task: str, steps: int, batch_size: int | None = None,
-         test: bool = True) -> Run:
+         test: bool = True, curve: bool = False) -> Run:
+    """``curve``: a run whose history scores the test split at each validation when train.test_curve is on
+    (grid, knob and trial runs; not source prompts or k-shot runs)."""
     sizes = split_sizes(params, task)
     interval = params.train.eval_interval
     return Run(backbone, method, task, steps, batch_size or params.train.batch_size, sizes["validation"],
-               steps // interval + (steps % interval != 0), sizes["test"] if test else 0)
+               steps // interval + (steps % interval != 0), sizes["test"] if test else 0,
+               sizes["test"] if curve and params.train.test_curve else 0)
 
 
 def _grid_steps(params: Params, task: str) -> int:
@@ -88,13 +93,19 @@ def stage_runs(params: Params, kind: str, backbone: str, method: str) -> list[Ru
         steps = getattr(config, "distill_steps") or params.source_prompts.steps
         return [_run(params, backbone, method, params.source_prompts.tasks[0], steps, test=False) for _ in range(seeds)]
     if kind in ("cells", "train"):
-        return [_run(params, backbone, method, t, _grid_steps(params, t)) for t in params.tasks for _ in range(seeds)]
+        return [_run(params, backbone, method, t, _grid_steps(params, t), curve=True) for t in params.tasks
+                for _ in range(seeds)]
     if kind == "knob":
         from ptbench.pipeline.knobs import knob_points
 
         tasks = params.knob_runs["methods"][method]["tasks"]
-        return [_run(params, backbone, method, t, _grid_steps(params, t))
+        return [_run(params, backbone, method, t, _grid_steps(params, t), curve=True)
                 for _ in knob_points(params.knob_runs, method, backbone) for t in tasks for _ in range(seeds)]
+    if kind == "trial":
+        from ptbench.pipeline.tuning import trial_points
+
+        return [_run(params, backbone, method, t, _grid_steps(params, t), curve=True)
+                for _ in trial_points(params, method, backbone) for t in params.tuning["tasks"] for _ in range(seeds)]
     if kind == "zeroshot":  # the grid's states scored on each other task: test examples only, no step
         return [_run(params, backbone, method, target, 0) for source in params.tasks for target in params.tasks
                 if source != target for _ in range(seeds)]
@@ -108,7 +119,7 @@ def stage_runs(params: Params, kind: str, backbone: str, method: str) -> list[Ru
 def _processes(params: Params, kind: str, method: str, runs: list[Run]) -> int:
     if params.runtime.stage_per == "method" or kind not in TRAINING_KINDS or kind == "transfer_source":
         return 1
-    if kind == "knob":  # a process per (point, task) of this backbone's points
+    if kind in ("knob", "trial"):  # a process per (point, task) of this backbone's points
         return len(runs) // len(params.seeds)
     if kind == "fewshot":
         return len(params.few_shot.tasks) * len(params.few_shot.ks)

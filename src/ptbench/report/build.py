@@ -150,8 +150,9 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
                  methods: list[str], tasks: list[str], audit: bool = True, plots_dir: Path | None = None,
                  labels: dict[str, str] | None = None, profile: str = "",
                  estimates: dict[tuple[str, str], float] | None = None,
-                 planned_runs: dict[str, int] | None = None) -> dict[str, Any]:
+                 planned_runs: dict[str, int] | None = None, protocols=None) -> dict[str, Any]:
     """Everything the ``tables`` stage writes; raises if the page links a file that is not there.
+    ``protocols``: ``report.protocols.ProtocolInputs`` for the paper-vs-fair section (None: no such section).
     ``planned_runs``: ``planning.plan.planned_run_counts`` of the profile, for the cost table's text.
     ``labels``: the main table's row labels of the named variants among ``methods``."""
     rows = read_rows(rows_dir)
@@ -185,6 +186,10 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
 
         write_audit(tables_dir)
     figures: list[FigureResult] = draw_all(rows, figures_dir)
+    section = None
+    if protocols is not None:
+        section = write_protocol_section(rows, protocols, settings, tables_dir, figures_dir)
+        figures += section.pop("figures")
     if plots_dir is not None:  # the series `dvc plots show` draws
         from ptbench.report.plots import write_plot_data
 
@@ -197,8 +202,30 @@ def write_report(rows_dir: Path, tables_dir: Path, figures_dir: Path, report_dir
                                      ("Headline claims", claims.summary_line(checked))],
                       verdict_files=(tables_dir / "verdicts.md", tables_dir / "verdicts.csv"),
                       cost=(cost, tables_dir / "cost.md", tables_dir / "cost.csv"),
-                      claims=(checked, tables_dir / "claims.md", tables_dir / "claims.csv"))
+                      claims=(checked, tables_dir / "claims.md", tables_dir / "claims.csv"), protocols=section)
     missing = missing_links(page)
     if missing:
         raise PtbenchError(f"{page}: links to missing files: {', '.join(missing)}")
     return {"page": page, "tables": [t.spec["id"] for t, _ in tables], "figures": figures, "rows": len(rows)}
+
+
+def write_protocol_section(rows: list[dict[str, Any]], inputs, settings: ReportSettings, tables_dir: Path,
+                           figures_dir: Path) -> dict[str, Any]:
+    """The paper protocol beside the fair one (report/protocols.py): its tables, efficiency table and figures."""
+    from ptbench.report import protocol_figures as figs
+    from ptbench.report.figure_style import Styles
+    from ptbench.report.protocol_tables import efficiency_frame, write_protocols
+    from ptbench.report.protocols import budget_curves, rankings, read_protocols
+
+    found = read_protocols(rows, inputs.drawn, inputs.paper)
+    gaps, ranks, files, text = write_protocols(found, rankings(found), tables_dir, inputs.paper, settings.stand_in)
+    efficiency = efficiency_frame(found, inputs.added_tokens)
+    files["Efficiency CSV"] = tables_dir / "efficiency.csv"
+    efficiency.to_csv(files["Efficiency CSV"], index=False)
+    styles = Styles({c.method for c in found}, {r["method"]: r["registered_method"] for r in rows
+                                                 if r.get("registered_method")})
+    figures = [figs.optimism_gap(found, figures_dir, styles, settings.stand_in),
+               figs.budget_curves(budget_curves(found), figures_dir, styles, settings.stand_in),
+               figs.efficiency_frontier(found, figures_dir, styles, settings.stand_in)]
+    return {"text": text, "gaps": gaps, "rankings": ranks, "efficiency": efficiency, "files": files,
+            "figures": figures}

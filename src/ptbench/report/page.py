@@ -95,6 +95,17 @@ def _claims_section(claims: tuple) -> str:
             f"<ul>{items}</ul>")
 
 
+def _protocols_section(protocols: dict) -> str:
+    """The optimism gap, the rankings and the efficiency table (report/protocol_tables.py)."""
+    def frame(data) -> str:
+        return wide(data.to_html(index=False, na_rep="", border=0)) if len(data) else "<p>(none)</p>"
+    return ('<h2 id="protocols">Paper protocol vs fair protocol</h2>'
+            f'<p>{html.escape(protocols["text"])} ({downloads(protocols["files"])})</p>'
+            f'<h3>Optimism gap</h3>{frame(protocols["gaps"])}'
+            f'<h3>Does the paper protocol\'s ranking survive?</h3>{frame(protocols["rankings"])}'
+            f'<h3>Efficiency (fair selections)</h3>{frame(protocols["efficiency"])}')
+
+
 def _verdicts_section(verdict_lines: list[tuple[str, str]], verdict_files: tuple[Path, ...]) -> str:
     from ptbench.report.verdicts import RULE_TEXT
 
@@ -123,7 +134,7 @@ def _figures_section(figures: list[FigureResult]) -> str:
 def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], figures: list[FigureResult],
                rows: list[dict[str, Any]], settings: dict[str, Any], audit_csv: Path, audit_md: Path,
                verdict_lines: list[tuple[str, str]] = (), verdict_files: tuple[Path, ...] = (),
-               cost: tuple | None = None, claims: tuple | None = None) -> Path:
+               cost: tuple | None = None, claims: tuple | None = None, protocols: dict | None = None) -> Path:
     """The page, in a reader's order: did it reproduce (verdicts, claims), the tables in the seeds' order,
     the figures, what it cost, the parameter audit and the provenance; the contents list names them all."""
     page.parent.mkdir(parents=True, exist_ok=True)
@@ -137,6 +148,8 @@ def write_page(page: Path, tables: list[tuple[BuiltTable, dict[str, Path]]], fig
         sections.append((table.spec["id"], table.spec["title"],
                          f'<h2 id="{table.spec["id"]}">{html.escape(table.spec["title"])}</h2>'
                          f"<p>{downloads(shown)}</p>{wide(to_html(table))}"))
+    if protocols is not None:
+        sections.append(("protocols", "Paper protocol vs fair protocol", _protocols_section(protocols)))
     sections.append(("figures", "Figures", _figures_section(figures)))
     if cost is not None and len(cost[0]):
         frame, md, csv_path = cost

@@ -203,10 +203,12 @@ def build_rows(results: Path, method: str, settings: ReportSettings, max_length:
         rows = fewshot_rows([(path, record) for path, record in fewshot_files(results, method) if wanted(record)],
                             settings)
     else:
-        # the grid's runs, then the one-knob runs (results/knobs/, same layout) the knob figures draw, then the
-        # grid states scored zero-shot on other tasks (results/zeroshot/, no run of their own)
+        # the grid's runs, then the one-knob runs (results/knobs/, same layout) the knob figures draw, the
+        # equal-budget trials (results/trials/) the selections read, then the grid states scored zero-shot on
+        # other tasks (results/zeroshot/, no run of their own)
         rows = [{**run_row(run, settings, max_length), "kind": row_kind}
-                for row_kind, root in (("grid", results), ("knob", results / "knobs"), ("zeroshot", results / "zeroshot"))
+                for row_kind, root in (("grid", results), ("knob", results / "knobs"), ("trial", results / "trials"),
+                                       ("zeroshot", results / "zeroshot"))
                 for run in metrics_runs(root, method) if wanted(run.record)]
     return {"method": method, "backbone": backbone, "kind": kind,
             "bootstrap": {**settings.bootstrap_key(), "confidence": settings.confidence}, "results": rows}
