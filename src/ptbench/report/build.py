@@ -218,7 +218,7 @@ def write_protocol_section(rows: list[dict[str, Any]], inputs, settings: ReportS
     from ptbench.report.protocols import budget_curves, rankings, read_protocols
 
     found = read_protocols(rows, inputs.drawn, inputs.paper)
-    gaps, ranks, files, text = write_protocols(found, rankings(found), tables_dir, inputs.paper, settings.stand_in)
+    summary, ranks, files, text = write_protocols(found, rankings(found), tables_dir, inputs.paper, settings.stand_in)
     efficiency = efficiency_frame(found, inputs.added_tokens)
     files["Efficiency CSV"] = tables_dir / "efficiency.csv"
     efficiency.to_csv(files["Efficiency CSV"], index=False)
@@ -227,5 +227,5 @@ def write_protocol_section(rows: list[dict[str, Any]], inputs, settings: ReportS
     figures = [figs.optimism_gap(found, figures_dir, styles, settings.stand_in),
                figs.budget_curves(budget_curves(found), figures_dir, styles, settings.stand_in),
                figs.efficiency_frontier(found, figures_dir, styles, settings.stand_in)]
-    return {"text": text, "gaps": gaps, "rankings": ranks, "efficiency": efficiency, "files": files,
+    return {"text": text, "gaps": summary, "rankings": ranks, "efficiency": efficiency, "files": files,
             "figures": figures}

@@ -101,7 +101,7 @@ def _protocols_section(protocols: dict) -> str:
         return wide(data.to_html(index=False, na_rep="", border=0)) if len(data) else "<p>(none)</p>"
     return ('<h2 id="protocols">Paper protocol vs fair protocol</h2>'
             f'<p>{html.escape(protocols["text"])} ({downloads(protocols["files"])})</p>'
-            f'<h3>Optimism gap</h3>{frame(protocols["gaps"])}'
+            f'<h3>Optimism gap per method (every cell: the CSV)</h3>{frame(protocols["gaps"])}'
             f'<h3>Does the paper protocol\'s ranking survive?</h3>{frame(protocols["rankings"])}'
             f'<h3>Efficiency (fair selections)</h3>{frame(protocols["efficiency"])}')
 
