@@ -484,6 +484,8 @@ def parse_params(raw: dict[str, Any]) -> Params:
     params.knob_runs = check_knob_runs(raw["knob_runs"], params)
     _check_zero_shot(params)
     params.tuning = check_tuning(raw["tuning"], params)
+    require(params.selection.checkpoint == "validation" or params.train.test_curve, "train.test_curve",
+            f"must be true: selection.paper.checkpoint '{params.selection.checkpoint}' reads the test curve")
     for name in params.backbones:
         if get_backbone(name).mirror_only:
             require(params.hub.mirror is not None, "backbones",

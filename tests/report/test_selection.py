@@ -156,3 +156,17 @@ def test_protocol_inputs_from_the_committed_params(smoke_params):
 
 def test_the_fair_rule_is_validation_for_checkpoint_and_configuration_over_every_common_seed():
     assert FAIR == SelectionRule("validation", "validation", "mean")
+
+
+def test_a_paper_reading_of_the_curve_needs_the_curve(repo_params_raw):
+    import copy
+
+    from ptbench.config import parse_params
+
+    raw = copy.deepcopy(repo_params_raw)
+    raw["selection"]["paper"]["checkpoint"] = "last"
+    raw["train"]["test_curve"] = False
+    with pytest.raises(ConfigError, match="train.test_curve: must be true: selection.paper.checkpoint 'last'"):
+        parse_params(raw)
+    raw["selection"]["paper"]["checkpoint"] = "validation"
+    assert parse_params(raw).train.test_curve is False
