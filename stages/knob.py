@@ -3,12 +3,11 @@ score it on the test split; without --point/--task, every point on every task of
 knob_runs entry in turn (runtime.stage_per). The results/knobs/ layout mirrors results/."""
 import argparse
 
-from ptbench.run.stagekit import each, run_jobs, run_stage
+from ptbench.run.stagekit import each, run_points, run_stage
 
 
 def main(args, params):
     from ptbench.pipeline import layout
-    from ptbench.run.experiment import train_and_evaluate
     from ptbench.pipeline.knobs import knob_points, require_point, with_point
 
     params = params.for_backbone(args.backbone)
@@ -18,12 +17,7 @@ def main(args, params):
              for task in each(args.task, tasks)]
     for point, task in cells:
         require_point(params, m, point, task)
-    jobs = [(with_point(params, m, point), m, task, layout.data_dir(b, task), layout.knob_run_dir(b, m, point, task),
-             layout.knob_metrics_path(b, m, point, task), layout.knob_predictions_path(b, m, point, task),
-             layout.checkpoint_dir("knobs", b, m, point, task), layout.transfer_root(b)) for point, task in cells]
-    points = {id(job): point for job, (point, _) in zip(jobs, cells)}
-    run_jobs(train_and_evaluate, jobs, params,  # runtime.task_workers side by side
-             lambda job, payload: print(f"knob {b}/{m}/{points[id(job)]}/{job[2]}: {payload['metrics']}", flush=True))
+    run_points("knobs", params, m, cells, lambda point: with_point(params, m, point), layout.KNOBS)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,13 @@ on one task, then score it on the test split; without --point/--task, every tria
 (runtime.stage_per). The results/trials/ layout mirrors results/knobs/."""
 import argparse
 
-from ptbench.run.stagekit import each, run_jobs, run_stage
+from ptbench.run.stagekit import each, run_points, run_stage
 
 
 def main(args, params):
     from ptbench.pipeline import layout
     from ptbench.pipeline.knobs import with_knobs
     from ptbench.pipeline.tuning import point_text, require_trial, trial_points, trials
-    from ptbench.run.experiment import train_and_evaluate
 
     params = params.for_backbone(args.backbone)
     b, m = args.backbone, args.method
@@ -19,14 +18,7 @@ def main(args, params):
     for point, task in cells:
         require_trial(params, m, point, task)
     knobs = {point_text(k): k for k in trials(params.tuning, m)}
-    root = layout.TRIALS
-    jobs = [(with_knobs(params, m, knobs[point]), m, task, layout.data_dir(b, task),
-             layout.knob_run_dir(b, m, point, task, root), layout.knob_metrics_path(b, m, point, task, root),
-             layout.knob_predictions_path(b, m, point, task, root), layout.checkpoint_dir("trials", b, m, point, task),
-             layout.transfer_root(b)) for point, task in cells]
-    points = {id(job): point for job, (point, _) in zip(jobs, cells)}
-    run_jobs(train_and_evaluate, jobs, params,  # runtime.task_workers side by side
-             lambda job, payload: print(f"trial {b}/{m}/{points[id(job)]}/{job[2]}: {payload['metrics']}", flush=True))
+    run_points("trials", params, m, cells, lambda point: with_knobs(params, m, knobs[point]), layout.TRIALS)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,21 @@ FIRST = ["tests/test_pipeline.py", "tests/mirror/test_load_proof.py", "tests/tra
          "tests/test_paper_grid.py", "tests/test_bad_inputs.py", "tests/test_regression.py", "tests/test_plugins.py"]
 
 
+@pytest.fixture(scope="session")
+def rte_data(smoke_params, tmp_path_factory) -> Path:
+    """RTE prepared from the smoke mirror (the tokenizer and rows the smoke trains on): the loop's tests."""
+    from ptbench import hub
+    from ptbench.data.prepare import prepare_task
+    from ptbench.tasks import get_task
+
+    out = tmp_path_factory.mktemp("rte") / "rte"
+    spec = get_task("rte")
+    dataset = hub.load_hub_dataset(spec.hub.path, spec.hub.name, spec.hub.revision, smoke_params.hub.mirror, True)
+    tokenizer = hub.load_tokenizer("ptbench-mirror/tiny-t5", smoke_params.hub.mirror, True)
+    prepare_task(spec, dataset, tokenizer, smoke_params.data, out)
+    return out
+
+
 def pytest_collection_modifyitems(items):
     """The files of FIRST first, in its order, then the rest as collected."""
     def rank(item) -> int:

@@ -8,16 +8,12 @@ import subprocess
 import sys
 import time
 
-import pytest
 import torch
 import yaml
 
-from ptbench import hub
 from ptbench.artifacts import STATE_FILE, load_checkpoint, load_state
 from ptbench.config import parse_params
-from ptbench.data.prepare import prepare_task
 from ptbench.run.experiment import train_run
-from ptbench.tasks import get_task
 
 SCRIPT = """
 import sys
@@ -27,16 +23,6 @@ from ptbench.run.experiment import train_run
 params = load_params(sys.argv[1])
 train_run(params, "pt", "rte", Path(sys.argv[2]), Path(sys.argv[3]), checkpoint_dir=Path(sys.argv[4]))
 """
-
-
-@pytest.fixture(scope="module")
-def rte_data(smoke_params, tmp_path_factory):
-    out = tmp_path_factory.mktemp("resume") / "rte"
-    spec = get_task("rte")
-    dataset = hub.load_hub_dataset(spec.hub.path, spec.hub.name, spec.hub.revision, smoke_params.hub.mirror, True)
-    tokenizer = hub.load_tokenizer("ptbench-mirror/tiny-t5", smoke_params.hub.mirror, True)
-    prepare_task(spec, dataset, tokenizer, smoke_params.data, out)
-    return out
 
 
 def test_killed_run_resumes_to_the_uninterrupted_result(smoke_params, rte_data, tmp_path):

@@ -3,24 +3,10 @@ same bits as without it (selection.paper reads the curve's peak; docs/protocols.
 import dataclasses
 import json
 
-import pytest
 import torch
 
-from ptbench import hub
 from ptbench.artifacts import STATE_FILE, load_state
-from ptbench.data.prepare import prepare_task
 from ptbench.run.experiment import evaluate_run, train_run
-from ptbench.tasks import get_task
-
-
-@pytest.fixture(scope="module")
-def rte_data(smoke_params, tmp_path_factory):
-    out = tmp_path_factory.mktemp("curve") / "rte"
-    spec = get_task("rte")
-    dataset = hub.load_hub_dataset(spec.hub.path, spec.hub.name, spec.hub.revision, smoke_params.hub.mirror, True)
-    tokenizer = hub.load_tokenizer("ptbench-mirror/tiny-t5", smoke_params.hub.mirror, True)
-    prepare_task(spec, dataset, tokenizer, smoke_params.data, out)
-    return out
 
 
 def with_curve(params, on: bool):

@@ -148,3 +148,22 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         raise
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
+
+
+def run_points(stage: str, params, method: str, cells: list[tuple[str, str]], params_at: Callable[[str], object],
+               root: Path) -> None:
+    """Train and score ``method`` at each (point, task) of ``cells`` on ``params.backbone`` (``params_at(point)``:
+    the params with the point's knobs), into ``root``'s runs/, metrics/, records/ and predictions/ (the knob
+    runs' layout, ``layout.knob_*``); ``stage``: the checkpoint folder's name and the printed prefix."""
+    from ptbench.pipeline import layout
+    from ptbench.run.experiment import train_and_evaluate
+
+    b = params.backbone
+    jobs = [(params_at(point), method, task, layout.data_dir(b, task),
+             layout.knob_run_dir(b, method, point, task, root), layout.knob_metrics_path(b, method, point, task, root),
+             layout.knob_predictions_path(b, method, point, task, root),
+             layout.checkpoint_dir(stage, b, method, point, task), layout.transfer_root(b)) for point, task in cells]
+    points = {id(job): point for job, (point, _) in zip(jobs, cells)}
+    run_jobs(train_and_evaluate, jobs, params,  # runtime.task_workers side by side
+             lambda job, payload: print(f"{stage} {b}/{method}/{points[id(job)]}/{job[2]}: {payload['metrics']}",
+                                        flush=True))
