@@ -38,8 +38,8 @@ SLICE_TASKS = ["rte", "mnli", "boolq"]  # source_prompts.tasks are mnli and bool
 # methods the caching tests edit, every transfer method (tests/test_regression.py runs the others)
 SLICE_METHODS = ["pt", "ept_star", "spot", "attempt", "mpt"]
 
-STAGE_KINDS = {"code", "data", "source_prompt", "transfer_source", "cells", "knob", "fewshot", "variant", "rows",
-               "rows_fewshot"}
+STAGE_KINDS = {"code", "data", "source_prompt", "transfer_source", "cells", "knob", "trial", "fewshot", "variant",
+               "rows", "rows_fewshot"}
 # method -> (file, line as written, the same line with a bug no unit test sees)
 BUGS = {
     "ept_star": ("src/ptbench/methods/ept.py",
@@ -132,6 +132,32 @@ def test_first_repro_runs_every_stage_kind_and_writes_tables(smoke_copy):
     assert (repo / "results" / "predictions" / "tiny-t5" / "mpt" / "rte.json").exists()
     assert (repo / "results" / "fewshot" / "tiny-t5" / "mpt" / "rte" / "k4" / "sample0.json").exists()
     assert (repo / "results" / "rows" / "tiny-t5" / "pt.json").exists()
+
+
+def test_both_selections_read_the_same_runs(smoke_copy):
+    """pt's rows after the repro (grid, knob and trial runs): the smoke's paper reading (the peak of the test curve
+    of the given run) and the fair one (the validation-best of pt's drawn trials, its kept checkpoint) come from
+    these rows' own histories and scores; the curve at each kept step is the kept score."""
+    from ptbench.config import load_params
+    from ptbench.report.protocols import ProtocolInputs, read_protocols
+    from ptbench.report.rows import read_rows
+
+    repo, _ = smoke_copy
+    params = load_params(repo / "params.yaml")
+    rows = [r for r in read_rows(repo / "results" / "rows" / "tiny-t5") if r["method"] == "pt"]
+    assert {r["kind"] for r in rows} >= {"grid", "knob", "trial"}
+    for r in rows:
+        if r["kind"] in ("grid", "knob", "trial"):
+            for i, seed in enumerate(r["seeds"]):
+                history = r["history"][seed]
+                kept = max(history["validation_accuracy"], key=lambda point: point[1])[0]  # the first best step
+                assert dict(map(tuple, history["test_accuracy"]))[kept] == r["metrics"]["accuracy"]["per_seed"][i]
+    (cell,) = [c for c in read_protocols(rows, ProtocolInputs.from_params(params).drawn, params.selection)
+               if c.task == "rte"]
+    assert len(cell.trials) == params.tuning["budget"] and cell.given in cell.trials  # pt's own config was drawn
+    assert cell.paper.score == max(v for _, v in cell.given["history"]["0"]["test_accuracy"])
+    best = max(cell.trials, key=lambda r: max(v for _, v in r["history"]["0"]["validation_accuracy"]))
+    assert cell.fair.row is best and cell.fair.score == best["metrics"]["accuracy"]["per_seed"][0]
 
 
 def test_dvc_metrics_show_the_outputs(smoke_copy):

@@ -149,11 +149,12 @@ def test_train_run_logs_each_seed_inside_the_stage_output_and_again_after_a_reru
     data.mkdir()
     TRAIN.save(split_path(data, "train"))
     VALIDATION.save(split_path(data, "validation"))
+    VALIDATION.save(split_path(data, "test"))  # the test curve's (train.test_curve)
     (data / "splits.json").write_text(json.dumps({"split_hash": "h"}))
     trained = []
 
     def train_seed(params, method_name, task_name, train_split, val_split, cfg, seed, fingerprint, checkpoint,
-                   transfer_root, live_dir=None):  # the real loop on the tiny backbone
+                   transfer_root, live_dir=None, curve_split=None):  # the real loop on the tiny backbone
         trained.append(seed)
         result = run(live_dir, checkpoint, fingerprint, cfg=dataclasses.replace(CFG, steps=4 + seed))
         return {"fingerprint": fingerprint, "record": {"seed": seed, "history": result.history},

@@ -85,7 +85,8 @@ def pareto(points: list[tuple[float, float, str]]) -> list[str]:
 
 
 def frontier_points(found: list[Cell]) -> dict[str, list[tuple[float, float, str]]]:
-    """Per backbone: (trainable parameters, mean fair score over the tasks every plotted method has, method)."""
+    """Per backbone: (trainable parameters, mean fair score, method), both means over the tasks every plotted
+    method has, of the runs the fair rule chose (a tuned knob such as superpos's m may change the count)."""
     out = {}
     for backbone in sorted({c.backbone for c in found}):
         mine = [c for c in found if c.backbone == backbone and c.fair is not None
@@ -95,10 +96,10 @@ def frontier_points(found: list[Cell]) -> dict[str, list[tuple[float, float, str
             per_method.setdefault(c.method, {})[c.task] = c
         if not per_method:
             continue
-        common = set.intersection(*(set(tasks) for tasks in per_method.values()))
+        common = sorted(set.intersection(*(set(tasks) for tasks in per_method.values())))
         if not common:
             continue
-        out[backbone] = [(float(cells[next(iter(common))].fair.row["trainable_parameters"]),
+        out[backbone] = [(statistics.fmean(cells[t].fair.row["trainable_parameters"] for t in common),
                           statistics.fmean(cells[t].fair.score for t in common), method)
                          for method, cells in sorted(per_method.items())]
     return out

@@ -126,7 +126,7 @@ def time_to_checkpoint(row: dict) -> float | None:
 
 def efficiency_frame(found: list[Cell], added_tokens: dict[str, int | None]) -> pd.DataFrame:
     """Per (backbone, method) with fair selections: parameters trained and stored, peak memory, time to the chosen
-    checkpoint and training examples/s (means over its tasks' chosen runs), the tokens the method adds to every
+    checkpoint and training examples/s (means over its tasks' chosen runs; the peak memory their maximum), the tokens the method adds to every
     input (``added_tokens``: per method, measured on the module: planning.estimate.method_shape), its mean fair
     score over the tasks every method of the backbone has, and whether it is on the Pareto front."""
     from ptbench.report.protocol_figures import frontier_points, pareto
@@ -142,8 +142,8 @@ def efficiency_frame(found: list[Cell], added_tokens: dict[str, int | None]) -> 
                 values = [v for v in values if v is not None]
                 return round(statistics.fmean(values), 2) if values else None
             lines.append({"backbone": backbone, "method": method,
-                          "trainable_parameters": chosen[0].get("trainable_parameters"),
-                          "stored_parameters": chosen[0].get("stored_parameters"),
+                          "trainable_parameters": mean(r.get("trainable_parameters") for r in chosen),
+                          "stored_parameters": mean(r.get("stored_parameters") for r in chosen),
                           "peak_memory_mb": max((r["peak_memory_mb"] for r in chosen if r.get("peak_memory_mb")),
                                                 default=None),
                           "seconds_to_checkpoint": mean(time_to_checkpoint(r) for r in chosen),

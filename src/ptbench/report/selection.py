@@ -19,7 +19,6 @@ every method is averaged over the same seeds, with the std and the bootstrap int
 from __future__ import annotations
 
 import json
-import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +95,7 @@ class Selected:
 def _combined(row: dict[str, Any], rule: SelectionRule, n_seeds: int) -> tuple[float | None, float | None,
                                                                                 float | None, list[str]]:
     """(reported score, its std, mean validation score, seeds used) of one candidate under ``rule``."""
+    import statistics  # here: params parsing imports this module, and a stage's first imports stay few (run/zygote.py)
     scores = seed_scores(row, rule.checkpoint)
     used = list(scores)[:n_seeds]
     tests = [scores[s][1] for s in used]
