@@ -6,6 +6,7 @@ import json
 import torch
 
 from ptbench.artifacts import STATE_FILE, load_state
+from ptbench.report.rows import decode_rate
 from ptbench.run.experiment import evaluate_run, train_run
 
 
@@ -29,6 +30,13 @@ def test_the_curve_changes_no_learned_bit_and_its_best_step_is_the_reported_scor
     assert timing["test_curve_seconds"] > 0 and "test_curve_seconds" not in json.loads(
         (tmp_path / "plain/seed0/timing.json").read_text())
     # the evaluate stage's score of the kept (best-validation) state is the curve's point at that step
-    payload = evaluate_run(params, "pt", "rte", rte_data, tmp_path / "curved", tmp_path / "metrics/rte.json")
+    predictions = tmp_path / "predictions/rte.json"
+    payload = evaluate_run(params, "pt", "rte", rte_data, tmp_path / "curved", tmp_path / "metrics/rte.json",
+                           predictions_path=predictions)
     at_best = next(e for e in evaluations if e["step"] == curved["best_step"])
     assert payload["per_seed"]["0"]["accuracy"] == at_best["test_accuracy"]
+    # the decoding's own seconds beside the predictions (the efficiency table's inference cost), not in the record
+    written = json.loads(predictions.read_text())
+    assert set(written["decode_seconds"]) == {"0"} and written["decode_seconds"]["0"] > 0
+    assert "decode_seconds" not in json.dumps(payload)
+    assert decode_rate(written) == round(len(written["references"]) / written["decode_seconds"]["0"], 2)

@@ -126,9 +126,10 @@ def time_to_checkpoint(row: dict) -> float | None:
 
 def efficiency_frame(found: list[Cell], added_tokens: dict[str, int | None]) -> pd.DataFrame:
     """Per (backbone, method) with fair selections: parameters trained and stored, peak memory, time to the chosen
-    checkpoint and training examples/s (means over its tasks' chosen runs; the peak memory their maximum), the tokens the method adds to every
-    input (``added_tokens``: per method, measured on the module: planning.estimate.method_shape), its mean fair
-    score over the tasks every method of the backbone has, and whether it is on the Pareto front."""
+    checkpoint, training examples/s and test examples decoded per second (means over its tasks' chosen runs; the
+    peak memory their maximum), the tokens the method adds to every input (``added_tokens``: per method, measured
+    on the module: planning.estimate.method_shape), its mean fair score over the tasks every method of the
+    backbone has, and whether it is on the Pareto front."""
     from ptbench.report.protocol_figures import frontier_points, pareto
 
     frontier = frontier_points(found)
@@ -148,8 +149,9 @@ def efficiency_frame(found: list[Cell], added_tokens: dict[str, int | None]) -> 
                                                 default=None),
                           "seconds_to_checkpoint": mean(time_to_checkpoint(r) for r in chosen),
                           "examples_per_second": mean(r.get("examples_per_second") for r in chosen),
+                          "decode_examples_per_second": mean(r.get("decode_examples_per_second") for r in chosen),
                           "added_input_tokens": added_tokens.get(method), "mean_fair_score": round(score, 2),
                           "pareto_front": method in front})
     return pd.DataFrame(lines, columns=["backbone", "method", "trainable_parameters", "stored_parameters",
                                         "peak_memory_mb", "seconds_to_checkpoint", "examples_per_second",
-                                        "added_input_tokens", "mean_fair_score", "pareto_front"])
+                                        "decode_examples_per_second", "added_input_tokens", "mean_fair_score", "pareto_front"])

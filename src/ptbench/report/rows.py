@@ -135,10 +135,19 @@ def base_row(record: dict[str, Any], source: str) -> dict[str, Any]:
             "provenance": provenance_summary(record), "notes": []}
 
 
+def decode_rate(predictions: dict[str, Any]) -> float | None:
+    """Test examples decoded per second, mean over seeds (the evaluate stage's ``decode_seconds``: the
+    predictions alone, the prompt's added input length included); None where none was recorded."""
+    seconds = [s for s in (predictions.get("decode_seconds") or {}).values() if s]
+    return round(len(predictions["references"]) / statistics.fmean(seconds), 2) if seconds else None
+
+
 def run_row(run: RunFiles, settings: ReportSettings, max_length: int) -> dict[str, Any]:
     row = base_row(run.record, str(run.metrics_path))
     if run.predictions_path is not None:
-        add_bootstrap(row, load_predictions(run.predictions_path), str(run.predictions_path), settings)
+        predictions = load_predictions(run.predictions_path)
+        add_bootstrap(row, predictions, str(run.predictions_path), settings)
+        row["decode_examples_per_second"] = decode_rate(predictions)
     records = seed_records(run.run_dir)
     row["history"] = histories(records)
     row.update(run_costs(run.run_dir))

@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,15 +249,19 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
 
 
 def score_state(params: Params, method_name: str, spec, state: dict, test_split: PreparedSplit, seed: int,
-                transfer_root: Path = TRANSFER_ROOT) -> tuple[dict[str, float], str, list[str]]:
+                transfer_root: Path = TRANSFER_ROOT, timing: dict | None = None) -> tuple[dict[str, float], str, list[str]]:
     """Test-set metrics of a trained state (rebuilt on a fresh backbone), the decoding used, and
-    the predictions themselves (one string per test example)."""
+    the predictions themselves (one string per test example). ``timing``: gets ``seconds``, the wall time of
+    the predictions alone (the inference cost the efficiency table shows; loading excluded)."""
     params = params.for_method(method_name)  # a variant's dropout
     backbone = load_backbone(params, params.method_config(method_name).trains_backbone)
     method = build_for(backbone, params, method_name, seed, transfer_root, spec.name)
     method.load_state_dict(state)
     decoder = make_decoder(spec, params.train, backbone.tokenizer)
+    started = time.perf_counter()
     predictions = predict(backbone.runner, method, test_split, params.train.eval_batch_size, decoder, backbone.pad_id)
+    if timing is not None:
+        timing["seconds"] = time.perf_counter() - started
     return score(spec, predictions, test_split), decoder.name, predictions
 
 
@@ -290,17 +295,19 @@ def evaluate_run(params: Params, method_name: str, task_name: str, data_dir: Pat
     another task's run (zero-shot transfer: ``zero_shot_source`` in ``extra_provenance`` says which)."""
     spec = task_as_read(task_name, params.data)
     test_split = PreparedSplit.load(split_path(data_dir, "test"))
-    per_seed, outputs = {}, {}
+    per_seed, outputs, timings = {}, {}, {}
     for seed in params.seeds:
         seed_dir = run_dir / f"seed{seed}"
         record = json.loads((seed_dir / "train.json").read_text())
+        timings[str(seed)] = {}
         scores, decoding, outputs[str(seed)] = score_state(params, method_name, spec, load_state(seed_dir / STATE_FILE),
-                                                           test_split, seed, transfer_root)
+                                                           test_split, seed, transfer_root, timings[str(seed)])
         per_seed[str(seed)] = seed_result(scores, record)
     payload = result_payload(params, method_name, spec, per_seed, record, len(test_split), data_dir, decoding,
                              **extra_provenance)
-    if predictions_path is not None:
-        write_predictions(predictions_path, method_name, spec, test_split, outputs)
+    if predictions_path is not None:  # the decoding seconds there, not in the record: a fact about the machine
+        write_predictions(predictions_path, method_name, spec, test_split, outputs,
+                          {seed: round(t["seconds"], 3) for seed, t in timings.items()})
     write_result(metrics_path, payload)
     return payload
 
@@ -347,13 +354,18 @@ def train_and_evaluate(params: Params, method_name: str, task_name: str, data_di
                         predictions_path=predictions_path)
 
 
-def write_predictions(path: Path, method_name: str, spec, split: PreparedSplit, per_seed: dict[str, list[str]]) -> None:
+def write_predictions(path: Path, method_name: str, spec, split: PreparedSplit, per_seed: dict[str, list[str]],
+                      decode_seconds: dict[str, float] | None = None) -> None:
     """Per-example test predictions of every seed with the references (and MultiRC's question
-    groups), so the report can bootstrap the test set and pair two methods example by example."""
-    write_json(path, {"method": method_name, "task": spec.name, "metrics": list(spec.metrics),
-                      "classes": list(spec.choices) if spec.choices else None,  # CB's F1 averages over them
-                      "references": [list(refs) for refs in split.references],
-                      "groups": list(split.groups) if split.groups else None, "per_seed": per_seed})
+    groups), so the report can bootstrap the test set and pair two methods example by example;
+    ``decode_seconds``: per seed, the wall time of those predictions (the efficiency table's inference cost)."""
+    payload = {"method": method_name, "task": spec.name, "metrics": list(spec.metrics),
+               "classes": list(spec.choices) if spec.choices else None,  # CB's F1 averages over them
+               "references": [list(refs) for refs in split.references],
+               "groups": list(split.groups) if split.groups else None, "per_seed": per_seed}
+    if decode_seconds:
+        payload["decode_seconds"] = decode_seconds
+    write_json(path, payload)
 
 
 def seed_result(scores: dict[str, float], record: dict) -> dict:
