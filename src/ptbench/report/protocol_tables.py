@@ -142,9 +142,13 @@ def efficiency_frame(found: list[Cell], added_tokens: dict[str, int | None]) -> 
             def mean(values):
                 values = [v for v in values if v is not None]
                 return round(statistics.fmean(values), 2) if values else None
+
+            def count(values):  # a parameter count: whole (a tuned knob may change it between tasks: the mean)
+                found = mean(values)
+                return None if found is None else round(found)
             lines.append({"backbone": backbone, "method": method,
-                          "trainable_parameters": mean(r.get("trainable_parameters") for r in chosen),
-                          "stored_parameters": mean(r.get("stored_parameters") for r in chosen),
+                          "trainable_parameters": count(r.get("trainable_parameters") for r in chosen),
+                          "stored_parameters": count(r.get("stored_parameters") for r in chosen),
                           "peak_memory_mb": max((r["peak_memory_mb"] for r in chosen if r.get("peak_memory_mb")),
                                                 default=None),
                           "seconds_to_checkpoint": mean(time_to_checkpoint(r) for r in chosen),
