@@ -170,3 +170,13 @@ def test_a_paper_reading_of_the_curve_needs_the_curve(repo_params_raw):
         parse_params(raw)
     raw["selection"]["paper"]["checkpoint"] = "validation"
     assert parse_params(raw).train.test_curve is False
+
+
+def test_a_configuration_rule_chooses_among_the_given_run_and_the_trials_never_a_knob_figures_points():
+    given = row("pt", seeds={"0": ([[10, 60.0]], [[10, 60.0]], 60.0)})
+    knob = row("pt", kind="knob", config={"lr": 9.9}, seeds={"0": ([[10, 99.0]], [[10, 99.0]], 99.0)})
+    trial = row("pt", kind="trial", config={"lr": 0.1}, seeds={"0": ([[10, 70.0]], [[10, 50.0]], 50.0)})
+    drawn = {("b", "rte", "pt"): [key({"lr": 0.1})]}
+    (cell,) = read_protocols([given, knob, trial], drawn, rule(configuration="validation"))
+    assert [c["config"] for c in cell.candidates] == [{"lr": 0.3}, {"lr": 0.1}]
+    assert (cell.paper.score, cell.paper.candidates) == (50.0, 2)

@@ -42,14 +42,15 @@ def drawn_configs(params) -> dict[tuple[str, str, str], list[str]]:
 
 @dataclass
 class Cell:
-    """One (backbone, method, task): its given run, every run of it, and both selections."""
+    """One (backbone, method, task): its given run, the candidates a configuration rule chooses among (the given
+    run and the drawn trials; a knob figure's points are not a search), and both selections."""
 
     backbone: str
     method: str
     task: str
     metric: str
     given: dict[str, Any] | None
-    runs: list[dict[str, Any]]
+    candidates: list[dict[str, Any]]
     trials: list[dict[str, Any]]  # the drawn trials found among runs, in draw order
     budget: int  # trials drawn for the method (0: none)
     paper: Selected | None = None
@@ -61,7 +62,8 @@ class Cell:
 
 
 def cells(rows: list[dict[str, Any]], drawn: dict[tuple[str, str, str], list[str]]) -> list[Cell]:
-    """Every (backbone, method, task) with a grid run, its runs deduplicated by configuration (grid first)."""
+    """Every (backbone, method, task) with a grid run. Its runs are deduplicated by configuration (grid first, then
+    knob runs, then trials: a trial equal to a knob run is read from the knob run)."""
     grouped: dict[tuple[str, str, str], list[dict]] = {}
     for row in sorted(rows, key=lambda r: RUN_KINDS.index(r["kind"]) if r["kind"] in RUN_KINDS else 99):
         if row["kind"] in RUN_KINDS:
@@ -75,7 +77,8 @@ def cells(rows: list[dict[str, Any]], drawn: dict[tuple[str, str, str], list[str
         by_config = {config_key(r): r for r in runs}
         wanted = drawn.get((backbone, task, method), [])
         trials = [by_config[c] for c in wanted if c in by_config]
-        out.append(Cell(backbone, method, task, given["primary_metric"], given, runs, trials, len(wanted)))
+        candidates = [given, *(t for t in trials if t is not given)]
+        out.append(Cell(backbone, method, task, given["primary_metric"], given, candidates, trials, len(wanted)))
     return out
 
 
@@ -97,7 +100,7 @@ def read_protocols(rows: list[dict[str, Any]], drawn: dict[tuple[str, str, str],
         tuned = any(c.budget for c in group)
         n = common_seeds(group)
         for cell in group:
-            cell.paper = select(cell.runs, cell.given, paper, n)
+            cell.paper = select(cell.candidates, cell.given, paper, n)
             if tuned and not cell.trials:  # this method has no trials here: its fair score would be untuned
                 cell.fair = None
                 continue
