@@ -77,7 +77,8 @@ def platform_text(device) -> str:
 def frame_markdown(frame: pd.DataFrame) -> str:
     """A data frame as a Markdown table (empty cells for missing values)."""
     def text(value) -> str:
-        return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+        missing = value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value))
+        return "" if missing else str(value)
     lines = ["| " + " | ".join(frame.columns) + " |", "|---" * len(frame.columns) + "|"]
     lines += ["| " + " | ".join(text(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)
