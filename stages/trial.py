@@ -25,6 +25,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backbone", required=True)
     parser.add_argument("--method", required=True)
-    parser.add_argument("--point", help="one of the method's drawn trials, as `ptbench plan` lists them (default: each)")
+    parser.add_argument("--point", help="one of the method's drawn trials, as its pipeline file lists them "
+                                        "(default: each)")
     parser.add_argument("--task", help="one of tuning.tasks (default: each)")
     run_stage(main, parser)

@@ -58,7 +58,8 @@ def gap_summary(gaps: pd.DataFrame) -> pd.DataFrame:
                       "mean_gap": round(float(group["gap"].mean()), 2),
                       "largest_gap": f"{high['gap']:+.2f} ({high['task']})",
                       "smallest_gap": f"{low['gap']:+.2f} ({low['task']})",
-                      "fair_choices": "; ".join(f"{t}: {c}" for t, c in zip(tuned["task"], tuned["fair_configuration"]))})
+                      "fair_choices": "; ".join(f"{t}: {c}" for t, c in
+                                                zip(tuned["task"], tuned["fair_configuration"]))})
     return pd.DataFrame(lines, columns=["backbone", "method", "cells", "mean_gap", "largest_gap", "smallest_gap",
                                         "fair_choices"])
 
@@ -158,4 +159,5 @@ def efficiency_frame(found: list[Cell], added_tokens: dict[str, int | None]) -> 
                           "pareto_front": method in front})
     return pd.DataFrame(lines, columns=["backbone", "method", "trainable_parameters", "stored_parameters",
                                         "peak_memory_mb", "seconds_to_checkpoint", "examples_per_second",
-                                        "decode_examples_per_second", "added_input_tokens", "mean_fair_score", "pareto_front"])
+                                        "decode_examples_per_second", "added_input_tokens", "mean_fair_score",
+                                        "pareto_front"])

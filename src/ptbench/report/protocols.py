@@ -2,9 +2,9 @@
 (backbone, method, task), whether each task's published ranking survives, and the equal-budget curves.
 
 ``drawn`` maps a (backbone, task, method) to the method's equal-budget trials' configurations there
-(``drawn_configs``, from params.yaml ``tuning``), which the fair rule chooses among; the runs are the grid's, the knob runs' and the trials' rows
-(a trial whose configuration another run already has is read from either: the same configuration trains the
-same bits).
+(``drawn_configs``, from params.yaml ``tuning``), which the fair rule chooses among. The runs are the grid's,
+the knob runs' and the trials' rows (a trial whose configuration another run already has is read from either:
+the same configuration trains the same bits).
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ptbench.report.bootstrap import paired_p_value
-from ptbench.report.selection import FAIR, Selected, SelectionRule, _combined, changed_knobs, config_key, select
+from ptbench.report.selection import (FAIR, Selected, SelectionRule, candidate_score, changed_knobs, config_key,
+                                      select)
 
 RUN_KINDS = ("grid", "knob", "trial")  # the rows a selection reads (few-shot and zero-shot are other questions)
 ALPHA = 0.05
@@ -195,7 +196,7 @@ def budget_curves(found: list[Cell]) -> dict[tuple[str, str, str], list[tuple[in
                 continue
             pairs = []
             for row in cell.trials:
-                score, _, validation, _ = _combined(row, FAIR, n)
+                score, _, validation, _ = candidate_score(row, FAIR, n)
                 pairs.append((validation, score))
             if any(v is None or t is None for v, t in pairs):
                 continue

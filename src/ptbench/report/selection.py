@@ -92,8 +92,8 @@ class Selected:
     notes: list[str] = field(default_factory=list)
 
 
-def _combined(row: dict[str, Any], rule: SelectionRule, n_seeds: int) -> tuple[float | None, float | None,
-                                                                                float | None, list[str]]:
+def candidate_score(row: dict[str, Any], rule: SelectionRule,
+                    n_seeds: int) -> tuple[float | None, float | None, float | None, list[str]]:
     """(reported score, its std, mean validation score, seeds used) of one candidate under ``rule``."""
     import statistics  # here: params parsing imports this module, and a stage's first imports stay few (run/zygote.py)
     scores = seed_scores(row, rule.checkpoint)
@@ -118,7 +118,7 @@ def select(candidates: list[dict[str, Any]], given: dict[str, Any] | None, rule:
     for row in pool:
         if row is None:
             continue
-        score, std, validation, used = _combined(row, rule, n_seeds)
+        score, std, validation, used = candidate_score(row, rule, n_seeds)
         key = validation if rule.configuration == "validation" else score
         if score is not None and key is not None:
             scored.append((key, score, std, used, row))
