@@ -97,7 +97,8 @@ def test_every_drawn_trial_ran_on_the_smoke():
     from ptbench.pipeline.tuning import point_text, trial_points, trials
 
     params = load_params(REPO / "params.yaml")
-    found = {path.relative_to(REPO / "results/trials/records") for path in (REPO / "results/trials/records").rglob("*.json")}
+    root = REPO / "results/trials/records"
+    found = {path.relative_to(root) for path in root.rglob("*.json")}
     wanted = {Path(b, m, point, f"{task}.json") for b in params.tuning["backbones"] for m in params.tuning["spaces"]
               for point in trial_points(params, m, b) for task in params.tuning["tasks"]}
     assert found == wanted and len(wanted) == 18

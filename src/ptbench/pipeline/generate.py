@@ -193,7 +193,8 @@ def method_pipeline(params, b: str, m: str) -> dict[str, Any] | None:
         point_args = "" if grouped else " --point ${item.point} --task ${item.task}"
         stages["trial"] = _stage(
             f"{launcher} stages/trial.py --backbone {b} --method {m}{point_args}",
-            ["stages/trial.py", "src/ptbench/pipeline/tuning.py", "src/ptbench/pipeline/knobs.py", *code, data, "mirror"],
+            ["stages/trial.py", "src/ptbench/pipeline/tuning.py", "src/ptbench/pipeline/knobs.py", *code, data,
+             "mirror"],
             [*TUNING_PARAMS, f"tuning.spaces.{m}", *params.method_param_keys(m), *TRAINING_PARAMS],
             [_per(grouped, f"results/trials/runs/{where}", f"results/trials/runs/{b}/{m}"),
              _per(grouped, f"results/trials/predictions/{where}.json", f"results/trials/predictions/{b}/{m}"),

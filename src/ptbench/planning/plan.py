@@ -298,7 +298,7 @@ def render(plan: Plan) -> str:
 
 
 RESULT_KINDS = ("cells", "train", "knob", "trial", "fewshot")  # the stage kinds whose runs write results rows
-TIMED_KINDS = ("cells", "train", "knob", "trial")  # ... and of them those that keep a timing record (k-shot runs do not)
+TIMED_KINDS = ("cells", "train", "knob", "trial")  # ... of them, those with a timing record (k-shot runs have none)
 
 
 def planned_run_counts(params: Params) -> dict[str, int]:

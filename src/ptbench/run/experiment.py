@@ -249,7 +249,8 @@ def train_seed(params: Params, method_name: str, task_name: str, train_split: Pr
 
 
 def score_state(params: Params, method_name: str, spec, state: dict, test_split: PreparedSplit, seed: int,
-                transfer_root: Path = TRANSFER_ROOT, timing: dict | None = None) -> tuple[dict[str, float], str, list[str]]:
+                transfer_root: Path = TRANSFER_ROOT,
+                timing: dict | None = None) -> tuple[dict[str, float], str, list[str]]:
     """Test-set metrics of a trained state (rebuilt on a fresh backbone), the decoding used, and
     the predictions themselves (one string per test example). ``timing``: gets ``seconds``, the wall time of
     the predictions alone (the inference cost the efficiency table shows; loading excluded)."""
