@@ -431,6 +431,11 @@ def clipped_texts(fig) -> list[str]:
     return out
 
 
+def not_shown(names: list[str], separator: str = ", ") -> str:
+    """A figure's note of what it left out ("" when nothing was)."""
+    return f"not shown: {separator.join(names)}" if names else ""
+
+
 def listing(names, limit: int | None = None) -> str:
     names = sorted(set(names))
     shown = names if limit is None else names[:limit]

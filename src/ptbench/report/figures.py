@@ -18,7 +18,7 @@ from typing import Any
 
 from ptbench.report.figure_style import (
     MAX_LINES, SEQUENCE_COLOURS, SEQUENCE_MARKERS, FigureResult, Styles, group_legends, integer_ticks, legend_outside, line_panels, listing,
-    panels, readable_log_axis, save, value_ticks,
+    not_shown, panels, readable_log_axis, save, value_ticks,
 )
 from ptbench.report.layouts import GLUE_003, SUPERGLUE_003
 from ptbench.report.paper import parse_count, printed_points
@@ -409,7 +409,7 @@ def prompt_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
     caption = (f"Cosine similarity between the tokens of each learned prompt (first seed) on {task}; one panel per "
                f"method: {methods}.")
     result.done(save(plt, fig, out_dir, result.name), caption, [task])
-    result.note = ("not shown: " + "; ".join(skipped)) if skipped else ""
+    result.note = not_shown(skipped, "; ")
     return result
 
 
@@ -441,7 +441,7 @@ def superposition_similarity(rows, out_dir: Path, styles: Styles) -> FigureResul
                f"{', without dropout' if not best['dropout'] else ', with dropout'}.")
     result.done(save(plt, fig, out_dir, result.name), caption, [r["task"] for r in shown])
     others = sorted({f"{r['method']} ({r['backbone']})" for r in mixed} - {f"{best['method']} ({best['backbone']})"})
-    result.note = ("not shown: " + ", ".join(others)) if others else ""
+    result.note = not_shown(others)
     return result
 
 

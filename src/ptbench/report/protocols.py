@@ -54,6 +54,7 @@ class Cell:
     candidates: list[dict[str, Any]]
     trials: list[dict[str, Any]]  # the drawn trials found among runs, in draw order
     budget: int  # trials drawn for the method (0: none)
+    n_seeds: int = 0  # the seeds every method of its comparison has (read_protocols): each is read over this many
     paper: Selected | None = None
     fair: Selected | None = None
 
@@ -83,6 +84,14 @@ def cells(rows: list[dict[str, Any]], drawn: dict[tuple[str, str, str], list[str
     return out
 
 
+def comparisons(found: list[Cell]) -> dict[tuple[str, str], list[Cell]]:
+    """The cells compared with each other: those of one (backbone, task)."""
+    out: dict[tuple[str, str], list[Cell]] = {}
+    for cell in found:
+        out.setdefault((cell.backbone, cell.task), []).append(cell)
+    return out
+
+
 def common_seeds(group: list[Cell]) -> int:
     """The seeds every method of a comparison has: the fair rule averages each over this many."""
     counts = [len(r["seeds"]) for c in group for r in [c.given, *c.trials] if r is not None and r["seeds"]]
@@ -94,13 +103,11 @@ def read_protocols(rows: list[dict[str, Any]], drawn: dict[tuple[str, str, str],
     """Both selections of every cell. The fair rule chooses among the method's drawn trials where the task has
     them, else it reads the given run (the same for every method of that task: still an equal budget)."""
     found = cells(rows, drawn)
-    by_task: dict[tuple[str, str], list[Cell]] = {}
-    for cell in found:
-        by_task.setdefault((cell.backbone, cell.task), []).append(cell)
-    for group in by_task.values():
+    for group in comparisons(found).values():
         tuned = any(c.budget for c in group)
         n = common_seeds(group)
         for cell in group:
+            cell.n_seeds = n
             cell.paper = select(cell.candidates, cell.given, paper, n)
             if tuned and not cell.trials:  # this method has no trials here: its fair score would be untuned
                 cell.fair = None
@@ -135,12 +142,9 @@ def rankings(found: list[Cell]) -> list[Ranking]:
     under the fair one? Tested by the paired bootstrap on the fair selections' replicates (the same test-set
     resamples for every method): kept (first, ahead of the runner-up at p < 0.05), kept (not significant),
     reversed (another method first, ahead of it at p < 0.05) or tied (another first, not significantly)."""
-    by_task: dict[tuple[str, str], list[Cell]] = {}
-    for cell in found:
-        if cell.paper is not None and cell.fair is not None:
-            by_task.setdefault((cell.backbone, cell.task), []).append(cell)
+    read = comparisons([c for c in found if c.paper is not None and c.fair is not None])
     out = []
-    for (backbone, task), group in sorted(by_task.items()):
+    for (backbone, task), group in sorted(read.items()):
         if len(group) < 2:
             continue
         paper_order = [c.method for c in sorted(group, key=lambda c: (-c.paper.score, c.method))]
@@ -184,23 +188,18 @@ def budgets(n: int) -> list[int]:
 
 def budget_curves(found: list[Cell]) -> dict[tuple[str, str, str], list[tuple[int, float]]]:
     """Per (backbone, method, task) with every drawn trial run: the expected fair score of the best of b
-    trials, b = 1, 2, 4, ..., the budget (mean over the comparison's common seeds)."""
-    by_task: dict[tuple[str, str], list[Cell]] = {}
-    for cell in found:
-        by_task.setdefault((cell.backbone, cell.task), []).append(cell)
+    trials, b = 1, 2, 4, ..., the budget (mean over the comparison's common seeds: ``read_protocols`` set them)."""
     out = {}
-    for group in by_task.values():
-        n = common_seeds(group)
-        for cell in group:
-            if not cell.trials or len(cell.trials) < cell.budget:
-                continue
-            pairs = []
-            for row in cell.trials:
-                score, _, validation, _ = candidate_score(row, FAIR, n)
-                pairs.append((validation, score))
-            if any(v is None or t is None for v, t in pairs):
-                continue
-            out[(cell.backbone, cell.method, cell.task)] = [(b, expected_best(pairs, b)) for b in budgets(len(pairs))]
+    for cell in found:
+        if not cell.trials or len(cell.trials) < cell.budget:
+            continue
+        pairs = []
+        for row in cell.trials:
+            score, _, validation, _ = candidate_score(row, FAIR, cell.n_seeds)
+            pairs.append((validation, score))
+        if any(v is None or t is None for v, t in pairs):
+            continue
+        out[(cell.backbone, cell.method, cell.task)] = [(b, expected_best(pairs, b)) for b in budgets(len(pairs))]
     return out
 
 

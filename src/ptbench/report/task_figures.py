@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ptbench.report.figure_style import FigureResult, Styles, listing, panels, save
+from ptbench.report.figure_style import FigureResult, Styles, listing, not_shown, panels, save
 from ptbench.report.sweeps import primary_score
 
 
@@ -59,7 +59,7 @@ def cross_task_similarity(rows, out_dir: Path, styles: Styles) -> FigureResult:
                f"as its mean token) on {backbone}, {len(tasks)} tasks. The seed's right panel is the zero-shot "
                f"transfer figure.")
     result.done(save(plt, fig, out_dir, result.name), caption, tasks)
-    result.note = ("not shown: " + ", ".join(others)) if others else ""
+    result.note = not_shown(others)
     return result
 
 
@@ -104,5 +104,5 @@ def zero_shot_transfer(rows, out_dir: Path, styles: Styles) -> FigureResult:
                f"{len(tasks)} tasks."
                + (f" Blank columns: {listing(blank)}, whose own score is 0 or missing (no share)." if blank else ""))
     result.done(save(plt, fig, out_dir, result.name), caption, tasks)
-    result.note = ("not shown: " + ", ".join(others)) if others else ""
+    result.note = not_shown(others)
     return result
